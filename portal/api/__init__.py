@@ -1,0 +1,6 @@
+"""The JSON adapter for /umm/...: one module per seed resource, one error shape."""
+
+from portal.api import callbacks, campaigns, dnc, login, openapi, preferences, strategies  # noqa: F401
+from portal.api.core import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,200 @@
+"""What every /umm endpoint shares: token auth, body reading, errors, the route registry."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from portal.extensions import db
+from portal.services import auth
+from portal.services.errors import BadRequest, ServiceError, Unauthorized, ValidationFailed
+
+bp = Blueprint("umm", __name__, url_prefix="/umm")
+
+
+@dataclass
+class Endpoint:
+    """One documented endpoint; the OpenAPI document is generated from these."""
+
+    rule: str
+    methods: list[str]
+    summary: str
+    tag: str
+    body: type | None = None
+    response: dict | None = None
+    status: int = 200
+    auth: bool = True
+    params: list[dict] = field(default_factory=list)
+    writes: bool = False
+    content: str = "application/json"
+
+
+ENDPOINTS: list[Endpoint] = []
+
+
+def endpoint(
+    rule: str | list[str],
+    methods: list[str],
+    summary: str,
+    tag: str,
+    *,
+    body: type | None = None,
+    response: dict | None = None,
+    status: int = 200,
+    auth_required: bool = True,
+    params: list[dict] | None = None,
+    content: str = "application/json",
+) -> Callable:
+    """Register a route under /umm and describe it for the OpenAPI document."""
+    rules = [rule] if isinstance(rule, str) else rule
+
+    def decorate(view: Callable) -> Callable:
+        wrapped = view
+        if auth_required:
+            wrapped = token_required(view)
+        for r in rules:
+            bp.add_url_rule(r, view_func=wrapped, methods=methods, endpoint=f"{view.__name__}:{r}")
+            ENDPOINTS.append(
+                Endpoint(
+                    rule="/umm" + r,
+                    methods=methods,
+                    summary=summary,
+                    tag=tag,
+                    body=body,
+                    response=response,
+                    status=status,
+                    auth=auth_required,
+                    params=params or [],
+                    writes=any(m in ("POST", "PUT", "DELETE") for m in methods),
+                    content=content,
+                )
+            )
+        return wrapped
+
+    return decorate
+
+
+def token_required(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Bearer token required")
+        g.api_user, g.token_claims = auth.user_for_access_token(token.strip())
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def actor():
+    return g.api_user
+
+
+def body(allow_empty: bool = True) -> Any:
+    """The request's JSON body (any method, GET included); malformed JSON is a 400."""
+    raw = request.get_data(cache=True)
+    if not raw or not raw.strip():
+        if request.form:
+            return request.form.to_dict()
+        return {} if allow_empty else None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("Malformed JSON body") from None
+
+
+def merged_input() -> dict:
+    """Query-string values overlaid by a JSON object body (for GET-style endpoints)."""
+    data: dict[str, Any] = request.args.to_dict()
+    payload = body()
+    if isinstance(payload, dict):
+        data.update(payload)
+    elif payload not in ({}, None):
+        raise ValidationFailed({"body": "must be a JSON object"})
+    return data
+
+
+def target_id(name: str = "id") -> Any:
+    """An id from the query string (?id=1) or the JSON body, as the seed mixes both."""
+    if name in request.args:
+        return request.args[name]
+    payload = body()
+    if isinstance(payload, dict) and name in payload:
+        return payload[name]
+    raise ValidationFailed({name: "is required"})
+
+
+def paging(default_size: int | None = None, max_size: int = 10_000) -> tuple[int, int | None]:
+    """offset/limit from Grails-style max/offset or page/size query parameters."""
+    args = request.args
+
+    def read(name: str, low: int, high: int) -> int | None:
+        if name not in args:
+            return None
+        try:
+            value = int(args[name])
+        except ValueError:
+            raise ValidationFailed({name: "must be an integer"}) from None
+        if not low <= value <= high:
+            raise ValidationFailed({name: f"must be between {low} and {high}"})
+        return value
+
+    size = read("max", 1, max_size) or read("size", 1, max_size) or default_size or max_size
+    offset = read("offset", 0, 10**9)
+    if offset is None:
+        page = read("page", 0, 10**7) or 0
+        offset = page * size
+    return offset, size
+
+
+def listing(items: list, total: int) -> Response:
+    response = jsonify(items)
+    response.headers["X-Total-Count"] = str(total)
+    return response
+
+
+def error_response(status: int, error: str, message: str, fields: dict | None = None) -> Response:
+    payload: dict[str, Any] = {"error": error, "message": message}
+    if fields:
+        payload["fields"] = fields
+    response = jsonify(payload)
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError) -> Response:
+    db.session.rollback()
+    return error_response(exc.status, exc.error, exc.message, exc.fields)
+
+
+HTTP_ERROR_NAMES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    503: "service_unavailable",
+}
+
+
+def http_error_as_json(exc: HTTPException) -> Response:
+    """Answer werkzeug's HTTP errors under /umm in the API's one JSON error shape."""
+    db.session.rollback()
+    code = exc.code or 500
+    response = error_response(code, HTTP_ERROR_NAMES.get(code, "error"), exc.description or exc.name)
+    if code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    if code == 429:
+        response.headers["Retry-After"] = "60"
+    return response

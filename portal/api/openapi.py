@@ -1,0 +1,96 @@
+"""The OpenAPI 3.1 document, generated from the registered endpoints and their schemas."""
+
+from __future__ import annotations
+
+import re
+
+from flask import jsonify
+
+from portal.api.core import ENDPOINTS, bp
+
+ERROR = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+ERROR_CODES = {
+    "400": "Malformed request",
+    "401": "No or bad token",
+    "403": "Role may not do this",
+    "404": "Not found",
+    "405": "Method not allowed",
+    "406": "Validation failed",
+    "413": "Too large",
+    "429": "Too many requests",
+    "503": "Service unavailable",
+}
+
+
+def build_document() -> dict:
+    components: dict[str, dict] = {"Error": ERROR}
+    paths: dict[str, dict] = {}
+    for ep in ENDPOINTS:
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", ep.rule)
+        item = paths.setdefault(path, {})
+        for method in ep.methods:
+            op: dict = {
+                "summary": ep.summary,
+                "tags": [ep.tag],
+                "operationId": f"{method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
+                "responses": {},
+            }
+            params = list(ep.params)
+            for name in re.findall(r"{(\w+)}", path):
+                params.append({"name": name, "in": "path", "required": True, "schema": {"type": "integer"}})
+            if params:
+                op["parameters"] = params
+            if ep.body is not None and method in ("POST", "PUT"):
+                name = ep.body.__name__
+                schema = ep.body.model_json_schema(ref_template="#/components/schemas/{model}")
+                for def_name, definition in schema.pop("$defs", {}).items():
+                    components[def_name] = definition
+                components[name] = schema
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+                }
+            elif ep.content != "application/json" and method == "POST":
+                op["requestBody"] = {"required": True, "content": {ep.content: {"schema": {"type": "object"}}}}
+            if ep.status == 204:
+                op["responses"]["204"] = {"description": "No content"}
+            else:
+                content = {"application/json": {"schema": ep.response or {"type": "object"}}}
+                op["responses"][str(ep.status)] = {"description": "Success", "content": content}
+            for code, text in ERROR_CODES.items():
+                if code in ("401", "403") and not ep.auth:
+                    continue
+                op["responses"][code] = {
+                    "description": text,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
+            if ep.auth:
+                op["security"] = [{"bearerAuth": []}]
+            item[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ECM Portal API",
+            "version": "13.3",
+            "description": "Wire-compatible with the ECM API reference. Authenticate with "
+            "/umm/api/login and send `Authorization: Bearer <token>`.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(build_document())

@@ -1,0 +1,53 @@
+"""flask commands: create-user, seed-demo, worker, scheduler, feed-tick."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(create_user)
+    app.cli.add_command(init_db)
+    app.cli.add_command(seed_demo)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Upgrade the schema and create the first administrator."""
+    from flask import current_app
+
+    from portal import initialise_database
+
+    initialise_database(current_app)
+    click.echo("database ready")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", default="Viewer", type=click.Choice(["Administrator", "Supervisor", "Viewer"]))
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def create_user(username: str, role: str, password: str) -> None:
+    """Create a portal/API user."""
+    from portal.services import users
+    from portal.services.errors import ValidationFailed
+
+    try:
+        user = users.create_user(None, {"username": username, "password": password, "role": role}, system=True)
+    except ValidationFailed as exc:
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.fields.items())) from None
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@click.command("seed-demo")
+@click.option("--contacts", default=300, show_default=True)
+@with_appcontext
+def seed_demo(contacts: int) -> None:
+    """Load a believable demo: strategies, campaigns, DNC entries and contacts."""
+    from portal.services import demo
+
+    summary = demo.seed(contacts)
+    click.echo(", ".join(f"{k}: {v}" for k, v in summary.items()))

@@ -1,0 +1,93 @@
+"""Configuration read from the environment; one class per run mode."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_SECRET = "dev-secret-change-me"
+DEFAULT_ADMIN_PASSWORD = "admin"
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+class Config:
+    """Settings for both run modes; production is chosen by setting REDIS_URL."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        env = dict(os.environ if env is None else env)
+        INSTANCE_DIR.mkdir(exist_ok=True)
+        self.SQLALCHEMY_DATABASE_URI = _database_url(
+            env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'ecm.sqlite3'}"
+        )
+        self.REDIS_URL = env.get("REDIS_URL") or None
+        self.EMBEDDED = self.REDIS_URL is None
+        self.SECRET_KEY = env.get("SECRET_KEY") or DEFAULT_SECRET
+        self.JWT_SECRET = env.get("ECM_JWT_SECRET") or self.SECRET_KEY
+        self.JWT_EXPIRES_IN = _int(env.get("ECM_JWT_EXPIRES_IN"), 36000)
+        self.REFRESH_EXPIRES_IN = _int(env.get("ECM_REFRESH_EXPIRES_IN"), 30 * 86400)
+        self.ECM_TIMEZONE = env.get("ECM_TIMEZONE") or "UTC"
+        self.ECM_DEFAULT_REGION = (env.get("ECM_DEFAULT_REGION") or "US").upper()
+        self.ECM_DIALER = env.get("ECM_DIALER") or "simulator"
+        self.ECM_SMS_GATEWAY = env.get("ECM_SMS_GATEWAY") or "simulator"
+        self.ECM_SMS_WEBHOOK_URL = env.get("ECM_SMS_WEBHOOK_URL")
+        self.ECM_UCCE_URL = env.get("ECM_UCCE_URL")
+        self.ECM_UCCE_USER = env.get("ECM_UCCE_USER")
+        self.ECM_UCCE_PASSWORD = env.get("ECM_UCCE_PASSWORD")
+        self.ECM_UCCX_URL = env.get("ECM_UCCX_URL")
+        self.ECM_UCCX_USER = env.get("ECM_UCCX_USER")
+        self.ECM_UCCX_PASSWORD = env.get("ECM_UCCX_PASSWORD")
+        self.ECM_ADMIN_PASSWORD = env.get("ECM_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
+        self.ECM_FEED_INTERVAL = _int(env.get("ECM_FEED_INTERVAL"), 10)
+        self.ECM_RESPONSE_TIMEOUT = _int(env.get("ECM_RESPONSE_TIMEOUT"), 1800)
+        self.ECM_UPLOAD_DIR = env.get("ECM_UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
+        self.ECM_MAX_UPLOAD_MB = _int(env.get("ECM_MAX_UPLOAD_MB"), 512)
+        self.MAX_CONTENT_LENGTH = self.ECM_MAX_UPLOAD_MB * 1024 * 1024
+        self.ECM_AUTO_INIT = _bool(env.get("ECM_AUTO_INIT"), self.EMBEDDED)
+        self.ECM_START_WORKER = _bool(env.get("ECM_START_WORKER"), self.EMBEDDED)
+        self.ECM_LOGIN_LIMIT = env.get("ECM_LOGIN_LIMIT") or "10 per minute"
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _bool(env.get("SESSION_COOKIE_SECURE"), not self.EMBEDDED)
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.WTF_CSRF_HEADERS = ["X-CSRFToken"]
+        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
+        self.TESTING = False
+
+    def check_production_safety(self) -> None:
+        """Refuse to run a production deployment with a guessable secret or password."""
+        if self.EMBEDDED:
+            return
+        if self.SECRET_KEY == DEFAULT_SECRET or len(self.SECRET_KEY) < 16:
+            raise RuntimeError("production mode needs SECRET_KEY (16+ characters)")
+        if self.ECM_ADMIN_PASSWORD == DEFAULT_ADMIN_PASSWORD:
+            raise RuntimeError("production mode refuses ECM_ADMIN_PASSWORD=admin")
+
+
+def _database_url(url: str) -> str:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}

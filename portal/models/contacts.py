@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+from portal.models._base import utcnow
+
+BUSINESS_PARAMS = tuple(f"business_param{i}" for i in range(1, 13))
+PHONES = tuple(f"phone{i}" for i in range(1, 6))
+
+
+class Contact(db.Model):
+    """A campaign contact (the seed's "callback"), with its place in the strategy."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        Index("ix_contacts_due", "campaign_id", "request_state", "dial_time", "id"),
+        Index("ix_contacts_campaign_key", "campaign_id", "match_key"),
+        Index("ix_contacts_match_key", "match_key"),
+        Index("ix_contacts_dispatched", "request_state", "request_time"),
+        UniqueConstraint("upload_id", "row_number", name="uq_contacts_upload_row"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    crm_campaign_id: Mapped[str | None] = mapped_column(String(255))
+    phone1: Mapped[str] = mapped_column(String(32))
+    phone2: Mapped[str | None] = mapped_column(String(32))
+    phone3: Mapped[str | None] = mapped_column(String(32))
+    phone4: Mapped[str | None] = mapped_column(String(32))
+    phone5: Mapped[str | None] = mapped_column(String(32))
+    match_key: Mapped[str] = mapped_column(String(32))
+    business_param1: Mapped[str | None] = mapped_column(String(255))
+    business_param2: Mapped[str | None] = mapped_column(String(255))
+    business_param3: Mapped[str | None] = mapped_column(String(255))
+    business_param4: Mapped[str | None] = mapped_column(String(255))
+    business_param5: Mapped[str | None] = mapped_column(String(255))
+    business_param6: Mapped[str | None] = mapped_column(String(255))
+    business_param7: Mapped[str | None] = mapped_column(String(255))
+    business_param8: Mapped[str | None] = mapped_column(String(255))
+    business_param9: Mapped[str | None] = mapped_column(String(255))
+    business_param10: Mapped[str | None] = mapped_column(String(255))
+    business_param11: Mapped[str | None] = mapped_column(String(255))
+    business_param12: Mapped[str | None] = mapped_column(String(255))
+    dial_time: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    request_state: Mapped[int] = mapped_column(Integer, default=0)
+    call_result: Mapped[int] = mapped_column(Integer, default=0)
+    attempt_id: Mapped[int | None] = mapped_column(Integer)
+    attempt_number: Mapped[int] = mapped_column(Integer, default=1)
+    attempts_made: Mapped[int] = mapped_column(Integer, default=0)
+    number_to_call: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[int] = mapped_column(Integer, default=0)
+    request_time: Mapped[datetime | None] = mapped_column(DateTime)
+    last_status_update_time: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    upload_id: Mapped[int | None] = mapped_column(Integer)
+    row_number: Mapped[int | None] = mapped_column(Integer)
+    date_created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ContactAttempt(db.Model):
+    """One dial or message of a contact and the result the dialer gave."""
+
+    __tablename__ = "contact_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    campaign_id: Mapped[int] = mapped_column(Integer, index=True)
+    strategy_attempt_id: Mapped[int | None] = mapped_column(Integer)
+    attempt_number: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[int] = mapped_column(Integer, default=0)
+    call_result: Mapped[int] = mapped_column(Integer)
+    raw_code: Mapped[str | None] = mapped_column(String(255))
+    dialed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    result_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class CallResultInbox(db.Model):
+    """Results received from a dialer, applied by the next feed tick."""
+
+    __tablename__ = "call_result_inbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(Integer, index=True)
+    call_result: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[str | None] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

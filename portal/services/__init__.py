@@ -1,0 +1,1 @@
+"""The rules of the product; the web views, the API and the jobs all call these."""

@@ -1,0 +1,175 @@
+"""Passwords, JWT access tokens and rotating refresh tokens."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select, update
+
+from portal.extensions import db
+from portal.models import RefreshToken, RevokedAccessToken, User, utcnow
+from portal.services.errors import Unauthorized
+
+ALGORITHM = "HS256"
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Check a password in constant-ish time whether or not the user exists."""
+    target = user.password_hash if user else _DUMMY_HASH
+    try:
+        ok = _hasher.verify(target, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if ok and user is not None and _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return ok and user is not None
+
+
+def authenticate(username: object, password: object) -> User:
+    """Return the active user with these credentials, or raise one uniform 401."""
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise Unauthorized("Invalid username or password")
+    if len(username) > 80 or len(password) > 1024:
+        raise Unauthorized("Invalid username or password")
+    user = db.session.scalar(select(User).where(User.username == username))
+    if not verify_password(user, password) or not user.active:
+        raise Unauthorized("Invalid username or password")
+    user.last_login = utcnow()
+    db.session.commit()
+    return user
+
+
+def _secret() -> str:
+    return current_app.config["JWT_SECRET"]
+
+
+def _encode(claims: dict) -> str:
+    return jwt.encode(claims, _secret(), algorithm=ALGORITHM)
+
+
+def issue_tokens(user: User, family: str | None = None) -> dict:
+    """Mint an access token and a refresh token (a new family unless rotating)."""
+    now = utcnow()
+    expires_in = current_app.config["JWT_EXPIRES_IN"]
+    access = _encode(
+        {
+            "sub": str(user.id),
+            "jti": secrets.token_hex(16),
+            "typ": "access",
+            "sv": user.session_version,
+            "role": user.role,
+            "iat": now,
+            "exp": now + timedelta(seconds=expires_in),
+        }
+    )
+    refresh_jti = secrets.token_hex(16)
+    refresh_expires = now + timedelta(seconds=current_app.config["REFRESH_EXPIRES_IN"])
+    family = family or secrets.token_hex(16)
+    db.session.add(
+        RefreshToken(
+            jti=refresh_jti,
+            family=family,
+            user_id=user.id,
+            expires_at=refresh_expires,
+        )
+    )
+    refresh = _encode(
+        {
+            "sub": str(user.id),
+            "jti": refresh_jti,
+            "typ": "refresh",
+            "fam": family,
+            "iat": now,
+            "exp": refresh_expires,
+        }
+    )
+    db.session.commit()
+    return {
+        "token_type": "Bearer",
+        "token": access,
+        "access_token": access,
+        "expires_in": expires_in,
+        "refresh_token": refresh,
+    }
+
+
+def _decode(token: str, typ: str) -> dict:
+    try:
+        claims = jwt.decode(
+            token,
+            _secret(),
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub", "jti"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("Token expired") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("Invalid token") from None
+    if claims.get("typ") != typ:
+        raise Unauthorized("Invalid token")
+    return claims
+
+
+def user_for_access_token(token: str) -> tuple[User, dict]:
+    """Resolve a bearer token to its active user, refusing revoked or stale tokens."""
+    claims = _decode(token, "access")
+    if db.session.get(RevokedAccessToken, claims["jti"]) is not None:
+        raise Unauthorized("Token revoked")
+    try:
+        user = db.session.get(User, int(claims["sub"]))
+    except (TypeError, ValueError):
+        raise Unauthorized("Invalid token") from None
+    if user is None or not user.active or claims.get("sv") != user.session_version:
+        raise Unauthorized("Token revoked")
+    return user, claims
+
+
+def refresh(refresh_token: object) -> dict:
+    """Rotate a refresh token; re-use of a spent one revokes its whole family."""
+    if not isinstance(refresh_token, str) or not refresh_token:
+        raise Unauthorized("Invalid refresh token")
+    claims = _decode(refresh_token, "refresh")
+    row = db.session.scalar(select(RefreshToken).where(RefreshToken.jti == claims["jti"]))
+    if row is None:
+        raise Unauthorized("Invalid refresh token")
+    if row.revoked:
+        revoke_family(row.family)
+        db.session.commit()
+        raise Unauthorized("Refresh token re-used; all sessions of this login ended")
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise Unauthorized("Invalid refresh token")
+    row.revoked = True
+    return issue_tokens(user, family=row.family)
+
+
+def revoke_family(family: str) -> None:
+    db.session.execute(
+        update(RefreshToken).where(RefreshToken.family == family).values(revoked=True)
+    )
+
+
+def logout(access_claims: dict, refresh_token: object = None) -> None:
+    """End an access token now and, when given, its refresh token's family."""
+    exp = datetime.utcfromtimestamp(access_claims["exp"])
+    if db.session.get(RevokedAccessToken, access_claims["jti"]) is None:
+        db.session.add(RevokedAccessToken(jti=access_claims["jti"], expires_at=exp))
+    if isinstance(refresh_token, str) and refresh_token:
+        try:
+            claims = _decode(refresh_token, "refresh")
+        except Unauthorized:
+            claims = None
+        if claims and str(claims.get("sub")) == str(access_claims["sub"]):
+            revoke_family(claims["fam"])
+    db.session.commit()

@@ -1,0 +1,245 @@
+"""Campaigns: their dialing window, strategy, dialer campaign, and pause/resume."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from pydantic import Field, field_validator
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import CallStrategy, Campaign, User
+from portal.services import audit, cisco
+from portal.services.enums import CAMPAIGN_TYPES, DIALER_TYPES
+from portal.services.errors import NotFound, ValidationFailed
+from portal.services.roles import READERS, WRITERS, require
+from portal.services.validation import (
+    MAX_TEXT,
+    Schema,
+    as_int,
+    check_hhmm,
+    check_time_zone,
+    check_week_days,
+    parse,
+)
+
+INPUT_ALIASES = {"startTIme": "startTime", "weekdays": "weekDays"}
+
+
+class CampaignFields(Schema):
+    """Fields a client may set; create and update differ only in what is required."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
+    description: str | None = Field(default=None, max_length=4000)
+    strategyId: int | None = None
+    status: int | None = None
+    type: int | None = None
+    enabled: bool | None = None
+    crmCampaignId: str | None = Field(default=None, max_length=MAX_TEXT)
+    ciscoCampaignId: str | None = Field(default=None, max_length=64)
+    ciscoCampaignName: str | None = Field(default=None, max_length=MAX_TEXT)
+    startTime: str | None = None
+    endTime: str | None = None
+    weekDays: str | None = None
+    timeZone: str | None = None
+    dialerType: str | None = None
+    skillGroup: str | None = Field(default=None, max_length=MAX_TEXT)
+    smsTemplate: str | None = Field(default=None, max_length=1600)
+    respectContactTimeZone: bool | None = None
+    responseTimeout: int | None = Field(default=None, ge=10, le=7 * 86400)
+
+    _hhmm = field_validator("startTime", "endTime")(lambda cls, v: check_hhmm(v))
+    _days = field_validator("weekDays", mode="before")(lambda cls, v: check_week_days(v))
+    _zone = field_validator("timeZone")(lambda cls, v: check_time_zone(v))
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, v: int | None) -> int | None:
+        if v is not None and v not in (0, 1):
+            raise ValueError("must be 1 (running) or 0 (paused)")
+        return v
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: int | None) -> int | None:
+        if v is not None and v not in CAMPAIGN_TYPES:
+            raise ValueError("must be 0 (agent), 1 (IVR) or 2 (SMS)")
+        return v
+
+    @field_validator("dialerType")
+    @classmethod
+    def _dialer_type(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if v.upper() not in DIALER_TYPES:
+            raise ValueError(f"must be one of {', '.join(DIALER_TYPES)}")
+        return v.upper()
+
+
+class CampaignUpdate(CampaignFields):
+    id: int
+
+
+class CampaignStatusIn(Schema):
+    id: int
+    status: str
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, v: Any) -> str:
+        text = str(v).strip().lower() if v is not None else ""
+        mapping = {"0": "0", "1": "1", "pause": "0", "paused": "0", "resume": "1", "running": "1"}
+        if text not in mapping:
+            raise ValueError("must be 0/1 or pause/resume")
+        return mapping[text]
+
+
+COLUMN_OF = {
+    "name": "name",
+    "description": "description",
+    "strategyId": "strategy_id",
+    "status": "status",
+    "type": "type",
+    "enabled": "enabled",
+    "crmCampaignId": "crm_campaign_id",
+    "ciscoCampaignId": "cisco_campaign_id",
+    "ciscoCampaignName": "cisco_campaign_name",
+    "startTime": "start_time",
+    "endTime": "end_time",
+    "weekDays": "week_days",
+    "timeZone": "time_zone",
+    "dialerType": "dialer_type",
+    "skillGroup": "skill_group",
+    "smsTemplate": "sms_template",
+    "respectContactTimeZone": "respect_contact_time_zone",
+    "responseTimeout": "response_timeout",
+}
+
+
+def list_campaigns(actor: User, offset: int = 0, limit: int | None = None) -> tuple[list[Campaign], int]:
+    require(actor, READERS)
+    total = db.session.scalar(select(func.count()).select_from(Campaign))
+    query = select(Campaign).order_by(Campaign.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query)), total
+
+
+def get_campaign(actor: User, campaign_id: Any, field: str = "id") -> Campaign:
+    require(actor, READERS)
+    cid = as_int(campaign_id, field)
+    campaign = db.session.get(Campaign, cid)
+    if campaign is None:
+        raise NotFound(f"Campaign with id {cid} not found")
+    return campaign
+
+
+def _check_references(body: CampaignFields, values: dict[str, Any]) -> None:
+    """The strategy and the dialer campaign a campaign names must exist."""
+    errors = {}
+    if "strategy_id" in values:
+        if db.session.get(CallStrategy, values["strategy_id"]) is None:
+            errors["strategyId"] = f"strategy {values['strategy_id']} does not exist"
+    cid = values.get("cisco_campaign_id")
+    if cid:
+        row = cisco.find(cid)
+        if row is None:
+            errors["ciscoCampaignId"] = f"dialer campaign {cid} does not exist"
+        elif "ciscoCampaignName" not in body.model_fields_set:
+            values["cisco_campaign_name"] = row.name
+    if "name" in values:
+        query = select(func.count()).where(func.lower(Campaign.name) == values["name"].lower())
+        if values.get("_id") is not None:
+            query = query.where(Campaign.id != values["_id"])
+        if db.session.scalar(query):
+            errors["name"] = "is already used by another campaign"
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _values(body: CampaignFields) -> dict[str, Any]:
+    return {
+        COLUMN_OF[key]: getattr(body, key)
+        for key in body.model_fields_set
+        if key in COLUMN_OF
+    }
+
+
+def create_campaign(actor: User, data: dict, *, by_skill_group: bool = False) -> Campaign:
+    require(actor, WRITERS)
+    body = parse(CampaignFields, data, INPUT_ALIASES)
+    missing = {f: "is required" for f in ("name", "strategyId") if getattr(body, f) is None}
+    if by_skill_group and not body.skillGroup:
+        missing["skillGroup"] = "is required"
+    if missing:
+        raise ValidationFailed(missing)
+    values = _values(body)
+    values = {k: v for k, v in values.items() if v is not None}
+    if by_skill_group and "cisco_campaign_id" not in values:
+        match = cisco.find_by_name(body.skillGroup)
+        if match is not None:
+            values["cisco_campaign_id"] = match.cisco_campaign_id
+            values["cisco_campaign_name"] = match.name
+    _check_references(body, values)
+    values.setdefault("time_zone", current_app.config["ECM_TIMEZONE"])
+    campaign = Campaign(**values)
+    db.session.add(campaign)
+    db.session.flush()
+    audit.record(actor, "create", "campaign", campaign.id, values)
+    db.session.commit()
+    return campaign
+
+
+def update_campaign(actor: User, data: dict) -> Campaign:
+    require(actor, WRITERS)
+    body = parse(CampaignUpdate, data, INPUT_ALIASES)
+    campaign = get_campaign(actor, body.id)
+    values = _values(body)
+    for required in ("name", "strategy_id", "start_time", "end_time", "week_days", "time_zone", "status", "enabled"):
+        if required in values and values[required] is None:
+            raise ValidationFailed({_api_name(required): "may not be null"})
+    if "type" in values and values["type"] is not None and values["type"] != campaign.type:
+        raise ValidationFailed({"type": "cannot change after the campaign is created"})
+    values.pop("type", None)
+    _check_references(body, {**values, "_id": campaign.id})
+    changes = audit.diff(campaign, values)
+    if changes:
+        audit.record(actor, "update", "campaign", campaign.id, changes)
+    db.session.commit()
+    return campaign
+
+
+def _api_name(column: str) -> str:
+    return next(k for k, v in COLUMN_OF.items() if v == column)
+
+
+def set_status(actor: User, data: dict) -> tuple[Campaign, str]:
+    """Pause (0) or resume (1) a campaign; returns it and the verb for the message."""
+    require(actor, WRITERS)
+    body = parse(CampaignStatusIn, data)
+    campaign = get_campaign(actor, body.id)
+    status = int(body.status)
+    changes = audit.diff(campaign, {"status": status})
+    if changes:
+        audit.record(actor, "pause" if status == 0 else "resume", "campaign", campaign.id, changes)
+    db.session.commit()
+    return campaign, "paused" if status == 0 else "resumed"
+
+
+def delete_campaign(actor: User, campaign_id: Any) -> None:
+    """Delete a campaign with its contacts, their history and its uploads."""
+    require(actor, WRITERS)
+    campaign = get_campaign(actor, campaign_id)
+    from portal.models import Contact, ContactAttempt, Upload, UploadError
+
+    cid = campaign.id
+    contact_ids = select(Contact.id).where(Contact.campaign_id == cid)
+    db.session.execute(ContactAttempt.__table__.delete().where(ContactAttempt.contact_id.in_(contact_ids)))
+    db.session.execute(Contact.__table__.delete().where(Contact.campaign_id == cid))
+    upload_ids = select(Upload.id).where(Upload.campaign_id == cid)
+    db.session.execute(UploadError.__table__.delete().where(UploadError.upload_id.in_(upload_ids)))
+    db.session.execute(Upload.__table__.delete().where(Upload.campaign_id == cid))
+    audit.record(actor, "delete", "campaign", cid, {"name": campaign.name})
+    db.session.delete(campaign)
+    db.session.commit()

@@ -1,0 +1,252 @@
+"""Campaign contacts (the seed's callbacks): adding one, listing, and their history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import BUSINESS_PARAMS, PHONES, Campaign, Contact, ContactAttempt, User, utcnow
+from portal.services import audit, campaigns, dnc
+from portal.services.enums import BLOCKED_DNC, OPEN_STATES, PENDING, REQUEST_STATES, RESULT_ON_DNC
+from portal.services.errors import NotFound, ValidationFailed
+from portal.services.roles import READERS, WRITERS, require
+from portal.services.validation import MAX_TEXT, Schema, as_int, parse, parse_dial_time
+
+MAX_PAGE = 1000
+DEFAULT_PAGE = 50
+
+
+class ContactIn(Schema):
+    campaignId: int
+    crmCampaignId: str | None = Field(default=None, max_length=MAX_TEXT)
+    phone1: str | None = Field(default=None, max_length=64)
+    phone2: str | None = Field(default=None, max_length=64)
+    phone3: str | None = Field(default=None, max_length=64)
+    phone4: str | None = Field(default=None, max_length=64)
+    phone5: str | None = Field(default=None, max_length=64)
+    duplicateCallbacks: str = "allow"
+    dialTime: str | None = Field(default=None, max_length=40)
+    businessParam1: str | None = Field(default=None, max_length=MAX_TEXT)
+    businessParam2: str | None = Field(default=None, max_length=MAX_TEXT)
+    businessParam3: str | None = Field(default=None, max_length=MAX_TEXT)
+    businessParam4: str | None = Field(default=None, max_length=MAX_TEXT)
+    businessParam5: str | None = Field(default=None, max_length=MAX_TEXT)
+    businessParam6: str | None = Field(default=None, max_length=MAX_TEXT)
+    businessParam7: str | None = Field(default=None, max_length=MAX_TEXT)
+    businessParam8: str | None = Field(default=None, max_length=MAX_TEXT)
+    businessParam9: str | None = Field(default=None, max_length=MAX_TEXT)
+    businessParam10: str | None = Field(default=None, max_length=MAX_TEXT)
+    businessParam11: str | None = Field(default=None, max_length=MAX_TEXT)
+    businessParam12: str | None = Field(default=None, max_length=MAX_TEXT)
+
+    @field_validator("duplicateCallbacks", mode="before")
+    @classmethod
+    def _policy(cls, v: Any) -> str:
+        text = "allow" if v in (None, "") else str(v).strip().lower()
+        if text not in ("allow", "deny"):
+            raise ValueError("must be allow or deny")
+        return text
+
+
+class ContactRow:
+    """One contact's fields after validation, ready to insert (shared with bulk import)."""
+
+    __slots__ = ("values", "match_key", "dial_time")
+
+    def __init__(self, values: dict[str, Any], match_key: str, dial_time: datetime) -> None:
+        self.values = values
+        self.match_key = match_key
+        self.dial_time = dial_time
+
+
+def validate_contact_fields(
+    fields: dict[str, Any], campaign: Campaign, now: datetime | None = None
+) -> ContactRow:
+    """Check phones, params and dial time of one contact; one rule for API, portal, CSV.
+
+    `fields` uses the seed's names (phone1..5, businessParam1..12, dialTime).
+    Raises ValidationFailed naming each bad field.
+    """
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    key = ""
+    for i, name in enumerate(PHONES, start=1):
+        raw = fields.get(name)
+        if raw in (None, ""):
+            if i == 1:
+                errors[name] = "is required"
+            values[name] = None
+            continue
+        try:
+            cleaned, match = dnc.phones.normalise(raw, dnc.region())
+        except dnc.phones.InvalidNumber as exc:
+            errors[name] = str(exc)
+            continue
+        values[name] = cleaned
+        if i == 1:
+            key = match
+    for i, column in enumerate(BUSINESS_PARAMS, start=1):
+        value = fields.get(f"businessParam{i}")
+        if value is not None and len(str(value)) > MAX_TEXT:
+            errors[f"businessParam{i}"] = f"is longer than {MAX_TEXT} characters"
+        values[column] = None if value in (None, "") else str(value)
+    dial_time = now or utcnow()
+    raw_time = fields.get("dialTime")
+    if raw_time not in (None, ""):
+        try:
+            local = parse_dial_time(raw_time)
+            zone = ZoneInfo(campaign.time_zone or "UTC")
+            dial_time = local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+        except ValueError as exc:
+            errors["dialTime"] = str(exc)
+    if errors:
+        raise ValidationFailed(errors)
+    return ContactRow(values, key, dial_time)
+
+
+def first_attempt(campaign: Campaign):
+    attempts = campaign.strategy.attempts if campaign.strategy else []
+    return attempts[0] if attempts else None
+
+
+def has_open_contact(campaign_id: int, match_key: str) -> bool:
+    query = select(Contact.id).where(
+        Contact.campaign_id == campaign_id,
+        Contact.match_key == match_key,
+        Contact.request_state.in_(OPEN_STATES),
+    )
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def new_contact_values(campaign: Campaign, row: ContactRow, blocked: bool) -> dict[str, Any]:
+    """Column values of a new contact: first strategy attempt, or DNC-blocked."""
+    attempt = first_attempt(campaign)
+    now = utcnow()
+    return {
+        **row.values,
+        "campaign_id": campaign.id,
+        "crm_campaign_id": row.values.get("crm_campaign_id") or campaign.crm_campaign_id,
+        "match_key": row.match_key,
+        "dial_time": row.dial_time,
+        "request_state": BLOCKED_DNC if blocked else PENDING,
+        "call_result": RESULT_ON_DNC if blocked else 0,
+        "attempt_id": attempt.id if attempt else None,
+        "attempt_number": attempt.attempt_number if attempt else 1,
+        "attempts_made": 0,
+        "channel": attempt.channel if attempt else (1 if campaign.type == 2 else 0),
+        "date_created": now,
+        "last_status_update_time": now if blocked else None,
+    }
+
+
+def insert_contact(actor: User, data: dict) -> Contact:
+    """Add one contact to a campaign (insertCallback); DNC numbers are kept but blocked."""
+    require(actor, WRITERS)
+    body = parse(ContactIn, data)
+    campaign = campaigns.get_campaign(actor, body.campaignId, "campaignId")
+    row = validate_contact_fields(body.model_dump(), campaign)
+    if body.crmCampaignId:
+        row.values["crm_campaign_id"] = body.crmCampaignId
+    if body.duplicateCallbacks == "deny" and has_open_contact(campaign.id, row.match_key):
+        raise ValidationFailed({"phone1": "already has an open contact in this campaign"}, "Duplicate callback")
+    blocked = dnc.is_blocked(row.match_key)
+    contact = Contact(**new_contact_values(campaign, row, blocked))
+    db.session.add(contact)
+    db.session.flush()
+    audit.record(actor, "create", "contact", contact.id, {"campaignId": campaign.id, "phone1": contact.phone1})
+    db.session.commit()
+    return contact
+
+
+def get_contact(actor: User, contact_id: Any) -> Contact:
+    require(actor, READERS)
+    cid = as_int(contact_id, "id")
+    contact = db.session.get(Contact, cid)
+    if contact is None:
+        raise NotFound(f"Contact with id {cid} not found")
+    return contact
+
+
+def contact_history(actor: User, contact: Contact) -> list[ContactAttempt]:
+    require(actor, READERS)
+    return list(
+        db.session.scalars(
+            select(ContactAttempt)
+            .where(ContactAttempt.contact_id == contact.id)
+            .order_by(ContactAttempt.id)
+        )
+    )
+
+
+class ListFilter(Schema):
+    campaignId: int | None = None
+    requestState: int | None = None
+    callResult: int | None = None
+    phone: str | None = Field(default=None, max_length=64)
+    page: int = Field(default=0, ge=0, le=10_000_000)
+    size: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE)
+    max: int | None = Field(default=None, ge=1, le=MAX_PAGE)
+    offset: int | None = Field(default=None, ge=0, le=100_000_000)
+    afterId: int | None = None
+
+    @field_validator("requestState")
+    @classmethod
+    def _state(cls, v: int | None) -> int | None:
+        if v is not None and v not in REQUEST_STATES:
+            raise ValueError("must be 0-7")
+        return v
+
+
+def _filtered(body: ListFilter):
+    conds = []
+    if body.campaignId is not None:
+        conds.append(Contact.campaign_id == body.campaignId)
+    if body.requestState is not None:
+        conds.append(Contact.request_state == body.requestState)
+    if body.callResult is not None:
+        conds.append(Contact.call_result == body.callResult)
+    if body.phone:
+        try:
+            _, key = dnc.phones.normalise(body.phone, dnc.region())
+        except dnc.phones.InvalidNumber:
+            key = body.phone
+        conds.append(Contact.match_key == key)
+    return conds
+
+
+def list_contacts(actor: User, data: dict) -> tuple[list[Contact], int | None]:
+    """getList: filter by campaign, state, result, number; page/size or max/offset or afterId."""
+    require(actor, READERS)
+    body = parse(ListFilter, data)
+    if body.campaignId is not None:
+        campaigns.get_campaign(actor, body.campaignId, "campaignId")
+    conds = _filtered(body)
+    size = body.max or body.size
+    query = select(Contact).where(*conds).order_by(Contact.id).limit(size)
+    if body.afterId is not None:
+        query = query.where(Contact.id > body.afterId)
+        total = None
+    else:
+        offset = body.offset if body.offset is not None else body.page * size
+        query = query.offset(offset)
+        total = db.session.scalar(select(func.count()).select_from(Contact).where(*conds))
+    return list(db.session.scalars(query)), total
+
+
+def cancel_contact(actor: User, contact_id: Any) -> Contact:
+    """Stop dialing a contact (state 7); closed contacts stay as they are."""
+    require(actor, WRITERS)
+    from portal.services.enums import CANCELLED
+
+    contact = get_contact(actor, contact_id)
+    if contact.request_state not in OPEN_STATES:
+        raise ValidationFailed({"id": "contact is already closed"})
+    changes = audit.diff(contact, {"request_state": CANCELLED, "last_status_update_time": utcnow()})
+    audit.record(actor, "cancel", "contact", contact.id, changes)
+    db.session.commit()
+    return contact

@@ -1,0 +1,170 @@
+"""The do-not-call list, matched on each number's E.164 key."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from flask import current_app
+from pydantic import Field, field_validator
+from sqlalchemy import func, or_, select
+
+from portal.extensions import db
+from portal.models import DncEntry, User
+from portal.services import audit, phones
+from portal.services.errors import NotFound, ValidationFailed
+from portal.services.roles import READERS, WRITERS, require
+from portal.services.validation import MAX_TEXT, Schema, as_int, parse
+
+
+class DncIn(Schema):
+    name: str | None = Field(default=None, max_length=MAX_TEXT)
+    primaryNumber: str
+
+
+class DncUpdate(Schema):
+    id: int
+    name: str | None = Field(default=None, max_length=MAX_TEXT)
+    primaryNumber: str | None = None
+    # accepted because the seed's update example echoes a whole entry back
+    updateById: int | None = None
+    dataCreated: str | None = None
+    dateCreated: str | None = None
+    lastUpdated: str | None = None
+
+    @field_validator("primaryNumber")
+    @classmethod
+    def _not_null(cls, v: str | None) -> str | None:
+        return v
+
+
+def region() -> str:
+    return current_app.config["ECM_DEFAULT_REGION"]
+
+
+def normalise(raw: Any, field: str) -> tuple[str, str]:
+    """Clean a number and compute its match key, or raise the seed's 406 naming field."""
+    try:
+        return phones.normalise(raw, region())
+    except phones.InvalidNumber as exc:
+        raise ValidationFailed({field: str(exc)}) from None
+
+
+def is_blocked(match_key: str) -> bool:
+    return db.session.scalar(select(DncEntry.id).where(DncEntry.match_key == match_key)) is not None
+
+
+def blocked_keys(keys: Iterable[str]) -> set[str]:
+    """Which of these match keys are on the DNC list (one query per 1,000 keys)."""
+    keys = list(set(keys))
+    found: set[str] = set()
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        found.update(db.session.scalars(select(DncEntry.match_key).where(DncEntry.match_key.in_(chunk))))
+    return found
+
+
+def list_entries(
+    actor: User,
+    search: str | None = None,
+    after_id: int | None = None,
+    offset: int | None = None,
+    limit: int = 50,
+) -> tuple[list[DncEntry], int | None]:
+    """Entries by id, keyset-paged (after_id) or offset-paged; total only for offset paging."""
+    require(actor, READERS)
+    query = select(DncEntry).order_by(DncEntry.id)
+    count = select(func.count()).select_from(DncEntry)
+    if search:
+        text = search.strip()[:40]
+        digits = "".join(ch for ch in text if ch.isdigit())
+        conds = [DncEntry.name.ilike(f"%{text}%")]
+        if digits:
+            conds.append(DncEntry.match_key.like(f"%{digits}%"))
+            conds.append(DncEntry.primary_number.like(f"%{digits}%"))
+        query = query.where(or_(*conds))
+        count = count.where(or_(*conds))
+    if after_id:
+        query = query.where(DncEntry.id > after_id)
+    if offset:
+        query = query.offset(offset)
+    total = db.session.scalar(count) if after_id is None else None
+    return list(db.session.scalars(query.limit(limit))), total
+
+
+def get_entry(actor: User, entry_id: Any) -> DncEntry:
+    require(actor, READERS)
+    eid = as_int(entry_id, "id")
+    entry = db.session.get(DncEntry, eid)
+    if entry is None:
+        raise NotFound(f"DNC entry with id {eid} not found")
+    return entry
+
+
+def _check_unique(match_key: str, exclude: int | None = None) -> None:
+    query = select(DncEntry.id).where(DncEntry.match_key == match_key)
+    if exclude is not None:
+        query = query.where(DncEntry.id != exclude)
+    if db.session.scalar(query) is not None:
+        raise ValidationFailed({"primaryNumber": "is already on the DNC list"})
+
+
+def add_entry(actor: User, data: dict) -> DncEntry:
+    require(actor, WRITERS)
+    body = parse(DncIn, data, aliases={"number": "primaryNumber"})
+    number, key = normalise(body.primaryNumber, "primaryNumber")
+    _check_unique(key)
+    entry = DncEntry(name=body.name, primary_number=number, match_key=key, update_by_id=actor.id)
+    db.session.add(entry)
+    db.session.flush()
+    block_open_contacts([key])
+    audit.record(actor, "create", "dnc", entry.id, {"primaryNumber": number, "name": body.name})
+    db.session.commit()
+    return entry
+
+
+def update_entry(actor: User, data: dict) -> DncEntry:
+    require(actor, WRITERS)
+    body = parse(DncUpdate, data)
+    entry = get_entry(actor, body.id)
+    values: dict[str, Any] = {}
+    if "name" in body.model_fields_set:
+        values["name"] = body.name
+    if body.primaryNumber is not None:
+        number, key = normalise(body.primaryNumber, "primaryNumber")
+        _check_unique(key, exclude=entry.id)
+        values.update(primary_number=number, match_key=key)
+    elif "primaryNumber" in body.model_fields_set:
+        raise ValidationFailed({"primaryNumber": "may not be null"})
+    values["update_by_id"] = actor.id
+    changes = audit.diff(entry, values)
+    changes.pop("update_by_id", None)
+    if "match_key" in changes:
+        block_open_contacts([entry.match_key])
+    if changes:
+        audit.record(actor, "update", "dnc", entry.id, changes)
+    db.session.commit()
+    return entry
+
+
+def delete_entry(actor: User, entry_id: Any) -> None:
+    require(actor, WRITERS)
+    entry = get_entry(actor, entry_id)
+    audit.record(actor, "delete", "dnc", entry.id, {"primaryNumber": entry.primary_number})
+    db.session.delete(entry)
+    db.session.commit()
+
+
+def block_open_contacts(keys: list[str]) -> int:
+    """Close pending contacts whose phone1 just went on the DNC list (state 5, result 26)."""
+    from portal.models import Contact
+    from portal.services.enums import BLOCKED_DNC, PENDING, RESULT_ON_DNC
+    from portal.models import utcnow
+
+    if not keys:
+        return 0
+    result = db.session.execute(
+        Contact.__table__.update()
+        .where(Contact.match_key.in_(keys), Contact.request_state == PENDING)
+        .values(request_state=BLOCKED_DNC, call_result=RESULT_ON_DNC, last_status_update_time=utcnow())
+    )
+    return result.rowcount or 0

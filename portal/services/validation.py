@@ -1,0 +1,135 @@
+"""Input schemas and the checks shared by every adapter; also feed the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticError
+
+from portal.services.errors import ValidationFailed
+
+HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MAX_TEXT = 255
+MAX_BODY_ITEMS = 10_000
+
+
+class Schema(BaseModel):
+    """Base input schema: unknown fields are refused, numeric strings coerced."""
+
+    model_config = ConfigDict(
+        extra="forbid", coerce_numbers_to_str=True, str_strip_whitespace=True
+    )
+
+
+def _describe(err: dict) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "is required"
+    msg = err.get("msg", "is not valid")
+    return msg.removeprefix("Value error, ")
+
+
+def parse(schema: type[Schema], data: Any, aliases: dict[str, str] | None = None):
+    """Validate a request body against a schema, raising the seed's 406 on failure."""
+    if not isinstance(data, dict):
+        raise ValidationFailed({"body": "must be a JSON object"})
+    data = dict(data)
+    for alias, canonical in (aliases or {}).items():
+        if alias in data:
+            value = data.pop(alias)
+            data.setdefault(canonical, value)
+    try:
+        return schema.model_validate(data)
+    except PydanticError as exc:
+        fields: dict[str, str] = {}
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ())) or "body"
+            fields.setdefault(loc, _describe(err))
+        raise ValidationFailed(fields) from None
+
+
+def check_hhmm(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = str(value).strip()
+    if len(value) == 8 and value.endswith(":00"):
+        value = value[:5]
+    if not HHMM.match(value):
+        raise ValueError("must be HH:MM (00:00 to 23:59)")
+    return value
+
+
+def check_week_days(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        parts = [str(v).strip() for v in value]
+    else:
+        parts = [p.strip() for p in str(value).split(",") if p.strip()]
+    if not parts:
+        raise ValueError("must list at least one day 0-6 (0 = Sunday)")
+    days = set()
+    for part in parts:
+        if part not in {"0", "1", "2", "3", "4", "5", "6"}:
+            raise ValueError("must be comma-separated days 0-6 (0 = Sunday)")
+        days.add(int(part))
+    return ",".join(str(d) for d in sorted(days))
+
+
+_ZONES: set[str] | None = None
+
+
+def check_time_zone(value: str | None) -> str | None:
+    global _ZONES
+    if value is None:
+        return None
+    if _ZONES is None:
+        _ZONES = available_timezones()
+    if value not in _ZONES and value != "UTC":
+        raise ValueError("must be an IANA time zone such as Europe/London")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as Europe/London") from None
+    return value
+
+
+DIAL_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
+
+
+def parse_dial_time(value: str) -> datetime:
+    """Read a dialTime in the seed's format (or ISO 8601); the caller applies the zone."""
+    text = str(value).strip()
+    if text.endswith("Z"):
+        text = text[:-1]
+    for fmt in DIAL_TIME_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("must be YYYY-MM-DD HH:MM:SS") from None
+    if parsed.tzinfo is not None:
+        raise ValueError("must be YYYY-MM-DD HH:MM:SS without a zone offset")
+    return parsed
+
+
+def as_int(value: Any, field: str) -> int:
+    """Read an id given as a number or numeric string, or raise the seed's 406."""
+    if isinstance(value, bool) or value is None:
+        raise ValidationFailed({field: "must be an integer"})
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValidationFailed({field: "must be an integer"}) from None
+    if not -(2**31) < number < 2**31:
+        raise ValidationFailed({field: "is out of range"})
+    return number

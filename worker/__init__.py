@@ -1,0 +1,1 @@
+"""Background jobs (RQ): bulk imports and the dialing feed loop."""
