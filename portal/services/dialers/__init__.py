@@ -1,0 +1,161 @@
+"""Dialer and SMS adapters, built from configuration so the feed loop stays generic."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from portal.services.dialers.base import (
+    SMS,
+    VOICE,
+    DialerAdapter,
+    DialerAuthError,
+    DialerRejected,
+    DialerUnavailable,
+    DialRequest,
+    DialResult,
+)
+from portal.services.dialers.file import FileDialer
+from portal.services.dialers.simulator import SimulatorDialer
+from portal.services.dialers.sms import (
+    SimulatorSms,
+    SmsGateway,
+    WebhookSms,
+    render_sms_template,
+)
+from portal.services.dialers.ucce import UcceDialer
+from portal.services.dialers.uccx import UccxDialer
+
+DIALER_NAMES = ("simulator", "file", "ucce", "uccx")
+SMS_GATEWAY_NAMES = ("simulator", "webhook")
+
+__all__ = [
+    "DIALER_NAMES",
+    "SMS",
+    "SMS_GATEWAY_NAMES",
+    "VOICE",
+    "DialRequest",
+    "DialResult",
+    "DialerAdapter",
+    "DialerAuthError",
+    "DialerRejected",
+    "DialerUnavailable",
+    "FileDialer",
+    "SimulatorDialer",
+    "SimulatorSms",
+    "SmsGateway",
+    "UccxDialer",
+    "UcceDialer",
+    "WebhookSms",
+    "build_dialer",
+    "build_sms_gateway",
+    "render_sms_template",
+]
+
+
+def build_dialer(
+    name: str, prefs: Mapping[str, Any] | None, config: Mapping[str, Any]
+) -> DialerAdapter:
+    """Build the adapter ECM_DIALER names, from app config and stored preferences.
+
+    simulator: ECM_SIMULATOR_SEED (42), ECM_SIMULATOR_DELAY seconds (2.0).
+    file: preferences filePath (required) and fileArchivePath (default
+    <filePath>/archive).
+    ucce / uccx: ECM_UCCE_URL, ECM_UCCE_USER, ECM_UCCE_PASSWORD (or the ECM_UCCX_
+    trio); when the user or password is not configured, the preferences
+    username / password are used. Shared: ECM_DIALER_TIMEOUT (10 s),
+    ECM_DIALER_MAX_RETRIES (5), ECM_DIALER_BACKOFF (1.0 s), ECM_DIALER_VERIFY_TLS
+    (true, false, or a CA bundle path).
+    """
+    prefs = prefs or {}
+    kind = (name or "").strip().lower()
+    if kind == "simulator":
+        return SimulatorDialer(
+            seed=_int(config.get("ECM_SIMULATOR_SEED"), 42),
+            result_delay_s=_float(config.get("ECM_SIMULATOR_DELAY"), 2.0),
+        )
+    if kind == "file":
+        file_path = _text(prefs.get("filePath"))
+        if not file_path:
+            raise ValueError("the file dialer needs the preference filePath")
+        return FileDialer(file_path, _text(prefs.get("fileArchivePath")) or None)
+    if kind in ("ucce", "uccx"):
+        prefix = f"ECM_{kind.upper()}_"
+        url = _text(config.get(prefix + "URL"))
+        if not url:
+            raise ValueError(f"the {kind} dialer needs {prefix}URL")
+        username = _text(config.get(prefix + "USER")) or _text(prefs.get("username"))
+        password = _text(config.get(prefix + "PASSWORD")) or _text(
+            prefs.get("password")
+        )
+        cls = UcceDialer if kind == "ucce" else UccxDialer
+        return cls(
+            url,
+            username,
+            password,
+            timeout=_float(config.get("ECM_DIALER_TIMEOUT"), 10.0),
+            max_retries=_int(config.get("ECM_DIALER_MAX_RETRIES"), 5),
+            backoff=_float(config.get("ECM_DIALER_BACKOFF"), 1.0),
+            verify_tls=_verify(config.get("ECM_DIALER_VERIFY_TLS")),
+        )
+    raise ValueError(
+        f"unknown dialer {name!r}; expected one of {', '.join(DIALER_NAMES)}"
+    )
+
+
+def build_sms_gateway(config: Mapping[str, Any]) -> SmsGateway:
+    """Build the SMS gateway ECM_SMS_GATEWAY names ("simulator" by default).
+
+    webhook: ECM_SMS_WEBHOOK_URL (required), ECM_SMS_WEBHOOK_TOKEN,
+    ECM_SMS_TIMEOUT (10 s), ECM_SMS_DELIVERY_REPORTS (false: an accepted message
+    counts as delivered; true: results arrive on /umm/ecm/callback/result).
+    """
+    kind = (_text(config.get("ECM_SMS_GATEWAY")) or "simulator").lower()
+    if kind == "simulator":
+        return SimulatorSms(seed=_int(config.get("ECM_SIMULATOR_SEED"), 42))
+    if kind == "webhook":
+        return WebhookSms(
+            _text(config.get("ECM_SMS_WEBHOOK_URL")),
+            token=_text(config.get("ECM_SMS_WEBHOOK_TOKEN")) or None,
+            timeout=_float(config.get("ECM_SMS_TIMEOUT"), 10.0),
+            accepted_is_delivered=not _bool(config.get("ECM_SMS_DELIVERY_REPORTS")),
+            verify_tls=_verify(config.get("ECM_DIALER_VERIFY_TLS")),
+        )
+    raise ValueError(
+        f"unknown SMS gateway {kind!r}; expected one of {', '.join(SMS_GATEWAY_NAMES)}"
+    )
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+def _float(value: Any, default: float) -> float:
+    try:
+        return float(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return _text(value).lower() in ("1", "true", "yes", "on")
+
+
+def _verify(value: Any) -> bool | str:
+    if value is None or isinstance(value, bool):
+        return True if value is None else value
+    text = _text(value)
+    if text.lower() in ("", "1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    return text  # a CA bundle path
