@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         with app.app_context():
             initialise_database(app)
     if app.config["ECM_START_WORKER"]:
-        start_embedded_worker(app)
+        _start_worker_on_first_request(app)
     return app
 
 
@@ -90,6 +91,19 @@ def initialise_database(app: Flask) -> None:
     upgrade(directory=MIGRATIONS)
     password = app.config["ECM_ADMIN_PASSWORD"]
     users.ensure_admin(password, is_default=password == "admin")
+
+
+def _start_worker_on_first_request(app: Flask) -> None:
+    """Start the embedded worker when the app serves, not when a CLI command loads it."""
+    lock = threading.Lock()
+
+    @app.before_request
+    def _ensure_worker() -> None:
+        if "ecm_embedded_runner" in app.extensions:
+            return
+        with lock:
+            if "ecm_embedded_runner" not in app.extensions:
+                start_embedded_worker(app)
 
 
 def start_embedded_worker(app: Flask) -> None:
