@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -21,6 +21,18 @@ class Contact(db.Model):
         Index("ix_contacts_campaign_key", "campaign_id", "match_key"),
         Index("ix_contacts_match_key", "match_key"),
         Index("ix_contacts_dispatched", "request_state", "request_time"),
+        # feed: dashboard counts by state/result come from this index alone
+        Index("ix_contacts_stats", "campaign_id", "request_state", "call_result"),
+        # feed: retry expiry housekeeping and the "retry expired" count
+        Index("ix_contacts_expiry", "campaign_id", "request_state", "expires_at"),
+        # feed: pending contacts with no attempts left (rare; partial keeps it tiny)
+        Index(
+            "ix_contacts_spent",
+            "campaign_id",
+            "attempts_made",
+            postgresql_where=text("request_state = 0"),
+            sqlite_where=text("request_state = 0"),
+        ),
         UniqueConstraint("upload_id", "row_number", name="uq_contacts_upload_row"),
     )
 
@@ -92,4 +104,5 @@ class CallResultInbox(db.Model):
     contact_id: Mapped[int] = mapped_column(Integer, index=True)
     call_result: Mapped[int] = mapped_column(Integer)
     raw: Mapped[str | None] = mapped_column(String(255))
-    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # a simulated result is stored ahead of time, due when received_at has passed
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 03574dfdf45c
+Revision ID: 499fea17f844
 Revises: 
-Create Date: 2026-11-27 04:13:02.869805
+Create Date: 2026-11-27 04:18:01.946525
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '03574dfdf45c'
+revision = '499fea17f844'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -44,6 +44,7 @@ def upgrade():
     )
     with op.batch_alter_table('call_result_inbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_call_result_inbox_contact_id'), ['contact_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_result_inbox_received_at'), ['received_at'], unique=False)
 
     op.create_table('call_strategies',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -216,7 +217,10 @@ def upgrade():
         batch_op.create_index('ix_contacts_campaign_key', ['campaign_id', 'match_key'], unique=False)
         batch_op.create_index('ix_contacts_dispatched', ['request_state', 'request_time'], unique=False)
         batch_op.create_index('ix_contacts_due', ['campaign_id', 'request_state', 'dial_time', 'id'], unique=False)
+        batch_op.create_index('ix_contacts_expiry', ['campaign_id', 'request_state', 'expires_at'], unique=False)
         batch_op.create_index('ix_contacts_match_key', ['match_key'], unique=False)
+        batch_op.create_index('ix_contacts_spent', ['campaign_id', 'attempts_made'], unique=False, postgresql_where=sa.text('request_state = 0'), sqlite_where=sa.text('request_state = 0'))
+        batch_op.create_index('ix_contacts_stats', ['campaign_id', 'request_state', 'call_result'], unique=False)
 
     op.create_table('uploads',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -303,7 +307,10 @@ def downgrade():
 
     op.drop_table('uploads')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_index('ix_contacts_stats')
+        batch_op.drop_index('ix_contacts_spent', postgresql_where=sa.text('request_state = 0'), sqlite_where=sa.text('request_state = 0'))
         batch_op.drop_index('ix_contacts_match_key')
+        batch_op.drop_index('ix_contacts_expiry')
         batch_op.drop_index('ix_contacts_due')
         batch_op.drop_index('ix_contacts_dispatched')
         batch_op.drop_index('ix_contacts_campaign_key')
@@ -329,6 +336,7 @@ def downgrade():
     op.drop_table('cisco_campaigns')
     op.drop_table('call_strategies')
     with op.batch_alter_table('call_result_inbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_result_inbox_received_at'))
         batch_op.drop_index(batch_op.f('ix_call_result_inbox_contact_id'))
 
     op.drop_table('call_result_inbox')
