@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 
 from portal.api import serializers
 from portal.api.core import actor, body, endpoint
@@ -10,15 +10,24 @@ from portal.extensions import limiter
 from portal.services import auth
 from portal.services.errors import ValidationFailed
 from portal.services.validation import Schema
+from portal.throttle import (
+    MESSAGE,
+    address_key,
+    login_failed,
+    login_limit,
+    throttle_login,
+)
 
+# The seed's license block, with its JSON types: an open-source install never expires
+# and has no agent limit, so integrations that parse these fields get far-off values.
 LICENSE = {
     "license": "valid",
     "licStatus": "open-source",
     "licensedTo": "ECM Portal",
     "creationDate": "2026-01-01T00:00:00Z",
-    "expiryDate": None,
+    "expiryDate": "9999-12-31T23:59:59Z",
     "supportExpiryDate": None,
-    "numberOfAgents": None,
+    "numberOfAgents": 2_147_483_647,
     "valid": True,
 }
 
@@ -31,16 +40,6 @@ class LoginIn(Schema):
 class RefreshIn(Schema):
     grant_type: str = "refresh_token"
     refresh_token: str
-
-
-def _login_limit() -> str:
-    return current_app.config["ECM_LOGIN_LIMIT"]
-
-
-def _username_key() -> str:
-    payload = body()
-    name = payload.get("username") if isinstance(payload, dict) else None
-    return f"login-user:{str(name)[:80].lower()}"
 
 
 TOKEN_RESPONSE = {
@@ -65,8 +64,7 @@ TOKEN_RESPONSE = {
     response={**TOKEN_RESPONSE, "properties": {**TOKEN_RESPONSE["properties"], "userDetails": {"type": "object"}, "license": {"type": "string"}}},
     auth_required=False,
 )
-@limiter.limit(_login_limit, key_func=_username_key)
-@limiter.limit(_login_limit)
+@throttle_login()
 def login():
     payload = body()
     if not isinstance(payload, dict):
@@ -85,7 +83,9 @@ def login():
     response=TOKEN_RESPONSE,
     auth_required=False,
 )
-@limiter.limit(_login_limit)
+@limiter.limit(
+    login_limit, key_func=address_key, error_message=MESSAGE, deduct_when=login_failed
+)
 def access_token():
     payload = request.form.to_dict() if request.form else body()
     if not isinstance(payload, dict):

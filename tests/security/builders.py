@@ -1,0 +1,52 @@
+"""Data builders for the security and fault tests, made through the services."""
+
+from __future__ import annotations
+
+import itertools
+
+_names = itertools.count(1)
+
+
+def new_strategy(actor, name: str | None = None):
+    from portal.services import strategies
+
+    strategy = strategies.create_strategy(
+        actor, {"name": name or f"Strategy {next(_names)}", "maxAttempts": 3}
+    )
+    strategies.create_attempt(
+        actor,
+        {
+            "csId": strategy.id,
+            "name": "First",
+            "phone": "1",
+            "channel": 0,
+            "retryMap": [],
+        },
+    )
+    return strategy
+
+
+def new_campaign(actor, name: str | None = None, **fields):
+    from portal.services import campaigns
+
+    strategy = new_strategy(actor)
+    data = {
+        "name": name or f"Campaign {next(_names)}",
+        "strategyId": strategy.id,
+        "type": 0,
+        "status": 1,
+        "enabled": True,
+        "startTime": "00:00",
+        "endTime": "23:59",
+        "weekDays": "0,1,2,3,4,5,6",
+        **fields,
+    }
+    return campaigns.create_campaign(actor, data)
+
+
+def new_contact(actor, campaign, phone1: str = "+14155550100", **fields):
+    from portal.services import contacts
+
+    return contacts.insert_contact(
+        actor, {"campaignId": campaign.id, "phone1": phone1, **fields}
+    )
