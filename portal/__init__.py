@@ -51,11 +51,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from portal import api, web
+    from portal import api, observability, web
 
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
     web.register(app)
+    observability.register(app)
     _register_errors(app)
     _register_headers(app)
 
