@@ -32,6 +32,7 @@ class Endpoint:
     params: list[dict] = field(default_factory=list)
     writes: bool = False
     content: str = "application/json"
+    produces: str = "application/json"
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -49,6 +50,7 @@ def endpoint(
     auth_required: bool = True,
     params: list[dict] | None = None,
     content: str = "application/json",
+    produces: str = "application/json",
 ) -> Callable:
     """Register a route under /umm and describe it for the OpenAPI document."""
     rules = [rule] if isinstance(rule, str) else rule
@@ -58,7 +60,7 @@ def endpoint(
         if auth_required:
             wrapped = token_required(view)
         for r in rules:
-            bp.add_url_rule(r, view_func=wrapped, methods=methods, endpoint=f"{view.__name__}:{r}")
+            bp.add_url_rule(r, view_func=wrapped, methods=methods, endpoint=f"{view.__name__}:{r}".replace(".", "_"))
             ENDPOINTS.append(
                 Endpoint(
                     rule="/umm" + r,
@@ -72,6 +74,7 @@ def endpoint(
                     params=params or [],
                     writes=any(m in ("POST", "PUT", "DELETE") for m in methods),
                     content=content,
+                    produces=produces,
                 )
             )
         return wrapped

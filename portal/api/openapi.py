@@ -63,7 +63,8 @@ def build_document() -> dict:
             if ep.status == 204:
                 op["responses"]["204"] = {"description": "No content"}
             else:
-                content = {"application/json": {"schema": ep.response or {"type": "object"}}}
+                default = {"type": "string"} if ep.produces.startswith("text/") else {"type": "object"}
+                content = {ep.produces: {"schema": ep.response or default}}
                 op["responses"][str(ep.status)] = {"description": "Success", "content": content}
             for code, text in ERROR_CODES.items():
                 if code in ("401", "403") and not ep.auth:
