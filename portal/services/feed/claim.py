@@ -1,0 +1,336 @@
+"""Claiming due contacts and handing them to the dialer: never the same contact twice.
+
+A claim and the state change commit together before any adapter is called, so a
+worker killed mid-tick leaves dispatched contacts that the response timeout returns
+to pending, and a tick that runs twice finds nothing left to claim.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, text
+
+from portal.extensions import db
+from portal.models import Campaign, Contact
+from portal.services import dnc
+from portal.services.dialers import DialerUnavailable, DialRequest, render_sms_template
+from portal.services.enums import (
+    BLOCKED_DNC,
+    DISPATCHED,
+    EXPIRED,
+    INVALID,
+    MAX_ATTEMPTS,
+    PENDING,
+    RESULT_ON_DNC,
+)
+from portal.services.feed._sql import begin_write, bulk_update, id_list_clause, is_postgres, run
+from portal.services.feed.eligibility import contact_window_open, contact_zones, match_key
+from portal.services.feed.plans import StrategyPlan, number_for
+from portal.services.feed.windows import campaign_window
+
+log = logging.getLogger(__name__)
+
+SMS = 1
+SCAN_PAGES = 20  # contact-time-zone campaigns look this many batches deep per tick
+_PHONES = tuple(f"phone{i}" for i in range(1, 6))
+_PARAMS = tuple(f"business_param{i}" for i in range(1, 13))
+_CANDIDATE_COLUMNS = (
+    Contact.id,
+    Contact.dial_time,
+    Contact.attempt_id,
+    Contact.attempt_number,
+    *(getattr(Contact, p) for p in _PHONES),
+    *(getattr(Contact, p) for p in _PARAMS),
+)
+
+
+@dataclass
+class Claimed:
+    """One contact this worker now owns for one dial."""
+
+    contact_id: int
+    number: str
+    attempt_id: int
+    attempt_number: int
+    channel: int
+    phones: dict[str, str | None]
+    params: dict[str, str | None]
+
+
+@dataclass
+class Claim:
+    claimed: list[Claimed] = field(default_factory=list)
+    dnc_blocked: int = 0
+    invalid: int = 0
+    skipped_time_zone: int = 0
+
+
+def claim_due_contacts(
+    campaign: Campaign, plan: StrategyPlan, limit: int, now: datetime
+) -> Claim:
+    """Take up to `limit` due contacts of the campaign, oldest due first, and mark
+    them dispatched (or DNC-blocked / invalid) in one committed transaction."""
+    result = Claim()
+    if limit <= 0 or not plan.by_number:
+        return result
+    begin_write()
+    window = campaign_window(campaign)
+    check_zone = bool(campaign.respect_contact_time_zone)
+    query = (
+        select(*_CANDIDATE_COLUMNS)
+        .where(
+            Contact.campaign_id == campaign.id,
+            Contact.request_state == PENDING,
+            Contact.dial_time <= now,
+            Contact.attempts_made < plan.max_attempts,
+            (Contact.expires_at.is_(None)) | (Contact.expires_at > now),
+        )
+        .order_by(Contact.dial_time, Contact.id)
+        .limit(limit)
+    )
+    if is_postgres():
+        query = query.with_for_update(skip_locked=True)
+    chosen: list[tuple[Any, Any, str]] = []
+    pages = SCAN_PAGES if check_zone else 1
+    after: tuple[datetime, int] | None = None
+    for _ in range(pages):
+        page_query = query
+        if after is not None:
+            page_query = query.where(
+                (Contact.dial_time > after[0])
+                | ((Contact.dial_time == after[0]) & (Contact.id > after[1]))
+            )
+        rows = db.session.execute(page_query).all()
+        for row in rows:
+            phones_ = {p: getattr(row, p) for p in _PHONES}
+            attempt = plan.attempt_for(row.attempt_id, row.attempt_number)
+            number = number_for(phones_, attempt)
+            if number and check_zone and not contact_window_open(
+                window, contact_zones(number), now
+            ):
+                result.skipped_time_zone += 1
+                continue
+            chosen.append((row, attempt, number))
+            if len(chosen) >= limit:
+                break
+        if len(chosen) >= limit or len(rows) < limit:
+            break
+        after = (rows[-1].dial_time, rows[-1].id)
+    keys = {number: match_key(number) for _, _, number in chosen if number}
+    blocked = dnc.blocked_keys(keys.values()) if keys else set()
+    dispatch_rows: list[dict[str, Any]] = []
+    dnc_ids: list[int] = []
+    invalid_ids: list[int] = []
+    sms_campaign = campaign.type == 2
+    for row, attempt, number in chosen:
+        if not number:
+            invalid_ids.append(row.id)
+            continue
+        if keys[number] in blocked:
+            dnc_ids.append(row.id)
+            continue
+        channel = SMS if sms_campaign else attempt.channel
+        dispatch_rows.append(
+            {
+                "id": row.id,
+                "number_to_call": number,
+                "attempt_id": attempt.id,
+                "attempt_number": attempt.number,
+                "channel": channel,
+            }
+        )
+        result.claimed.append(
+            Claimed(
+                contact_id=row.id,
+                number=number,
+                attempt_id=attempt.id,
+                attempt_number=attempt.number,
+                channel=channel,
+                phones={p: getattr(row, p) for p in _PHONES},
+                params={p: getattr(row, p) for p in _PARAMS},
+            )
+        )
+    bulk_update(
+        "contacts",
+        dispatch_rows,
+        {
+            "id": "bigint",
+            "number_to_call": "text",
+            "attempt_id": "integer",
+            "attempt_number": "integer",
+            "channel": "integer",
+        },
+        {
+            "request_state": str(DISPATCHED),
+            "attempts_made": "attempts_made + 1",
+            "request_time": ":now" if not is_postgres() else "CAST(:now AS timestamp)",
+            "last_status_update_time": (
+                ":now" if not is_postgres() else "CAST(:now AS timestamp)"
+            ),
+        },
+        extra={"now": now},
+    )
+    _close(dnc_ids, BLOCKED_DNC, now, call_result=RESULT_ON_DNC)
+    _close(invalid_ids, INVALID, now)
+    result.dnc_blocked = len(dnc_ids)
+    result.invalid = len(invalid_ids)
+    db.session.commit()
+    return result
+
+
+def _close(ids: list[int], state: int, now: datetime, call_result: int | None = None) -> None:
+    if not ids:
+        return
+    where, params = id_list_clause(ids)
+    extra = ", call_result = :result" if call_result is not None else ""
+    run(
+        (
+            f"UPDATE contacts SET request_state = :state, last_status_update_time = :now"
+            f"{extra} WHERE {where}"
+        ),
+        {**params, "state": state, "now": now, "result": call_result},
+    )
+
+
+def return_to_pending(ids: list[int], now: datetime) -> int:
+    """Undo a claim the dialer never took: back to pending, the attempt not used."""
+    if not ids:
+        return 0
+    where, params = id_list_clause(ids)
+    result = run(
+        (
+            "UPDATE contacts SET request_state = :pending, "
+            "attempts_made = attempts_made - 1, request_time = NULL "
+            f"WHERE {where} AND request_state = :dispatched AND request_time = :now"
+        ),
+        {**params, "pending": PENDING, "dispatched": DISPATCHED, "now": now},
+    )
+    db.session.commit()
+    return result.rowcount or 0
+
+
+def dial_requests(campaign: Campaign, claimed: list[Claimed]) -> list[DialRequest]:
+    return [
+        DialRequest(
+            contact_id=c.contact_id,
+            campaign_id=campaign.id,
+            cisco_campaign_id=campaign.cisco_campaign_id,
+            number=c.number,
+            channel=c.channel,
+            attempt_number=c.attempt_number,
+            business_params={
+                f"businessParam{i}": v
+                for i, v in enumerate(c.params.values(), start=1)
+                if v is not None
+            },
+            phone_fields={k: v for k, v in c.phones.items() if v},
+        )
+        for c in claimed
+    ]
+
+
+def sms_text(campaign: Campaign, claimed: Claimed) -> str:
+    """The campaign's smsTemplate filled from the contact's phones and business params."""
+    fields: dict[str, str | None] = {**claimed.phones}
+    for i, value in enumerate(claimed.params.values(), start=1):
+        fields[f"businessParam{i}"] = value
+    fields["numberToCall"] = claimed.number
+    return render_sms_template(campaign.sms_template or "", fields)
+
+
+def dispatch_claimed(
+    campaign: Campaign, claim: Claim, now: datetime, dialer: Any, sms: Any
+) -> dict[str, int]:
+    """Hand the claimed contacts over; whatever the adapter did not take goes back."""
+    counts = {"dispatched": 0, "returned": 0}
+    voice = [c for c in claim.claimed if c.channel != SMS]
+    texts = [c for c in claim.claimed if c.channel == SMS]
+    if voice:
+        requests = dial_requests(campaign, voice)
+        try:
+            dialer.dispatch(requests)
+            counts["dispatched"] += len(voice)
+        except DialerUnavailable as exc:
+            accepted = set(exc.accepted)
+            back = [c.contact_id for c in voice if c.contact_id not in accepted]
+            log.warning("feed: dialer unavailable for campaign %s: %s", campaign.id, exc)
+            counts["dispatched"] += len(voice) - len(back)
+            counts["returned"] += return_to_pending(back, now)
+        except Exception:  # noqa: BLE001 - a broken adapter must not strand a batch
+            log.exception("feed: dialer failed for campaign %s", campaign.id)
+            counts["returned"] += return_to_pending([c.contact_id for c in voice], now)
+    if texts:
+        sent: list[int] = []
+        try:
+            for item in texts:
+                sms.send(item.number, sms_text(campaign, item), item.contact_id)
+                sent.append(item.contact_id)
+        except Exception as exc:  # noqa: BLE001 - DialerUnavailable or a broken gateway
+            log.warning("feed: SMS gateway failed for campaign %s: %s", campaign.id, exc)
+        flush = getattr(sms, "flush", None)
+        if flush:
+            flush()
+        counts["dispatched"] += len(sent)
+        done = set(sent)
+        counts["returned"] += return_to_pending(
+            [c.contact_id for c in texts if c.contact_id not in done], now
+        )
+    return counts
+
+
+def return_timed_out(campaigns: list[Campaign], now: datetime) -> int:
+    """Dispatched contacts with no result after the response timeout go back to
+    pending without using an attempt (the dialer never said it dialed them)."""
+    default = int(current_app.config.get("ECM_RESPONSE_TIMEOUT", 1800))
+    lock = " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
+    total = 0
+    for campaign in campaigns:
+        cutoff = now - timedelta(seconds=campaign.response_timeout or default)
+        begin_write()
+        result = run(
+            (
+                "UPDATE contacts SET request_state = :pending, "
+                "attempts_made = CASE WHEN attempts_made > 0 THEN attempts_made - 1 "
+                "ELSE 0 END, last_status_update_time = :now "
+                "WHERE id IN (SELECT id FROM contacts WHERE request_state = :dispatched "
+                f"AND request_time <= :cutoff AND campaign_id = :c{lock})"
+            ),
+            {
+                "pending": PENDING,
+                "dispatched": DISPATCHED,
+                "now": now,
+                "cutoff": cutoff,
+                "c": campaign.id,
+            },
+        )
+        db.session.commit()
+        total += result.rowcount or 0
+    return total
+
+
+def close_unreachable(campaign: Campaign, plan: StrategyPlan | None, now: datetime) -> dict[str, int]:
+    """Close pending contacts whose retry expired (4) or whose attempts are spent (3)."""
+    begin_write()
+    expired = run(
+        (
+            "UPDATE contacts SET request_state = :state, last_status_update_time = :now "
+            "WHERE campaign_id = :c AND request_state = :pending AND expires_at <= :now"
+        ),
+        {"state": EXPIRED, "now": now, "c": campaign.id, "pending": PENDING},
+    ).rowcount
+    spent = 0
+    if plan is not None:
+        spent = run(
+            (
+                "UPDATE contacts SET request_state = :state, last_status_update_time = :now "
+                "WHERE campaign_id = :c AND request_state = 0 AND attempts_made >= :m"
+            ),
+            {"state": MAX_ATTEMPTS, "now": now, "c": campaign.id, "m": plan.max_attempts},
+        ).rowcount
+    db.session.commit()
+    return {"expired": expired or 0, "spent": spent or 0}

@@ -1,0 +1,298 @@
+"""May this contact be dialed now, and if not, every reason why (one rule, one place)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select, text
+
+from portal.extensions import db
+from portal.models import Campaign, Contact, DncEntry, User, utcnow
+from portal.services import phones
+from portal.services.enums import CAMPAIGN_STATUS, PENDING, REQUEST_STATES
+from portal.services.feed.plans import StrategyPlan, load_plan, load_plans, number_for
+from portal.services.feed.windows import Window, campaign_window, local_time
+from portal.services.roles import READERS, require
+
+# Every reason the feed may not dial a contact, in the order they are shown.
+REASONS: dict[str, str] = {
+    "campaign_disabled": "Campaign is disabled",
+    "campaign_paused": "Campaign is paused",
+    "no_strategy_attempts": "The campaign's strategy has no attempts",
+    "not_calling_day": "Today is not a calling day",
+    "outside_window": "Outside the campaign's calling hours",
+    "not_pending": "Contact is not pending",
+    "not_due": "Contact is not due yet",
+    "no_attempts_left": "No attempts left",
+    "retry_expired": "The retry has expired",
+    "no_dialable_number": "No dialable number",
+    "on_dnc": "The number is on the do-not-call list",
+    "contact_outside_window": "Outside calling hours in the contact's time zone",
+}
+CAMPAIGN_REASONS = (
+    "campaign_disabled",
+    "campaign_paused",
+    "no_strategy_attempts",
+    "not_calling_day",
+    "outside_window",
+)
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "label": REASONS[self.code], "message": self.message}
+
+
+@dataclass
+class Eligibility:
+    """The answer for one contact: eligible only when there is no reason against."""
+
+    contact_id: int
+    checked_at: datetime
+    reasons: list[Reason] = field(default_factory=list)
+    number_to_call: str | None = None
+    attempt_number: int | None = None
+    channel: int | None = None
+    time_zones: list[str] = field(default_factory=list)
+
+    @property
+    def eligible(self) -> bool:
+        return not self.reasons
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def campaign_blockers(
+    campaign: Campaign, plan: StrategyPlan | None, now: datetime
+) -> list[Reason]:
+    """Reasons that stop every contact of the campaign: on/off, pause, days, hours."""
+    reasons: list[Reason] = []
+    if not campaign.enabled:
+        reasons.append(Reason("campaign_disabled", "The campaign is switched off"))
+    if campaign.status != 1:
+        reasons.append(
+            Reason("campaign_paused", f"Status is {CAMPAIGN_STATUS.get(campaign.status, campaign.status)}")
+        )
+    if plan is None or not plan.by_number:
+        reasons.append(Reason("no_strategy_attempts", "Add an attempt to the strategy"))
+    window = campaign_window(campaign)
+    local = local_time(now, campaign.time_zone)
+    stamp = f"{local:%a %H:%M} {campaign.time_zone or 'UTC'}"
+    if not window.calling_day(local):
+        reasons.append(
+            Reason("not_calling_day", f"It is {stamp}; calling days are {campaign.week_days}")
+        )
+    if not window.in_hours(local):
+        reasons.append(
+            Reason(
+                "outside_window",
+                f"It is {stamp}; calls run {campaign.start_time}-{campaign.end_time}",
+            )
+        )
+    return reasons
+
+
+def region() -> str:
+    return current_app.config.get("ECM_DEFAULT_REGION", "US")
+
+
+def contact_zones(number: str) -> list[str]:
+    """The IANA zones the number may ring in ([] when unknown)."""
+    if not number:
+        return []
+    try:
+        return phones.number_time_zones(number, region())
+    except Exception:  # noqa: BLE001 - an odd number must not break a tick
+        return []
+
+
+def contact_window_open(window: Window, zones: Iterable[str], now: datetime) -> bool:
+    """Open only if the window is open in ALL the number's zones (none known: open).
+
+    A number that may ring in several zones (a North American area code spanning two)
+    is dialed only when every one of them is inside the calling hours: calling one
+    person too late is worse than calling a little later.
+    """
+    return all(window.open_at(local_time(now, name)) for name in zones)
+
+
+def match_key(number: str) -> str:
+    try:
+        return phones.match_key(number, region())
+    except Exception:  # noqa: BLE001
+        return number
+
+
+def evaluate(
+    contact: Contact,
+    campaign: Campaign,
+    plan: StrategyPlan | None,
+    now: datetime,
+) -> Eligibility:
+    """Every reason this contact cannot be dialed at `now` (none: it is eligible)."""
+    answer = Eligibility(contact_id=contact.id, checked_at=now)
+    answer.reasons.extend(campaign_blockers(campaign, plan, now))
+    attempt = plan.attempt_for(contact.attempt_id, contact.attempt_number) if plan else None
+    phones_ = {f"phone{i}": getattr(contact, f"phone{i}") for i in range(1, 6)}
+    number = number_for(phones_, attempt)
+    answer.number_to_call = number or None
+    answer.attempt_number = attempt.number if attempt else contact.attempt_number
+    answer.channel = 1 if campaign.type == 2 else (attempt.channel if attempt else contact.channel)
+    if contact.request_state != PENDING:
+        state = REQUEST_STATES.get(contact.request_state, str(contact.request_state))
+        answer.reasons.append(Reason("not_pending", f"Request state is {state}"))
+    if contact.dial_time and contact.dial_time > now:
+        answer.reasons.append(Reason("not_due", f"Due at {_fmt(contact.dial_time)}"))
+    max_attempts = plan.max_attempts if plan else 0
+    if contact.attempts_made >= max_attempts:
+        answer.reasons.append(
+            Reason("no_attempts_left", f"{contact.attempts_made} of {max_attempts} attempts made")
+        )
+    if contact.expires_at is not None and contact.expires_at <= now:
+        answer.reasons.append(Reason("retry_expired", f"Expired at {_fmt(contact.expires_at)}"))
+    if not number:
+        answer.reasons.append(Reason("no_dialable_number", "phone1 is empty"))
+    else:
+        key = match_key(number)
+        if db.session.scalar(select(DncEntry.id).where(DncEntry.match_key == key)):
+            answer.reasons.append(Reason("on_dnc", f"{number} is on the DNC list"))
+        if campaign.respect_contact_time_zone:
+            answer.time_zones = contact_zones(number)
+            window = campaign_window(campaign)
+            closed = [
+                f"{local_time(now, z):%a %H:%M} {z}"
+                for z in answer.time_zones
+                if not window.open_at(local_time(now, z))
+            ]
+            if closed:
+                answer.reasons.append(
+                    Reason("contact_outside_window", "It is " + ", ".join(closed))
+                )
+    return answer
+
+
+def contact_eligibility(contact: Contact, now: datetime | None = None) -> Eligibility:
+    """The answer for one contact, loading its campaign and strategy."""
+    campaign = db.session.get(Campaign, contact.campaign_id)
+    plan = load_plan(campaign.strategy_id) if campaign else None
+    return evaluate(contact, campaign, plan, now or utcnow())
+
+
+def explain(actor: User, contact_id: Any, now: datetime | None = None) -> Eligibility:
+    """GET .../callback/<id>/eligibility: the answer for a contact the actor may see."""
+    require(actor, READERS)
+    from portal.services import contacts
+
+    return contact_eligibility(contacts.get_contact(actor, contact_id), now)
+
+
+def as_dict(answer: Eligibility) -> dict[str, Any]:
+    return {
+        "id": answer.contact_id,
+        "eligible": answer.eligible,
+        "checkedAt": _fmt(answer.checked_at),
+        "numberToCall": answer.number_to_call,
+        "attemptNumber": answer.attempt_number,
+        "channel": answer.channel,
+        "timeZones": answer.time_zones,
+        "reasons": [r.as_dict() for r in answer.reasons],
+    }
+
+
+# -- why is nothing dialing: per-campaign counts from SQL aggregates --------------------
+
+
+def summary(
+    campaigns: list[Campaign], now: datetime | None = None
+) -> dict[int, dict[str, Any]]:
+    """Pending contacts per reason for each campaign, with index-backed counts only.
+
+    Campaign-wide reasons count every pending contact; contact reasons are counted
+    with one aggregate each (not due, retry expired, no attempts left, phone1 on DNC).
+    The contact-time-zone check and the DNC check of phone2-5 happen at dial time and
+    are not counted here.
+    """
+    now = now or utcnow()
+    if not campaigns:
+        return {}
+    ids = [c.id for c in campaigns]
+    plans = load_plans(c.strategy_id for c in campaigns)
+    pending = _count_by_campaign(
+        select(Contact.campaign_id, func.count())
+        .where(Contact.campaign_id.in_(ids), Contact.request_state == PENDING)
+        .group_by(Contact.campaign_id)
+    )
+    not_due = _count_by_campaign(
+        select(Contact.campaign_id, func.count())
+        .where(
+            Contact.campaign_id.in_(ids),
+            Contact.request_state == PENDING,
+            Contact.dial_time > now,
+        )
+        .group_by(Contact.campaign_id)
+    )
+    expired = _count_by_campaign(
+        select(Contact.campaign_id, func.count())
+        .where(
+            Contact.campaign_id.in_(ids),
+            Contact.request_state == PENDING,
+            Contact.expires_at <= now,
+        )
+        .group_by(Contact.campaign_id)
+    )
+    on_dnc = _count_by_campaign(
+        select(Contact.campaign_id, func.count())
+        .join(DncEntry, DncEntry.match_key == Contact.match_key)
+        .where(Contact.campaign_id.in_(ids), Contact.request_state == PENDING)
+        .group_by(Contact.campaign_id)
+    )
+    out: dict[int, dict[str, Any]] = {}
+    for campaign in campaigns:
+        plan = plans.get(campaign.strategy_id)
+        max_attempts = plan.max_attempts if plan else 0
+        spent = db.session.scalar(
+            text(
+                "SELECT count(*) FROM contacts WHERE campaign_id = :c "
+                "AND request_state = 0 AND attempts_made >= :m"
+            ),
+            {"c": campaign.id, "m": max_attempts},
+        )
+        total = pending.get(campaign.id, 0)
+        reasons: dict[str, int] = {}
+        blockers = campaign_blockers(campaign, plan, now)
+        for reason in blockers:
+            reasons[reason.code] = total
+        for code, count in (
+            ("not_due", not_due.get(campaign.id, 0)),
+            ("no_attempts_left", spent or 0),
+            ("retry_expired", expired.get(campaign.id, 0)),
+            ("on_dnc", on_dnc.get(campaign.id, 0)),
+        ):
+            if count:
+                reasons[code] = count
+        blocked_contacts = sum(v for k, v in reasons.items() if k not in CAMPAIGN_REASONS)
+        dialable = 0 if blockers else max(0, total - blocked_contacts)
+        out[campaign.id] = {
+            "pending": total,
+            "dialableNow": dialable,
+            "campaignBlocked": [r.as_dict() for r in blockers],
+            "reasons": [
+                {"code": code, "label": REASONS[code], "count": count}
+                for code, count in reasons.items()
+            ],
+        }
+    return out
+
+
+def _count_by_campaign(query) -> dict[int, int]:
+    return {cid: count for cid, count in db.session.execute(query).all()}

@@ -1,0 +1,341 @@
+"""Call results: received into the inbox, then applied by the strategy's retry rules."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import Field, field_validator
+from sqlalchemy import insert, select, text
+
+from portal.extensions import db
+from portal.models import Campaign, CallResultInbox, Contact, ContactAttempt, User, utcnow
+from portal.services import phones
+from portal.services.enums import (
+    CALL_RESULTS,
+    COMPLETED,
+    DISPATCHED,
+    MAX_ATTEMPTS,
+    PENDING,
+    RESULT_CONNECTED,
+    RESULT_SMS_DELIVERED,
+)
+from portal.services.errors import NotFound, ValidationFailed
+from portal.services.feed._sql import begin_write, bulk_update, id_list_clause, is_postgres, run
+from portal.services.feed.plans import StrategyPlan, load_plans
+from portal.services.roles import WRITERS, require
+from portal.services.validation import Schema, parse
+
+log = logging.getLogger(__name__)
+
+SMS = 1
+VOICE = 0
+CLOSING_CODES = frozenset({RESULT_CONNECTED, RESULT_SMS_DELIVERED})
+UNKNOWN_CODE_AS = 2  # a dialer code we do not know is recorded as "Error"
+APPLY_CHUNK = 5000
+RAW_MAX = 255
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where one result leaves a contact: its new state and, if retried, the next step."""
+
+    state: int
+    call_result: int
+    attempt_id: int | None
+    attempt_number: int
+    channel: int
+    dial_time: datetime | None
+    expires_at: datetime | None
+    why: str
+
+
+def decide(
+    plan: StrategyPlan,
+    attempt_id: int | None,
+    attempt_number: int,
+    channel: int,
+    attempts_made: int,
+    code: int,
+    now: datetime,
+) -> Outcome:
+    """Apply SPEC §4's rule to one result: connected closes, the cap closes, a rule retries.
+
+    Order: 10 and 100 complete the contact whatever the retry map says; then the one
+    maxAttempts cap per contact (attempts_made counts dials already made, this one
+    included) closes with state 3; then the current attempt's rule for the code moves
+    the contact to the named attempt after its delay; with no rule the contact is
+    completed with that result. An SMS attempt never moves back to voice.
+    """
+    current = plan.attempt_for(attempt_id, attempt_number)
+    keep = (attempt_id, attempt_number, channel)
+
+    def close(state: int, why: str) -> Outcome:
+        return Outcome(state, code, *keep, None, None, why)
+
+    if code in CLOSING_CODES:
+        return close(COMPLETED, "connected" if code == RESULT_CONNECTED else "delivered")
+    if attempts_made >= plan.max_attempts:
+        return close(MAX_ATTEMPTS, "max attempts reached")
+    rule = current.rules.get(code) if current else None
+    if rule is None:
+        return close(COMPLETED, "no retry rule for this result")
+    target = plan.by_number.get(rule.attempt_number)
+    if target is None:
+        return close(COMPLETED, f"retry names missing attempt {rule.attempt_number}")
+    if channel == SMS and target.channel == VOICE:
+        return close(COMPLETED, "an SMS attempt may not retry into voice")
+    due = now + timedelta(minutes=rule.delay)
+    expires = now + timedelta(minutes=rule.expiry) if rule.expiry is not None else None
+    return Outcome(
+        PENDING, code, target.id, target.number, target.channel, due, expires, "retry"
+    )
+
+
+def normalise_code(code: Any) -> tuple[int, str | None]:
+    """(code we store, note for the raw column) for a dialer's result code."""
+    try:
+        value = int(code)
+    except (TypeError, ValueError):
+        return UNKNOWN_CODE_AS, f"unknown result {code!r}"
+    if value not in CALL_RESULTS or value == 0:
+        return UNKNOWN_CODE_AS, f"unknown result {value}"
+    return value, None
+
+
+# -- receiving -------------------------------------------------------------------------
+
+
+class ResultIn(Schema):
+    """POST /umm/ecm/callback/result: a contact by id, or by number and campaign."""
+
+    id: int | None = None
+    numberToCall: str | None = Field(default=None, max_length=64)
+    campaignId: int | None = None
+    callResult: int
+    raw: str | None = Field(default=None, max_length=RAW_MAX)
+
+    @field_validator("callResult")
+    @classmethod
+    def _known(cls, v: int) -> int:
+        if v not in CALL_RESULTS or v == 0:
+            raise ValueError("is not a known call result code")
+        return v
+
+
+def _find_contact(body: ResultIn) -> Contact:
+    if body.id is not None:
+        contact = db.session.get(Contact, body.id)
+        if contact is None:
+            raise NotFound(f"Contact with id {body.id} not found")
+        return contact
+    if not body.numberToCall or body.campaignId is None:
+        raise ValidationFailed({"id": "is required (or numberToCall and campaignId)"})
+    if db.session.get(Campaign, body.campaignId) is None:
+        raise NotFound(f"Campaign with id {body.campaignId} not found")
+    try:
+        number = phones.clean_number(body.numberToCall)
+    except phones.InvalidNumber as exc:
+        raise ValidationFailed({"numberToCall": str(exc)}) from None
+    base = select(Contact).where(
+        Contact.campaign_id == body.campaignId, Contact.number_to_call == number
+    )
+    contact = db.session.scalar(
+        base.where(Contact.request_state == DISPATCHED)
+        .order_by(Contact.request_time.desc(), Contact.id.desc())
+        .limit(1)
+    ) or db.session.scalar(base.order_by(Contact.id.desc()).limit(1))
+    if contact is None:
+        raise NotFound(f"No contact with numberToCall {number} in campaign {body.campaignId}")
+    return contact
+
+
+def receive_result(actor: User, data: Any, now: datetime | None = None) -> Contact:
+    """Queue a dialer's result for the next feed tick; only a dispatched contact takes one."""
+    require(actor, WRITERS)
+    body = parse(ResultIn, data)
+    contact = _find_contact(body)
+    if contact.request_state != DISPATCHED:
+        raise ValidationFailed(
+            {"id": f"contact {contact.id} is not dispatched (requestState {contact.request_state})"},
+            "Contact is not awaiting a result",
+        )
+    db.session.add(
+        CallResultInbox(
+            contact_id=contact.id,
+            call_result=body.callResult,
+            raw=body.raw,
+            received_at=now or utcnow(),
+        )
+    )
+    db.session.commit()
+    return contact
+
+
+def store_results(results: list, now: datetime) -> int:
+    """Write DialResults an adapter returned into the inbox, durable before applying."""
+    rows = []
+    for result in results:
+        code, note = normalise_code(result.call_result)
+        raw = result.raw if note is None else f"{note}; raw={result.raw}"
+        rows.append(
+            {
+                "contact_id": int(result.contact_id),
+                "call_result": code,
+                "raw": None if raw is None else str(raw)[:RAW_MAX],
+                "received_at": now,
+            }
+        )
+    if rows:
+        db.session.execute(insert(CallResultInbox.__table__), rows)
+        db.session.commit()
+    return len(rows)
+
+
+# -- applying --------------------------------------------------------------------------
+
+_CONTACT_COLUMNS = (
+    "id, campaign_id, request_state, attempt_id, attempt_number, attempts_made, "
+    "channel, number_to_call, request_time"
+)
+
+
+def apply_inbox(now: datetime | None = None, chunk: int = APPLY_CHUNK) -> dict[str, int]:
+    """Apply every inbox result due by now, chunk by chunk, each chunk one transaction."""
+    now = now or utcnow()
+    totals = {"applied": 0, "stale": 0}
+    while True:
+        counts = _apply_chunk(now, chunk)
+        totals["applied"] += counts["applied"]
+        totals["stale"] += counts["stale"]
+        if counts["taken"] < chunk or counts["progress"] == 0:
+            return totals
+
+
+def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
+    begin_write()
+    lock = " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
+    inbox = run(
+        "SELECT id, contact_id, call_result, raw, received_at FROM call_result_inbox "
+        f"WHERE received_at <= :now ORDER BY id LIMIT :n{lock}",
+        {"now": now, "n": chunk},
+        datetimes=("received_at",),
+    ).all()
+    if not inbox:
+        db.session.commit()
+        return {"applied": 0, "stale": 0, "taken": 0, "progress": 0}
+    contact_ids = sorted({row.contact_id for row in inbox})
+    where, params = id_list_clause(contact_ids)
+    contacts = {
+        row.id: row
+        for row in run(
+            f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE {where} ORDER BY id{lock}",
+            params,
+            datetimes=("request_time",),
+        )
+    }
+    campaigns = dict(
+        db.session.execute(
+            select(Campaign.id, Campaign.strategy_id).where(
+                Campaign.id.in_({c.campaign_id for c in contacts.values()})
+            )
+        ).all()
+    )
+    plans = load_plans(campaigns.values())
+    done_inbox: list[int] = []
+    attempts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    stale = 0
+    for item in inbox:
+        contact = contacts.get(item.contact_id)
+        if contact is None and _contact_exists(item.contact_id):
+            continue  # locked by another worker right now: leave it for the next chunk
+        done_inbox.append(item.id)
+        if (
+            contact is None
+            or contact.id in seen
+            or contact.request_state != DISPATCHED
+            or (contact.request_time is not None and item.received_at < contact.request_time)
+        ):
+            stale += 1  # unknown, duplicate, or for a dispatch that is over
+            continue
+        plan = plans.get(campaigns.get(contact.campaign_id))
+        if plan is None:
+            stale += 1
+            continue
+        seen.add(contact.id)
+        outcome = decide(
+            plan,
+            contact.attempt_id,
+            contact.attempt_number,
+            contact.channel,
+            contact.attempts_made,
+            item.call_result,
+            now,
+        )
+        attempts.append(
+            {
+                "contact_id": contact.id,
+                "campaign_id": contact.campaign_id,
+                "strategy_attempt_id": contact.attempt_id,
+                "attempt_number": contact.attempt_number,
+                "number": contact.number_to_call,
+                "channel": contact.channel,
+                "call_result": item.call_result,
+                "raw_code": item.raw,
+                "dialed_at": contact.request_time,
+                "result_at": now,
+            }
+        )
+        updates.append(
+            {
+                "id": contact.id,
+                "request_state": outcome.state,
+                "call_result": outcome.call_result,
+                "attempt_id": outcome.attempt_id,
+                "attempt_number": outcome.attempt_number,
+                "channel": outcome.channel,
+                "_due": outcome.dial_time,
+                "expires_at": outcome.expires_at,
+                "last_status_update_time": now,
+            }
+        )
+    if attempts:
+        db.session.execute(insert(ContactAttempt.__table__), attempts)
+    bulk_update(
+        "contacts",
+        updates,
+        {
+            "id": "bigint",
+            "request_state": "integer",
+            "call_result": "integer",
+            "attempt_id": "integer",
+            "attempt_number": "integer",
+            "channel": "integer",
+            "_due": "timestamp",
+            "expires_at": "timestamp",
+            "last_status_update_time": "timestamp",
+        },
+        {"dial_time": "COALESCE({_due}, dial_time)"},
+    )
+    if done_inbox:
+        where, params = id_list_clause(done_inbox)
+        db.session.execute(text(f"DELETE FROM call_result_inbox WHERE {where}"), params)
+    db.session.commit()
+    if stale:
+        log.info("feed: %d stale or duplicate result(s) discarded", stale)
+    return {
+        "applied": len(updates),
+        "stale": stale,
+        "taken": len(inbox),
+        "progress": len(done_inbox),
+    }
+
+
+def _contact_exists(contact_id: int) -> bool:
+    return db.session.execute(
+        text("SELECT 1 FROM contacts WHERE id = :id"), {"id": contact_id}
+    ).first() is not None
