@@ -1,0 +1,25 @@
+"""Background jobs (RQ): bulk imports and the dialing feed loop.
+
+A job takes ids, opens its own app context, calls one service and returns a small dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from worker.context import app_context
+
+# (config key holding the period in seconds, job function, deterministic job id):
+# the embedded runner and `flask scheduler` enqueue these.
+PERIODIC_JOBS = [("ECM_FEED_INTERVAL", "worker.jobs.feed_tick", "feed-tick")]
+
+
+def feed_tick() -> dict[str, Any]:
+    """Run one feed tick; safe to run twice or on several workers at once."""
+    with app_context():
+        from portal.services.feed import run_tick
+
+        counts = run_tick()
+        return {k: v for k, v in counts.items() if k != "errors"} | {
+            "errors": len(counts.get("errors", []))
+        }
