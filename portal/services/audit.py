@@ -53,12 +53,16 @@ def diff(obj: Any, values: dict[str, Any], secret: set[str] = frozenset()) -> di
 
 
 def list_entries(
+    actor: User,
     entity: str | None = None,
     username: str | None = None,
     before_id: int | None = None,
     limit: int = 50,
 ) -> list[AuditLog]:
-    """Newest first, keyset-paged by id."""
+    """Newest first, keyset-paged by id; every signed-in role may read the trail."""
+    from portal.services.roles import READERS, require
+
+    require(actor, READERS)
     query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
     if entity:
         query = query.where(AuditLog.entity == entity)

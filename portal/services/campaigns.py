@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from pydantic import Field, field_validator
@@ -243,3 +245,43 @@ def delete_campaign(actor: User, campaign_id: Any) -> None:
     audit.record(actor, "delete", "campaign", cid, {"name": campaign.name})
     db.session.delete(campaign)
     db.session.commit()
+
+
+WINDOW_STATES = {
+    "running": "Running",
+    "paused": "Paused",
+    "disabled": "Disabled",
+    "outside_window": "Outside its window",
+}
+
+
+def in_window(campaign: Campaign, now: datetime) -> bool:
+    """Whether naive-UTC `now` falls on a dialing day inside the campaign's window.
+
+    A window whose end is before its start crosses midnight: its late part belongs to
+    the day it started on.
+    """
+    try:
+        zone = ZoneInfo(campaign.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = now.replace(tzinfo=UTC).astimezone(zone)
+    days = {int(d) for d in (campaign.week_days or "").split(",") if d.strip().isdigit()}
+    today = (local.weekday() + 1) % 7  # 0 = Sunday, as weekDays counts
+    yesterday = (today - 1) % 7
+    hhmm = local.strftime("%H:%M")
+    start, end = campaign.start_time or "00:00", campaign.end_time or "23:59"
+    if start <= end:
+        return today in days and start <= hhmm <= end
+    return (today in days and hhmm >= start) or (yesterday in days and hhmm <= end)
+
+
+def window_state(campaign: Campaign, now: datetime) -> str:
+    """The one badge a campaign list shows: why it is or is not dialing right now."""
+    if not campaign.enabled:
+        return "disabled"
+    if campaign.status != 1:
+        return "paused"
+    if not in_window(campaign, now):
+        return "outside_window"
+    return "running"

@@ -1,0 +1,66 @@
+"""Sign in, sign out and change one's own password."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.services import auth, users
+from portal.services.errors import ValidationFailed
+from portal.throttle import throttle_login
+from portal.web.htmx import expect_form, form_values, render
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only follow a local path after login (never another site)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or "://" in target:
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@throttle_login(methods=["POST"])
+def login():
+    from portal.web import home_url
+
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(home_url())
+    values = {
+        "username": request.form.get("username", ""),
+        "next": request.values.get("next", ""),
+    }
+    expect_form("auth/login.html", "auth/login.html", v=values)
+    if request.method == "GET":
+        return render("auth/login.html", "auth/login.html", v=values)
+    user = auth.authenticate(request.form.get("username"), request.form.get("password"))
+    session.clear()  # a fresh session at every sign-in
+    login_user(user)
+    return redirect(_safe_next(values["next"]) or home_url())
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    expect_form("auth/account.html", "auth/_password_form.html")
+    if request.method == "GET":
+        return render("auth/account.html", "auth/_password_form.html")
+    values = form_values(request.form)
+    if values.get("new_password") != values.get("confirm_password"):
+        raise ValidationFailed({"confirm_password": "does not match the new password"})
+    user = current_user._get_current_object()
+    users.change_password(user, values.get("current_password", ""), values.get("new_password", ""))
+    login_user(user)  # the password change ended every session; keep this one
+    flash("Your password is changed. Other sessions of your account are signed out.", "success")
+    return redirect(url_for("auth.account"))
