@@ -11,6 +11,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(init_db)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(feed_tick_command)
 
 
 @click.command("init-db")
@@ -51,3 +54,68 @@ def seed_demo(contacts: int) -> None:
 
     summary = demo.seed(contacts)
     click.echo(", ".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler.")
+@with_appcontext
+def worker_command(burst: bool, with_scheduler: bool) -> None:
+    """Run an RQ worker on the portal's queue (production: needs REDIS_URL)."""
+    import os
+
+    from flask import current_app
+    from rq import Worker
+
+    from portal import queue as q
+    from portal.extensions import db
+    from worker.context import bind_app
+
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        raise click.ClickException(
+            "set REDIS_URL: without it the queue lives inside the web process "
+            "(embedded mode runs its own worker)"
+        )
+    bind_app(app)
+    engine = db.engine
+    # each job runs in a forked work horse: it must not reuse the parent's sockets
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    worker = Worker([q.queue(app)], connection=q.connection(app))
+    worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Enqueue each periodic job once and exit.")
+@with_appcontext
+def scheduler_command(once: bool) -> None:
+    """Enqueue the periodic jobs (the feed tick) every interval; safe on many hosts."""
+    import time
+
+    from flask import current_app
+
+    from worker.jobs import PERIODIC_JOBS
+    from worker.schedule import enqueue_once
+
+    config = current_app.config
+    next_run = {job_id: 0.0 for _, _, job_id in PERIODIC_JOBS}
+    while True:
+        now = time.monotonic()
+        for seconds_key, func, job_id in PERIODIC_JOBS:
+            if now >= next_run[job_id]:
+                next_run[job_id] = now + float(config[seconds_key])
+                job = enqueue_once(func, job_id)
+                click.echo(f"{job_id}: {'enqueued' if job else 'still queued or running'}")
+        if once:
+            return
+        time.sleep(0.5)
+
+
+@click.command("feed-tick")
+@with_appcontext
+def feed_tick_command() -> None:
+    """Run one feed tick inline and print its counts."""
+    from portal.services.feed import run_tick
+
+    counts = run_tick()
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
