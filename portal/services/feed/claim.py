@@ -15,6 +15,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select, text
 
+from portal import metrics
 from portal.extensions import db
 from portal.models import Campaign, Contact
 from portal.services import dnc
@@ -252,18 +253,23 @@ def dispatch_claimed(
     texts = [c for c in claim.claimed if c.channel == SMS]
     if voice:
         requests = dial_requests(campaign, voice)
+        name = getattr(dialer, "name", "dialer")
         try:
             dialer.dispatch(requests)
             counts["dispatched"] += len(voice)
+            metrics.DISPATCHES.labels(channel="voice").inc(len(voice))
         except DialerUnavailable as exc:
             accepted = set(exc.accepted)
             back = [c.contact_id for c in voice if c.contact_id not in accepted]
             log.warning("feed: dialer unavailable for campaign %s: %s", campaign.id, exc)
             counts["dispatched"] += len(voice) - len(back)
             counts["returned"] += return_to_pending(back, now)
+            metrics.DISPATCH_FAILURES.labels(dialer=name).inc()
+            metrics.DISPATCHES.labels(channel="voice").inc(len(voice) - len(back))
         except Exception:  # noqa: BLE001 - a broken adapter must not strand a batch
             log.exception("feed: dialer failed for campaign %s", campaign.id)
             counts["returned"] += return_to_pending([c.contact_id for c in voice], now)
+            metrics.DISPATCH_FAILURES.labels(dialer=name).inc()
     if texts:
         sent: list[int] = []
         try:
@@ -272,10 +278,17 @@ def dispatch_claimed(
                 sent.append(item.contact_id)
         except Exception as exc:  # noqa: BLE001 - DialerUnavailable or a broken gateway
             log.warning("feed: SMS gateway failed for campaign %s: %s", campaign.id, exc)
+            metrics.DISPATCH_FAILURES.labels(dialer=getattr(sms, "name", "sms")).inc()
         flush = getattr(sms, "flush", None)
         if flush:
             flush()
+        collect = getattr(sms, "collect_results", None)
+        if collect and not flush:  # webhook: accepted-as-delivered results, kept now
+            from portal.services.feed.results import store_results
+
+            store_results(collect(), now)
         counts["dispatched"] += len(sent)
+        metrics.DISPATCHES.labels(channel="sms").inc(len(sent))
         done = set(sent)
         counts["returned"] += return_to_pending(
             [c.contact_id for c in texts if c.contact_id not in done], now

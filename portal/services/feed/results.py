@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import Field, field_validator
 from sqlalchemy import insert, select, text
 
+from portal import metrics
 from portal.extensions import db
 from portal.models import Campaign, CallResultInbox, Contact, ContactAttempt, User, utcnow
 from portal.services import phones
@@ -325,6 +326,11 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
         where, params = id_list_clause(done_inbox)
         db.session.execute(text(f"DELETE FROM call_result_inbox WHERE {where}"), params)
     db.session.commit()
+    by_code: dict[int, int] = {}
+    for row in attempts:
+        by_code[row["call_result"]] = by_code.get(row["call_result"], 0) + 1
+    for code, count in by_code.items():
+        metrics.RESULTS.labels(call_result=str(code)).inc(count)
     if stale:
         log.info("feed: %d stale or duplicate result(s) discarded", stale)
     return {

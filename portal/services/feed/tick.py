@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from portal import metrics
 from portal.extensions import db
 from portal.models import Campaign, FeedHeartbeat, utcnow
 from portal.services import preferences
@@ -33,6 +34,17 @@ def run_tick(
     now: datetime | None = None, *, dialer: Any = None, sms: Any = None
 ) -> dict[str, Any]:
     """Run the three steps of SPEC §4's feed tick once; safe to run twice or at once."""
+    try:
+        counts = _tick(now, dialer, sms)
+    except Exception:
+        metrics.FEED_TICKS.labels(outcome="error").inc()
+        db.session.rollback()
+        raise
+    metrics.FEED_TICKS.labels(outcome="ok").inc()
+    return counts
+
+
+def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
     now = now or utcnow()
     started = time.perf_counter()
     counts: dict[str, Any] = {
