@@ -19,7 +19,7 @@ ERROR = {
 }
 ERROR_CODES = {
     "400": "Malformed request",
-    "401": "No or bad token",
+    "401": "No or bad token (or credentials, for login and refresh)",
     "403": "Role may not do this",
     "404": "Not found",
     "405": "Method not allowed",
@@ -67,7 +67,7 @@ def build_document() -> dict:
                 content = {ep.produces: {"schema": ep.response or default}}
                 op["responses"][str(ep.status)] = {"description": "Success", "content": content}
             for code, text in ERROR_CODES.items():
-                if code in ("401", "403") and not ep.auth:
+                if code == "403" and not ep.auth:
                     continue
                 op["responses"][code] = {
                     "description": text,
