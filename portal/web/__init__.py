@@ -32,9 +32,9 @@ HTTP_MESSAGES = {
 
 def register(app: Flask) -> None:
     """Attach the portal's blueprints, the session user loader and template helpers."""
-    from portal.web import auth, campaigns, dnc, settings, strategies
+    from portal.web import auth, campaigns, dashboard, dnc, settings, strategies
 
-    for module in (auth, campaigns, strategies, dnc, settings):
+    for module in (auth, dashboard, campaigns, strategies, dnc, settings):
         app.register_blueprint(module.bp)
 
     if "dashboard.index" not in app.view_functions:

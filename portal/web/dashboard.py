@@ -1,0 +1,50 @@
+"""The portal's home page: every campaign's progress and the feed's health, live."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+from flask_login import current_user, login_required
+
+from portal.services import stats
+from portal.services.feed import eligibility
+
+bp = Blueprint("dashboard", __name__)
+
+STATE_CLASSES = {
+    0: "st-pending",
+    1: "st-dispatched",
+    2: "st-completed",
+    3: "st-max",
+    4: "st-expired",
+    5: "st-dnc",
+    6: "st-invalid",
+    7: "st-cancelled",
+}
+
+
+def _context() -> dict:
+    interval = current_app.config.get("ECM_FEED_INTERVAL", 10)
+    return {
+        "data": stats.dashboard(current_user),
+        "poll_seconds": max(2, min(5, int(interval))),
+        "state_classes": STATE_CLASSES,
+    }
+
+
+@bp.get("/")
+@login_required
+def index():
+    return render_template("dashboard/index.html", **_context())
+
+
+@bp.get("/dashboard/live")
+@login_required
+def live():
+    """The self-refreshing part of the dashboard (HTMX polls it)."""
+    return render_template("dashboard/_live.html", **_context())
+
+
+@bp.app_template_global("contact_eligibility")
+def contact_eligibility_global(contact) -> dict:
+    """Let any page show why a contact is (not) being dialed with just the contact."""
+    return eligibility.as_dict(eligibility.contact_eligibility(contact))
