@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from pydantic import Field, field_validator
@@ -198,9 +197,9 @@ def update_campaign(actor: User, data: dict) -> Campaign:
     body = parse(CampaignUpdate, data, INPUT_ALIASES)
     campaign = get_campaign(actor, body.id)
     values = _values(body)
-    for required in ("name", "strategy_id", "start_time", "end_time", "week_days", "time_zone", "status", "enabled"):
-        if required in values and values[required] is None:
-            raise ValidationFailed({_api_name(required): "may not be null"})
+    for column, value in values.items():
+        if value is None and not Campaign.__table__.c[column].nullable:
+            raise ValidationFailed({_api_name(column): "may not be null"})
     if "type" in values and values["type"] is not None and values["type"] != campaign.type:
         raise ValidationFailed({"type": "cannot change after the campaign is created"})
     values.pop("type", None)
@@ -255,33 +254,14 @@ WINDOW_STATES = {
 }
 
 
-def in_window(campaign: Campaign, now: datetime) -> bool:
-    """Whether naive-UTC `now` falls on a dialing day inside the campaign's window.
-
-    A window whose end is before its start crosses midnight: its late part belongs to
-    the day it started on.
-    """
-    try:
-        zone = ZoneInfo(campaign.time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    local = now.replace(tzinfo=UTC).astimezone(zone)
-    days = {int(d) for d in (campaign.week_days or "").split(",") if d.strip().isdigit()}
-    today = (local.weekday() + 1) % 7  # 0 = Sunday, as weekDays counts
-    yesterday = (today - 1) % 7
-    hhmm = local.strftime("%H:%M")
-    start, end = campaign.start_time or "00:00", campaign.end_time or "23:59"
-    if start <= end:
-        return today in days and start <= hhmm <= end
-    return (today in days and hhmm >= start) or (yesterday in days and hhmm <= end)
-
-
 def window_state(campaign: Campaign, now: datetime) -> str:
     """The one badge a campaign list shows: why it is or is not dialing right now."""
     if not campaign.enabled:
         return "disabled"
     if campaign.status != 1:
         return "paused"
-    if not in_window(campaign, now):
+    from portal.services.feed.windows import campaign_window, local_time
+
+    if not campaign_window(campaign).open_at(local_time(now, campaign.time_zone)):
         return "outside_window"
     return "running"

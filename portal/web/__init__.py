@@ -47,6 +47,15 @@ def register(app: Flask) -> None:
     login_manager.unauthorized_handler(_unauthorized)
 
     app.context_processor(_template_helpers)
+    app.jinja_env.globals.update(
+        has_endpoint=lambda name: name in current_app.view_functions,
+        home_url=home_url,
+        CALL_RESULTS=enums.CALL_RESULTS,
+        REQUEST_STATES=enums.REQUEST_STATES,
+        CAMPAIGN_TYPES=enums.CAMPAIGN_TYPES,
+        CHANNELS=enums.CHANNELS,
+        DIALER_CHOICES=[(d, d.replace("_", " ").title()) for d in enums.DIALER_TYPES],
+    )
     app.add_template_filter(format_time, "dt")
     app.add_template_filter(enums.call_result_name, "result_name")
 
@@ -91,13 +100,6 @@ def _template_helpers() -> dict:
     return {
         "can_write": roles.can_write(user),
         "is_admin": roles.is_admin(user),
-        "has_endpoint": lambda name: name in current_app.view_functions,
-        "home_url": home_url,
-        "CALL_RESULTS": enums.CALL_RESULTS,
-        "REQUEST_STATES": enums.REQUEST_STATES,
-        "CAMPAIGN_TYPES": enums.CAMPAIGN_TYPES,
-        "CHANNELS": enums.CHANNELS,
-        "DIALER_CHOICES": [(d, d.replace("_", " ").title()) for d in enums.DIALER_TYPES],
     }
 
 

@@ -299,8 +299,8 @@ def show(campaign_id: int):
         campaign=campaign,
         state=campaigns.window_state(campaign, utcnow()),
         upload_kind="contacts",
+        cv={"duplicateCallbacks": "allow"},
         **_contacts_page(campaign, _contact_filters()),
-        **_contact_form_context(campaign, {"duplicateCallbacks": "allow"}),
     )
 
 
