@@ -1,0 +1,204 @@
+"""The portal's session: throttled sign-in, cookie flags, and revocation on change."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal.config import Config
+from tests.conftest import login_token, make_user
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    page = client.get(path)
+    match = CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def portal_login(client, username: str, password: str, addr: str = "127.0.0.1"):
+    token = csrf_token(client)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": addr},
+    )
+
+
+def _session_cookie(response) -> str:
+    cookies = [
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")
+    ]
+    assert cookies, response.headers
+    return cookies[-1]
+
+
+def test_sign_in_sets_a_hardened_session_cookie(client, app):
+    res = portal_login(client, "admin", "admin")
+    assert res.status_code in (302, 303)
+    cookie = _session_cookie(res)
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # embedded mode serves plain http on localhost
+
+
+def test_production_cookie_is_secure(app_factory):
+    production = Config(env={"REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert production.SESSION_COOKIE_SECURE is True
+    assert production.SESSION_COOKIE_HTTPONLY is True
+    assert production.SESSION_COOKIE_SAMESITE == "Lax"
+    assert Config(env={}).SESSION_COOKIE_SECURE is False
+    app = app_factory(SESSION_COOKIE_SECURE=True)
+    with app.app_context():
+        from portal.services import users
+
+        users.ensure_admin("admin", is_default=True)
+    res = portal_login(app.test_client(), "admin", "admin")
+    cookie = _session_cookie(res)
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_sign_in_without_csrf_token_is_refused(client, app):
+    res = client.post("/login", data={"username": "admin", "password": "admin"})
+    assert res.status_code == 400
+    assert not _signed_in(client)
+
+
+def test_wrong_password_is_the_same_answer_for_unknown_users(client, app):
+    known = portal_login(client, "admin", "nope")
+    unknown = portal_login(client, "nobody-at-all", "nope")
+    assert known.status_code == unknown.status_code == 401
+    assert "Invalid username or password" in known.get_data(as_text=True)
+    assert "Invalid username or password" in unknown.get_data(as_text=True)
+
+
+@pytest.fixture
+def limited_app(app_factory):
+    app = app_factory(RATELIMIT_ENABLED=True, ECM_LOGIN_LIMIT="3 per minute")
+    with app.app_context():
+        from portal.services import users
+
+        users.ensure_admin("admin", is_default=True)
+        make_user("Supervisor", "carol", "carol-password-1")
+    return app
+
+
+def test_portal_and_api_logins_share_the_account_limit(limited_app):
+    client = limited_app.test_client()
+    api = client.post(
+        "/umm/api/login",
+        json={"username": "carol", "password": "x"},
+        environ_base={"REMOTE_ADDR": "10.1.0.1"},
+    )
+    assert api.status_code == 401
+    assert portal_login(client, "carol", "x", "10.1.0.2").status_code == 401
+    assert portal_login(client, "Carol", "x", "10.1.0.3").status_code == 401
+    blocked = portal_login(client, "carol", "carol-password-1", "10.1.0.4")
+    assert blocked.status_code == 429
+    assert "Too many attempts" in blocked.get_data(as_text=True)
+    api = client.post(
+        "/umm/api/login",
+        json={"username": "carol", "password": "carol-password-1"},
+        environ_base={"REMOTE_ADDR": "10.1.0.5"},
+    )
+    assert api.status_code == 429
+
+
+def test_portal_login_page_stays_reachable_when_throttled(limited_app):
+    client = limited_app.test_client()
+    for _ in range(3):
+        assert portal_login(client, "ghost", "x", "10.2.0.1").status_code == 401
+    assert (
+        portal_login(client, "carol", "carol-password-1", "10.2.0.1").status_code == 429
+    )
+    page = client.get("/login", environ_base={"REMOTE_ADDR": "10.2.0.1"})
+    assert page.status_code == 200
+
+
+def test_successful_portal_logins_are_not_counted(limited_app):
+    for _ in range(5):
+        client = limited_app.test_client()
+        res = portal_login(client, "carol", "carol-password-1", "10.3.0.1")
+        assert res.status_code in (302, 303)
+
+
+def _signed_in(client) -> bool:
+    res = client.get("/campaigns")
+    if res.status_code == 200:
+        return True
+    assert res.status_code in (302, 303, 401)
+    return False
+
+
+# These tests keep no app context open around the requests: Flask reuses an open one
+# for test requests, and Flask-Login caches the user in it, as no real request would.
+def _service(app, call):
+    with app.app_context():
+        from sqlalchemy import select
+
+        from portal.extensions import db
+        from portal.models import User
+
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        return call(admin)
+
+
+@pytest.mark.parametrize("change", ["disable", "password", "role"])
+def test_account_changes_end_portal_sessions_and_api_tokens(app, change):
+    from portal.services import users
+
+    user_id = _service(
+        app, lambda admin: make_user("Supervisor", "dave", "dave-password-1").id
+    )
+    browser = app.test_client()
+    assert portal_login(browser, "dave", "dave-password-1").status_code in (302, 303)
+    assert _signed_in(browser)
+    api_client = app.test_client()
+    token = login_token(api_client, "dave", "dave-password-1")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert api_client.get("/umm/ecm/campaign", headers=headers).status_code == 200
+
+    def apply(admin):
+        if change == "disable":
+            users.update_user(admin, {"id": user_id, "active": False})
+        elif change == "password":
+            users.set_password(
+                admin, users.get_user(admin, user_id), "reset-by-admin-1"
+            )
+        else:
+            users.update_user(admin, {"id": user_id, "role": "Viewer"})
+
+    _service(app, apply)
+    assert not _signed_in(browser)
+    assert api_client.get("/umm/ecm/campaign", headers=headers).status_code == 401
+
+
+def test_own_password_change_keeps_this_session_and_ends_the_others(app):
+    _service(app, lambda admin: make_user("Supervisor", "erin", "erin-password-1"))
+    here, elsewhere = app.test_client(), app.test_client()
+    for client in (here, elsewhere):
+        assert portal_login(client, "erin", "erin-password-1").status_code in (302, 303)
+    token = csrf_token(here, "/account")
+    res = here.post(
+        "/account",
+        data={
+            "csrf_token": token,
+            "current_password": "erin-password-1",
+            "new_password": "erin-password-2",
+            "confirm_password": "erin-password-2",
+        },
+    )
+    assert res.status_code in (302, 303)
+    assert _signed_in(here)
+    assert not _signed_in(elsewhere)
+
+
+def test_logout_ends_the_session(app):
+    client = app.test_client()
+    assert portal_login(client, "admin", "admin").status_code in (302, 303)
+    token = csrf_token(client, "/campaigns")
+    assert client.post("/logout", data={"csrf_token": token}).status_code in (302, 303)
+    assert not _signed_in(client)
