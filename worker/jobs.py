@@ -23,3 +23,30 @@ def feed_tick() -> dict[str, Any]:
         return {k: v for k, v in counts.items() if k != "errors"} | {
             "errors": len(counts.get("errors", []))
         }
+
+
+def import_upload(upload_id: int) -> dict[str, Any]:
+    """Import one bulk CSV upload; a second run resumes from its last committed chunk."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    with app_context():
+        from portal.services import imports
+
+        return imports.run_import(
+            upload_id,
+            progress=_mirror_progress(job),
+            final_attempt=job is None or not job.retries_left,
+        )
+
+
+def _mirror_progress(job):
+    """Copy checkpoint counters into job.meta; the Upload row stays the truth."""
+    if job is None:
+        return None
+
+    def report(values: dict[str, Any]) -> None:
+        job.meta["progress"] = values
+        job.save_meta()
+
+    return report

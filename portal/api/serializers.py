@@ -191,8 +191,8 @@ def user_details(u: User) -> dict:
 
 
 def upload(u: Upload) -> dict:
-    total = u.rows_total or 0
-    percent = 100 if u.state == "done" else (min(99, int(u.rows_read * 100 / total)) if total else 0)
+    from portal.services.imports import percent
+
     return {
         "uploadId": u.id,
         "id": u.id,
@@ -206,7 +206,7 @@ def upload(u: Upload) -> dict:
         "rejected": u.rejected,
         "dncFlagged": u.dnc_flagged,
         "duplicates": u.duplicates,
-        "percent": percent,
+        "percent": percent(u),
         "error": u.error_message,
         "createdAt": iso(u.created_at),
         "startedAt": iso(u.started_at),

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from portal.extensions import db
 from portal.models import BUSINESS_PARAMS, PHONES, Campaign, Contact, ContactAttempt, User, utcnow
-from portal.services import audit, campaigns, dnc
+from portal.services import audit, campaigns, dnc, phones
 from portal.services.enums import BLOCKED_DNC, OPEN_STATES, PENDING, REQUEST_STATES, RESULT_ON_DNC
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
@@ -64,44 +64,67 @@ class ContactRow:
         self.dial_time = dial_time
 
 
+_PHONE_FIELDS = tuple((name, name, i == 1) for i, name in enumerate(PHONES, start=1))
+_PARAM_FIELDS = tuple(
+    (f"businessParam{i}", column) for i, column in enumerate(BUSINESS_PARAMS, start=1)
+)
+_UTC = ZoneInfo("UTC")
+
+
 def validate_contact_fields(
-    fields: dict[str, Any], campaign: Campaign, now: datetime | None = None
+    fields: dict[str, Any],
+    campaign: Campaign,
+    now: datetime | None = None,
+    *,
+    region: str | None = None,
 ) -> ContactRow:
     """Check phones, params and dial time of one contact; one rule for API, portal, CSV.
 
     `fields` uses the seed's names (phone1..5, businessParam1..12, dialTime).
-    Raises ValidationFailed naming each bad field.
+    Raises ValidationFailed naming each bad field. Bulk imports pass `region` and
+    `now` once per file, since this runs for every row of a million-row upload.
     """
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     key = ""
-    for i, name in enumerate(PHONES, start=1):
-        raw = fields.get(name)
-        if raw in (None, ""):
-            if i == 1:
+    if region is None:
+        region = dnc.region()
+    normalise = phones.normalise
+    get = fields.get
+    for name, column, mandatory in _PHONE_FIELDS:
+        raw = get(name)
+        if raw is None or raw == "":
+            if mandatory:
                 errors[name] = "is required"
-            values[name] = None
+            values[column] = None
             continue
         try:
-            cleaned, match = dnc.phones.normalise(raw, dnc.region())
-        except dnc.phones.InvalidNumber as exc:
+            cleaned, match = normalise(raw, region)
+        except phones.InvalidNumber as exc:
             errors[name] = str(exc)
             continue
-        values[name] = cleaned
-        if i == 1:
+        values[column] = cleaned
+        if mandatory:
             key = match
-    for i, column in enumerate(BUSINESS_PARAMS, start=1):
-        value = fields.get(f"businessParam{i}")
-        if value is not None and len(str(value)) > MAX_TEXT:
-            errors[f"businessParam{i}"] = f"is longer than {MAX_TEXT} characters"
-        values[column] = None if value in (None, "") else str(value)
+    for name, column in _PARAM_FIELDS:
+        value = get(name)
+        if value is None or value == "":
+            values[column] = None
+            continue
+        text = value if value.__class__ is str else str(value)
+        if len(text) > MAX_TEXT:
+            errors[name] = f"is longer than {MAX_TEXT} characters"
+        values[column] = text
     dial_time = now or utcnow()
-    raw_time = fields.get("dialTime")
-    if raw_time not in (None, ""):
+    raw_time = get("dialTime")
+    if raw_time is not None and raw_time != "":
         try:
             local = parse_dial_time(raw_time)
             zone = ZoneInfo(campaign.time_zone or "UTC")
-            dial_time = local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+            if zone is _UTC:
+                dial_time = local
+            else:
+                dial_time = local.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
         except ValueError as exc:
             errors["dialTime"] = str(exc)
     if errors:
@@ -114,25 +137,31 @@ def first_attempt(campaign: Campaign):
     return attempts[0] if attempts else None
 
 
-def has_open_contact(campaign_id: int, match_key: str) -> bool:
-    query = select(Contact.id).where(
-        Contact.campaign_id == campaign_id,
-        Contact.match_key == match_key,
-        Contact.request_state.in_(OPEN_STATES),
+def open_contact_keys(
+    campaign_id: int, keys: Iterable[str], upload_id: int | None = None
+) -> set[str]:
+    """Which phone1 keys already have an open contact in the campaign (deny duplicates).
+
+    A bulk upload also counts every contact it has itself added, in any state.
+    """
+    taken = Contact.request_state.in_(OPEN_STATES)
+    if upload_id is not None:
+        taken = or_(taken, Contact.upload_id == upload_id)
+    return set(
+        dnc.matching_keys(Contact.match_key, keys, Contact.campaign_id == campaign_id, taken)
     )
-    return db.session.scalar(query.limit(1)) is not None
 
 
-def new_contact_values(campaign: Campaign, row: ContactRow, blocked: bool) -> dict[str, Any]:
-    """Column values of a new contact: first strategy attempt, or DNC-blocked."""
+def has_open_contact(campaign_id: int, match_key: str) -> bool:
+    return bool(open_contact_keys(campaign_id, [match_key]))
+
+
+def contact_defaults(campaign: Campaign, blocked: bool, now: datetime) -> dict[str, Any]:
+    """Columns every new contact of a campaign starts with: first attempt, or DNC-blocked."""
     attempt = first_attempt(campaign)
-    now = utcnow()
     return {
-        **row.values,
         "campaign_id": campaign.id,
-        "crm_campaign_id": row.values.get("crm_campaign_id") or campaign.crm_campaign_id,
-        "match_key": row.match_key,
-        "dial_time": row.dial_time,
+        "crm_campaign_id": campaign.crm_campaign_id,
         "request_state": BLOCKED_DNC if blocked else PENDING,
         "call_result": RESULT_ON_DNC if blocked else 0,
         "attempt_id": attempt.id if attempt else None,
@@ -142,6 +171,15 @@ def new_contact_values(campaign: Campaign, row: ContactRow, blocked: bool) -> di
         "date_created": now,
         "last_status_update_time": now if blocked else None,
     }
+
+
+def new_contact_values(campaign: Campaign, row: ContactRow, blocked: bool) -> dict[str, Any]:
+    """Column values of a new contact: first strategy attempt, or DNC-blocked."""
+    values = {**row.values, **contact_defaults(campaign, blocked, utcnow())}
+    values["crm_campaign_id"] = row.values.get("crm_campaign_id") or campaign.crm_campaign_id
+    values["match_key"] = row.match_key
+    values["dial_time"] = row.dial_time
+    return values
 
 
 def insert_contact(actor: User, data: dict) -> Contact:

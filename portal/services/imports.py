@@ -1,0 +1,1189 @@
+"""Bulk CSV uploads (SPEC §5): store the file fast, import it in resumable chunks.
+
+The web request only streams the file to ECM_UPLOAD_DIR while hashing it, records an
+Upload row and enqueues `worker.jobs.import_upload`. The job reads the file as a stream
+and checks every row with the same rules as the single-contact and single-DNC
+endpoints (`contacts.validate_contact_fields`, `dnc.validate_entry_fields`). Rows go in
+through PostgreSQL COPY (SQLite: executemany), one transaction per chunk, and the
+Upload's counters are updated in that same transaction: a committed chunk is the
+checkpoint. A run that starts again (RQ retry, `flask uploads-resume`, a second worker)
+skips the rows already counted, so a killed worker loses and duplicates nothing.
+
+Counting: rows_read = accepted + rejected + duplicates, always. DNC-flagged contacts
+are accepted rows (stored blocked, state 5 / result 26). Rejected rows and duplicates
+are listed with their line number and reason in the upload's error report. Blank lines
+(no cell with any text) carry no data and are not counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import logging
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from operator import itemgetter
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from flask import current_app
+from sqlalchemy import select, text
+
+from portal.extensions import db
+from portal.models import (
+    BUSINESS_PARAMS,
+    PHONES,
+    Campaign,
+    Upload,
+    UploadError,
+    User,
+    utcnow,
+)
+from portal.services import audit, campaigns, contacts, dnc
+from portal.services.errors import (
+    NotFound,
+    ServiceError,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from portal.services.exports import csv_lines
+from portal.services.roles import READERS, WRITERS, require
+from portal.services.validation import as_int
+
+log = logging.getLogger(__name__)
+
+KINDS = ("contacts", "dnc")
+ACTIVE_STATES = ("queued", "running")
+CONTACT_FIELDS = (
+    *PHONES,
+    *(f"businessParam{i}" for i in range(1, 13)),
+    "dialTime",
+)
+DNC_FIELDS = ("number", "name")
+JOB_FUNCTION = "worker.jobs.import_upload"
+DEFAULT_JOB_TIMEOUT = 4 * 3600
+DEFAULT_CHUNK_ROWS = {"postgresql": 50_000, "sqlite": 20_000}
+BATCH_ROWS = 5_000
+MAX_LINE_BYTES = 1 << 20
+MAX_RAW_CHARS = 1_000
+COPY_BLOCK = 1 << 20
+SNIFF_BYTES = 64 * 1024
+STALE_SECONDS = 120
+HEADER_FIRST_CELL = re.compile(
+    r"^(phone|phonenumber|number|numbers|contactnumber|primarynumber|tel|telephone|"
+    r"mobile|mobilenumber|msisdn|cell|numbertocall)\d?$"
+)
+HEADER_CELLS = frozenset(
+    [f.lower() for f in CONTACT_FIELDS] + ["name", "businessparam", "dialtime"]
+)
+_HEADER_NOISE = str.maketrans("", "", " _-.\t\"'")
+
+
+class PayloadTooLarge(ServiceError):
+    """The upload is over ECM_MAX_UPLOAD_MB (413 in the API's error shape)."""
+
+    status = 413
+    error = "payload_too_large"
+
+
+def max_upload_bytes() -> int:
+    """The configured limit: MAX_CONTENT_LENGTH, else ECM_MAX_UPLOAD_MB."""
+    config = current_app.config
+    limit = config.get("MAX_CONTENT_LENGTH")
+    if limit:
+        return int(limit)
+    return int(config.get("ECM_MAX_UPLOAD_MB", 512)) * 1024 * 1024
+
+
+def too_large_message() -> str:
+    megabytes = max_upload_bytes() / (1024 * 1024)
+    return f"The file is larger than the upload limit of {megabytes:g} MB"
+
+
+# --------------------------------------------------------------------------
+# Receiving a file (the web request)
+# --------------------------------------------------------------------------
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _policy(value: Any) -> str:
+    text_value = "allow" if value in (None, "") else str(value).strip().lower()
+    if text_value not in ("allow", "deny"):
+        raise ValidationFailed({"duplicateCallbacks": "must be allow or deny"})
+    return text_value
+
+
+def _safe_name(filename: str | None) -> str:
+    name = os.path.basename((filename or "").replace("\\", "/")).strip()
+    return (name or "upload.csv")[:255]
+
+
+def _store(stream: BinaryIO, folder: Path) -> tuple[Path, str, int, bytes]:
+    """Copy the stream to disk in 1 MB blocks while hashing; never all in memory."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    limit = max_upload_bytes()
+    try:
+        with open(path, "wb") as out:
+            while True:
+                block = stream.read(COPY_BLOCK)
+                if not block:
+                    break
+                size += len(block)
+                if size > limit:
+                    raise PayloadTooLarge(too_large_message())
+                if len(head) < SNIFF_BYTES:
+                    head += block[: SNIFF_BYTES - len(head)]
+                digest.update(block)
+                out.write(block)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, digest.hexdigest(), size, head
+
+
+def _looks_binary(head: bytes) -> bool:
+    """NUL bytes never occur in a CSV text file (UTF-16, xlsx and images have them)."""
+    return b"\x00" in head
+
+
+def store_upload(
+    actor: User,
+    kind: str,
+    stream: BinaryIO | None,
+    filename: str | None,
+    campaign_id: Any = None,
+    duplicate_policy: Any = None,
+    force: Any = False,
+) -> Upload:
+    """Save an uploaded CSV and queue its import; refuses the same file twice."""
+    require(actor, WRITERS)
+    if kind not in KINDS:
+        raise ValidationFailed({"kind": "must be contacts or dnc"})
+    campaign: Campaign | None = None
+    if kind == "contacts":
+        if campaign_id in (None, ""):
+            raise ValidationFailed({"campaignId": "is required"})
+        campaign = campaigns.get_campaign(actor, campaign_id, "campaignId")
+    policy = _policy(duplicate_policy) if kind == "contacts" else "allow"
+    forced = _flag(force)
+    if stream is None:
+        raise ValidationFailed({"file": "is required (multipart field 'file')"})
+    folder = Path(current_app.config["ECM_UPLOAD_DIR"])
+    path, digest, size, head = _store(stream, folder)
+    try:
+        if size == 0:
+            raise ValidationFailed({"file": "is empty"}, "Empty file")
+        if _looks_binary(head):
+            raise ValidationFailed(
+                {
+                    "file": "is not a CSV text file (binary, or UTF-16): save it as CSV UTF-8"
+                },
+                "Not a CSV file",
+            )
+        if not forced:
+            _refuse_same_file(kind, campaign, digest)
+        upload = Upload(
+            kind=kind,
+            campaign_id=campaign.id if campaign else None,
+            filename=_safe_name(filename),
+            stored_path=str(path),
+            size_bytes=size,
+            content_hash=digest,
+            duplicate_policy=policy,
+            state="queued",
+            forced=forced,
+            created_by=actor.id,
+        )
+        db.session.add(upload)
+        db.session.flush()
+        upload.job_id = job_id_for(upload.id)
+        audit.record(
+            actor,
+            "upload",
+            "upload",
+            upload.id,
+            {
+                "kind": kind,
+                "campaignId": upload.campaign_id,
+                "file": upload.filename,
+                "bytes": size,
+                "duplicateCallbacks": policy,
+                "force": forced,
+            },
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        path.unlink(missing_ok=True)
+        raise
+    try:
+        enqueue_import(upload)
+    except Exception as exc:  # noqa: BLE001 - any queue failure means "not queued"
+        log.warning("could not queue upload %s: %s", upload.id, exc)
+        upload.state = "failed"
+        upload.error_message = "The job queue is unavailable; upload the file again"
+        upload.finished_at = utcnow()
+        db.session.commit()
+        raise ServiceUnavailable(
+            "The job queue is unavailable; try again shortly"
+        ) from None
+    return upload
+
+
+def _refuse_same_file(kind: str, campaign: Campaign | None, digest: str) -> None:
+    query = select(Upload).where(
+        Upload.kind == kind,
+        Upload.content_hash == digest,
+        Upload.state != "failed",
+    )
+    if campaign is not None:
+        query = query.where(Upload.campaign_id == campaign.id)
+    earlier = db.session.scalar(query.order_by(Upload.id).limit(1))
+    if earlier is None:
+        return
+    target = f"campaign {campaign.id}" if campaign else "the DNC list"
+    when = earlier.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    raise ValidationFailed(
+        {
+            "file": f"this file was already uploaded to {target} as upload "
+            f"{earlier.id} on {when}; send force=true to import it again"
+        },
+        "Duplicate file",
+    )
+
+
+def job_id_for(upload_id: int) -> str:
+    return f"import-{upload_id}"
+
+
+def job_timeout() -> int:
+    return int(current_app.config.get("ECM_IMPORT_JOB_TIMEOUT", DEFAULT_JOB_TIMEOUT))
+
+
+def enqueue_import(upload: Upload):
+    """Queue (or queue again) the import job under its deterministic id."""
+    from rq import Retry
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    from portal import queue as q
+
+    job_id = job_id_for(upload.id)
+    conn = q.connection()
+    try:
+        Job.fetch(job_id, connection=conn).delete()
+    except NoSuchJobError:
+        pass
+    return q.queue().enqueue(
+        JOB_FUNCTION,
+        upload.id,
+        job_id=job_id,
+        job_timeout=job_timeout(),
+        retry=Retry(max=3),
+        result_ttl=86_400,
+        failure_ttl=7 * 86_400,
+        description=f"import upload {upload.id} ({upload.kind})",
+    )
+
+
+# --------------------------------------------------------------------------
+# Reading uploads back (status, lists, error report)
+# --------------------------------------------------------------------------
+
+
+def get_upload(actor: User, upload_id: Any) -> Upload:
+    require(actor, READERS)
+    uid = as_int(upload_id, "id")
+    upload = db.session.get(Upload, uid)
+    if upload is None:
+        raise NotFound(f"Upload with id {uid} not found")
+    return upload
+
+
+def list_uploads(
+    actor: User,
+    kind: str | None = None,
+    campaign_id: int | None = None,
+    limit: int = 10,
+) -> list[Upload]:
+    """The most recent uploads, newest first, of one kind and campaign if given."""
+    require(actor, READERS)
+    query = select(Upload).order_by(Upload.id.desc()).limit(max(1, min(limit, 100)))
+    if kind:
+        query = query.where(Upload.kind == kind)
+    if campaign_id is not None:
+        query = query.where(Upload.campaign_id == campaign_id)
+    return list(db.session.scalars(query))
+
+
+def percent(upload: Upload) -> int:
+    """Progress by bytes read (exact even while the row total is an estimate)."""
+    if upload.state == "done":
+        return 100
+    if not upload.size_bytes:
+        return 0
+    return min(99, int(upload.bytes_done * 100 / upload.size_bytes))
+
+
+def is_active(upload: Upload) -> bool:
+    return upload.state in ACTIVE_STATES
+
+
+ERROR_REPORT_HEADER = ["line", "reason", "row"]
+
+
+def error_report(actor: User, upload: Upload) -> Iterator[str]:
+    """The rejected and duplicate rows as CSV lines, streamed, cells formula-safe."""
+    require(actor, READERS)
+    upload_id = upload.id
+
+    def rows() -> Iterator[tuple[int, str, str | None]]:
+        last = 0
+        while True:
+            page = db.session.execute(
+                select(UploadError.line_number, UploadError.reason, UploadError.raw)
+                .where(
+                    UploadError.upload_id == upload_id, UploadError.line_number > last
+                )
+                .order_by(UploadError.line_number)
+                .limit(5_000)
+            ).all()
+            if not page:
+                return
+            yield from page
+            last = page[-1][0]
+
+    return csv_lines(ERROR_REPORT_HEADER, rows())
+
+
+def report_filename(upload: Upload) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(upload.filename).stem)[:80] or "upload"
+    return f"upload-{upload.id}-{stem}-rejected.csv"
+
+
+# --------------------------------------------------------------------------
+# Reading a stored file: tolerant decoding, sniffed delimiter, byte position
+# --------------------------------------------------------------------------
+
+
+class CsvSource:
+    """The records of a stored upload, read as a stream with their line numbers."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.position = 0
+        self.delimiter = ","
+        self.cp1252_lines = 0
+        self._overlong = False
+
+    def _lines(self, handle: BinaryIO) -> Iterator[str]:
+        """Decoded physical lines: UTF-8 (BOM dropped), else cp1252; never raises."""
+        readline = handle.readline
+        limit = MAX_LINE_BYTES
+        first = True
+        while True:
+            raw = readline(limit)
+            if not raw:
+                return
+            self.position += len(raw)
+            if len(raw) == limit and raw[-1:] != b"\n":
+                while True:  # skip the rest of an absurdly long line
+                    more = readline(limit)
+                    self.position += len(more)
+                    if not more or more[-1:] == b"\n":
+                        break
+                self._overlong = True
+                yield "\n"
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                line = raw.decode("cp1252", "replace")
+                self.cp1252_lines += 1
+            if first:
+                first = False
+                if line[:1] == "\ufeff":
+                    line = line[1:]
+            yield line
+
+    @staticmethod
+    def sniff(line: str) -> str:
+        """`;` or tab when the first line has more of them than commas."""
+        counts = {d: line.count(d) for d in (",", ";", "\t")}
+        best = max(counts, key=lambda d: (counts[d], d == ","))
+        return best if counts[best] else ","
+
+    def records(self) -> Iterator[tuple[int, list[str] | None, str | None]]:
+        """(line number, cells, problem) for every non-blank record, in file order."""
+        with open(self.path, "rb", buffering=1 << 20) as handle:
+            lines = self._lines(handle)
+            first = next(lines, None)
+            if first is None:
+                return
+            self.delimiter = self.sniff(first)
+            reader = csv.reader(
+                itertools.chain([first], lines), delimiter=self.delimiter
+            )
+            consumed = 0
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    line = consumed + 1
+                    consumed = reader.line_num
+                    yield line, None, f"unreadable CSV ({exc})"
+                    continue
+                line = consumed + 1
+                consumed = reader.line_num
+                if self._overlong:
+                    self._overlong = False
+                    yield line, None, f"line is longer than {MAX_LINE_BYTES} bytes"
+                    continue
+                if not cells or (
+                    not cells[0].strip() and not any(c.strip() for c in cells)
+                ):
+                    continue
+                yield line, cells, None
+
+
+def _is_header(kind: str, cells: list[str]) -> bool:
+    """A first row naming columns (phone1, number, businessParam1, ...) is a header."""
+    names = [c.translate(_HEADER_NOISE).lower() for c in cells]
+    if HEADER_FIRST_CELL.match(names[0]):
+        return True
+    return kind == "contacts" and any(n in HEADER_CELLS and n != "name" for n in names)
+
+
+def count_lines(path: str | Path) -> int:
+    """Physical lines in the file (an estimate of rows before the import has read them)."""
+    total = 0
+    last = b"\n"
+    with open(path, "rb") as handle:
+        while block := handle.read(COPY_BLOCK * 4):
+            total += block.count(b"\n")
+            last = block[-1:]
+    return total + (0 if last == b"\n" else 1)
+
+
+def _raw_text(cells: list[str] | None, delimiter: str) -> str | None:
+    if cells is None:
+        return None
+    joined = delimiter.join(cells)
+    return joined if len(joined) <= MAX_RAW_CHARS else joined[:MAX_RAW_CHARS] + "…"
+
+
+def _reason(exc: ValidationFailed) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
+
+
+# --------------------------------------------------------------------------
+# The import
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Counters:
+    """What the Upload row stores at each checkpoint."""
+
+    rows_read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    dnc_flagged: int = 0
+    bytes_done: int = 0
+
+    @classmethod
+    def of(cls, upload: Upload) -> Counters:
+        return cls(
+            upload.rows_read or 0,
+            upload.accepted or 0,
+            upload.rejected or 0,
+            upload.duplicates or 0,
+            upload.dnc_flagged or 0,
+            upload.bytes_done or 0,
+        )
+
+    def values(self) -> dict[str, int]:
+        return {
+            "rows_read": self.rows_read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "dnc_flagged": self.dnc_flagged,
+            "bytes_done": self.bytes_done,
+        }
+
+
+@dataclass
+class Chunk:
+    """Rows of one transaction: inserted together with the counters that follow them."""
+
+    rows: list[tuple] = field(default_factory=list)
+    errors: list[tuple[int, str, str | None]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+
+
+class LostRace(Exception):
+    """Another run of the same upload committed first; this one stops."""
+
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+class Importer:
+    """One run of an upload's import, from its last checkpoint to the end of the file."""
+
+    def __init__(self, upload: Upload, progress: Progress | None = None) -> None:
+        self.upload = upload
+        self.upload_id = upload.id
+        self.kind = upload.kind
+        self.progress = progress
+        self.region = dnc.region()
+        self.now = utcnow()
+        self.dialect = db.engine.dialect.name
+        self.chunk_rows = int(
+            current_app.config.get("ECM_IMPORT_CHUNK_ROWS")
+            or DEFAULT_CHUNK_ROWS.get(self.dialect, 20_000)
+        )
+        self.batch_rows = min(BATCH_ROWS, self.chunk_rows)
+        self.counters = Counters.of(upload)
+        self.deny = upload.kind == "dnc" or upload.duplicate_policy == "deny"
+        # keys accepted by this run and not yet visible in a committed chunk
+        self.pending_keys: set[str] = set()
+        self.campaign: Campaign | None = None
+        if self.kind == "contacts":
+            self.campaign = db.session.get(Campaign, upload.campaign_id)
+            self._prepare_contacts()
+
+    # ---- per-kind setup -------------------------------------------------
+
+    def _prepare_contacts(self) -> None:
+        campaign = self.campaign
+        assert campaign is not None
+        pending = contacts.contact_defaults(campaign, False, self.now)
+        blocked = contacts.contact_defaults(campaign, True, self.now)
+        self.default_columns = [
+            k for k in pending if k not in ("campaign_id", "crm_campaign_id")
+        ]
+        self.prefix = (campaign.id, campaign.crm_campaign_id)
+        self.pending_tail = tuple(pending[k] for k in self.default_columns)
+        self.blocked_tail = tuple(blocked[k] for k in self.default_columns)
+        self.field_values = itemgetter(*PHONES, *BUSINESS_PARAMS)
+        self.columns = (
+            "campaign_id",
+            "crm_campaign_id",
+            *PHONES,
+            *BUSINESS_PARAMS,
+            "match_key",
+            "dial_time",
+            *self.default_columns,
+            "upload_id",
+            "row_number",
+        )
+        self.datetime_columns = {
+            i
+            for i, name in enumerate(self.columns)
+            if name in ("dial_time", "date_created", "last_status_update_time")
+        }
+
+    # ---- the loop -----------------------------------------------------------
+
+    def run(self) -> Counters:
+        source = CsvSource(self.upload.stored_path)
+        skip = self.counters.rows_read
+        seen = 0
+        header_checked = False
+        batch: list[tuple[int, list[str] | None, str | None]] = []
+        chunk = Chunk()
+        chunk_read = 0
+        with self._writer() as writer:
+            for line, cells, problem in source.records():
+                if not header_checked:
+                    header_checked = True
+                    if cells is not None and _is_header(self.kind, cells):
+                        continue
+                if seen < skip:
+                    seen += 1  # counted by an earlier run's committed chunk
+                    continue
+                seen += 1
+                batch.append((line, cells, problem))
+                if len(batch) >= self.batch_rows:
+                    self._classify(batch, source.delimiter, chunk, source.position)
+                    writer.write(chunk)
+                    chunk_read += len(batch)
+                    batch = []
+                    if chunk_read >= self.chunk_rows:
+                        writer.commit(chunk, self.counters)
+                        self._committed(chunk)
+                        chunk, chunk_read = Chunk(), 0
+            if batch:
+                self._classify(batch, source.delimiter, chunk, source.position)
+                writer.write(chunk)
+            self.counters.bytes_done = self.upload.size_bytes or source.position
+            writer.commit(chunk, self.counters, final=True)
+            self._committed(chunk)
+        return self.counters
+
+    def _committed(self, chunk: Chunk) -> None:
+        """After a commit the chunk's keys are visible to the lookups: stop holding them."""
+        if chunk.keys and self.deny:
+            self.pending_keys.difference_update(chunk.keys)
+        if self.progress:
+            try:
+                self.progress(self.progress_values())
+            except Exception:  # noqa: BLE001 - progress mirroring must not stop an import
+                log.exception("progress callback failed for upload %s", self.upload_id)
+
+    def progress_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {"uploadId": self.upload_id, **self.counters.values()}
+        size = self.upload.size_bytes or 0
+        values["percent"] = (
+            min(99, int(self.counters.bytes_done * 100 / size)) if size else 0
+        )
+        return values
+
+    # ---- one batch -------------------------------------------------------------
+
+    def _classify(
+        self,
+        batch: list[tuple[int, list[str] | None, str | None]],
+        delimiter: str,
+        chunk: Chunk,
+        position: int,
+    ) -> None:
+        if self.kind == "contacts":
+            self._classify_contacts(batch, delimiter, chunk)
+        else:
+            self._classify_dnc(batch, delimiter, chunk)
+        counters = self.counters
+        counters.rows_read += len(batch)
+        counters.bytes_done = position
+
+    def _classify_contacts(self, batch, delimiter: str, chunk: Chunk) -> None:
+        campaign = self.campaign
+        validate = contacts.validate_contact_fields
+        region, now = self.region, self.now
+        names = CONTACT_FIELDS
+        width = len(names)
+        valid: list[tuple[int, list[str], Any]] = []
+        errors = chunk.errors
+        counters = self.counters
+        for line, cells, problem in batch:
+            if problem is not None:
+                errors.append((line, problem, _raw_text(cells, delimiter)))
+                counters.rejected += 1
+                continue
+            if len(cells) > width:
+                errors.append(
+                    (
+                        line,
+                        f"has {len(cells)} columns; a contact row has at most {width} "
+                        "(phone1-phone5, businessParam1-12, dialTime)",
+                        _raw_text(cells, delimiter),
+                    )
+                )
+                counters.rejected += 1
+                continue
+            fields = dict(zip(names, [c.strip() for c in cells]))
+            try:
+                row = validate(fields, campaign, now, region=region)
+            except ValidationFailed as exc:
+                errors.append((line, _reason(exc), _raw_text(cells, delimiter)))
+                counters.rejected += 1
+                continue
+            valid.append((line, cells, row))
+        if not valid:
+            return
+        keys = [row.match_key for _, _, row in valid]
+        on_dnc = dnc.blocked_keys(keys)
+        taken: set[str] = set()
+        if self.deny:
+            taken = contacts.open_contact_keys(
+                campaign.id, keys, upload_id=self.upload_id
+            )
+        db.session.rollback()  # end the read transaction: the next lookup sees new commits
+        pending_keys = self.pending_keys
+        deny = self.deny
+        prefix, values_of = self.prefix, self.field_values
+        pending_tail, blocked_tail = self.pending_tail, self.blocked_tail
+        upload_id = self.upload_id
+        rows = chunk.rows
+        for line, cells, row in valid:
+            key = row.match_key
+            if deny:
+                if key in taken:
+                    errors.append(
+                        (
+                            line,
+                            "duplicate: phone1 already has an open contact in this campaign",
+                            _raw_text(cells, delimiter),
+                        )
+                    )
+                    counters.duplicates += 1
+                    continue
+                if key in pending_keys:
+                    errors.append(
+                        (
+                            line,
+                            "duplicate: phone1 appears on an earlier row of this file",
+                            _raw_text(cells, delimiter),
+                        )
+                    )
+                    counters.duplicates += 1
+                    continue
+                pending_keys.add(key)
+                chunk.keys.append(key)
+            blocked = key in on_dnc
+            if blocked:
+                counters.dnc_flagged += 1
+            counters.accepted += 1
+            rows.append(
+                prefix
+                + values_of(row.values)
+                + (key, row.dial_time)
+                + (blocked_tail if blocked else pending_tail)
+                + (upload_id, line)
+            )
+
+    def _classify_dnc(self, batch, delimiter: str, chunk: Chunk) -> None:
+        validate = dnc.validate_entry_fields
+        region = self.region
+        errors = chunk.errors
+        counters = self.counters
+        valid: list[tuple[int, list[str], str, str, str | None]] = []
+        for line, cells, problem in batch:
+            if problem is not None:
+                errors.append((line, problem, _raw_text(cells, delimiter)))
+                counters.rejected += 1
+                continue
+            if len(cells) > 2:
+                errors.append(
+                    (
+                        line,
+                        f"has {len(cells)} columns; a DNC row has at most 2 "
+                        "(number, optional name)",
+                        _raw_text(cells, delimiter),
+                    )
+                )
+                counters.rejected += 1
+                continue
+            number = cells[0].strip()
+            name = cells[1].strip() if len(cells) > 1 else ""
+            try:
+                cleaned, key, name_value = validate(number, name or None, region)
+            except ValidationFailed as exc:
+                errors.append((line, _reason(exc), _raw_text(cells, delimiter)))
+                counters.rejected += 1
+                continue
+            valid.append((line, cells, cleaned, key, name_value))
+        if not valid:
+            return
+        listed = dnc.blocked_keys([v[3] for v in valid])
+        db.session.rollback()
+        pending_keys = self.pending_keys
+        created_by = self.upload.created_by
+        upload_id, now = self.upload_id, self.now
+        for line, cells, cleaned, key, name_value in valid:
+            if key in listed:
+                errors.append(
+                    (
+                        line,
+                        "duplicate: already on the DNC list",
+                        _raw_text(cells, delimiter),
+                    )
+                )
+                counters.duplicates += 1
+                continue
+            if key in pending_keys:
+                errors.append(
+                    (
+                        line,
+                        "duplicate: number appears on an earlier row of this file",
+                        _raw_text(cells, delimiter),
+                    )
+                )
+                counters.duplicates += 1
+                continue
+            pending_keys.add(key)
+            chunk.keys.append(key)
+            counters.accepted += 1
+            chunk.rows.append(
+                (name_value, cleaned, key, created_by, upload_id, now, now)
+            )
+
+    # ---- writing --------------------------------------------------------------
+
+    def _writer(self) -> ChunkWriter:
+        if self.kind == "contacts":
+            table, columns = "contacts", self.columns
+        else:
+            table = "dnc_entries"
+            columns = (
+                "name",
+                "primary_number",
+                "match_key",
+                "update_by_id",
+                "upload_id",
+                "date_created",
+                "last_updated",
+            )
+        cls = PostgresWriter if self.dialect == "postgresql" else SqliteWriter
+        return cls(self, table, columns)
+
+
+class ChunkWriter:
+    """One connection and one transaction per chunk: rows, errors and counters together."""
+
+    def __init__(
+        self, importer: Importer, table: str, columns: tuple[str, ...]
+    ) -> None:
+        self.importer = importer
+        self.upload_id = importer.upload_id
+        self.table = table
+        self.columns = columns
+        self.expected_rows_read = importer.counters.rows_read
+        self.conn = None
+        self.open = False
+
+    def __enter__(self) -> ChunkWriter:
+        self.conn = db.engine.connect()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self.open:
+                self._abort()
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+
+    def _begin(self) -> None:
+        """Take the upload row first: a second run of the same upload waits, then stops."""
+        result = self.conn.execute(
+            text(
+                "UPDATE uploads SET state = 'running' "
+                "WHERE id = :id AND rows_read = :expected AND state IN ('queued', 'running')"
+            ),
+            {"id": self.upload_id, "expected": self.expected_rows_read},
+        )
+        if result.rowcount != 1:
+            self.conn.rollback()
+            raise LostRace(f"upload {self.upload_id} was advanced by another run")
+        self.open = True
+
+    def write(self, chunk: Chunk) -> None:
+        """Send the chunk's new rows; they leave memory once written."""
+        if not self.open:
+            self._begin()
+        if chunk.rows:
+            self._write_rows(chunk.rows)
+            chunk.rows = []
+
+    def commit(self, chunk: Chunk, counters: Counters, final: bool = False) -> None:
+        if not self.open:
+            self._begin()
+        self._end_rows()
+        if self.table == "dnc_entries" and chunk.keys:
+            counters.dnc_flagged += self._block_contacts(chunk.keys)
+        if chunk.errors:
+            self._write_errors(chunk.errors)
+        values = counters.values()
+        if final:
+            values.update(
+                state="done", rows_total=counters.rows_read, finished_at=utcnow()
+            )
+        self.conn.execute(
+            Upload.__table__.update()
+            .where(Upload.id == self.upload_id)
+            .values(**values)
+        )
+        self.conn.commit()
+        self.open = False
+        self.expected_rows_read = counters.rows_read
+
+    def _block_contacts(self, keys: list[str]) -> int:
+        blocked = 0
+        for start in range(0, len(keys), BATCH_ROWS):
+            blocked += dnc.block_open_contacts(
+                keys[start : start + BATCH_ROWS], self.conn
+            )
+        return blocked
+
+    # dialect specifics
+    def _write_rows(self, rows: list[tuple]) -> None:
+        raise NotImplementedError
+
+    def _end_rows(self) -> None:
+        pass
+
+    def _abort(self) -> None:
+        pass
+
+    def _write_errors(self, errors: list[tuple[int, str, str | None]]) -> None:
+        raise NotImplementedError
+
+
+class PostgresWriter(ChunkWriter):
+    """COPY ... FROM STDIN kept open across a chunk's batches.
+
+    The server ingests each batch while this process validates the next one, so the
+    two cores work at once; the COPY ends just before the chunk's commit.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.cursor = None
+        self.copy_cm = None
+        self.copy = None
+
+    def _write_rows(self, rows: list[tuple]) -> None:
+        if self.copy is None:
+            driver = self.conn.connection.driver_connection
+            self.cursor = driver.cursor()
+            sql = f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN"
+            self.copy_cm = self.cursor.copy(sql)
+            self.copy = self.copy_cm.__enter__()
+        write_row = self.copy.write_row
+        for row in rows:
+            write_row(row)
+
+    def _end_rows(self) -> None:
+        if self.copy is not None:
+            self.copy_cm.__exit__(None, None, None)
+            self.cursor.close()
+        self.cursor = self.copy_cm = self.copy = None
+
+    def _abort(self) -> None:
+        if self.copy is not None:
+            try:
+                self.copy_cm.__exit__(
+                    RuntimeError, RuntimeError("import aborted"), None
+                )
+            except Exception:  # noqa: BLE001 - the COPY is being thrown away
+                pass
+            self.cursor.close()
+        self.cursor = self.copy_cm = self.copy = None
+
+    def _write_errors(self, errors: list[tuple[int, str, str | None]]) -> None:
+        driver = self.conn.connection.driver_connection
+        with driver.cursor() as cursor:
+            with cursor.copy(
+                "COPY upload_errors (upload_id, line_number, reason, raw) FROM STDIN"
+            ) as copy:
+                upload_id = self.upload_id
+                for line, reason, raw in errors:
+                    copy.write_row((upload_id, line, reason, raw))
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """SQLAlchemy's SQLite storage format, so ORM reads and comparisons agree."""
+    return None if value is None else value.isoformat(" ", "microseconds")
+
+
+class SqliteWriter(ChunkWriter):
+    """executemany per batch inside the chunk's transaction."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        marks = ", ".join("?" for _ in self.columns)
+        self.sql = (
+            f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES ({marks})"
+        )
+        if self.table == "contacts":
+            self.time_columns = sorted(self.importer.datetime_columns)
+        else:
+            self.time_columns = [5, 6]
+
+    def _write_rows(self, rows: list[tuple]) -> None:
+        time_columns = self.time_columns
+        converted = []
+        for row in rows:
+            row = list(row)
+            for i in time_columns:
+                value = row[i]
+                if value is not None:
+                    row[i] = value.isoformat(" ", "microseconds")
+            converted.append(row)
+        driver = self.conn.connection.driver_connection
+        driver.executemany(self.sql, converted)
+
+    def _write_errors(self, errors: list[tuple[int, str, str | None]]) -> None:
+        driver = self.conn.connection.driver_connection
+        upload_id = self.upload_id
+        driver.executemany(
+            "INSERT INTO upload_errors (upload_id, line_number, reason, raw) "
+            "VALUES (?, ?, ?, ?)",
+            [(upload_id, line, reason, raw) for line, reason, raw in errors],
+        )
+
+
+def run_import(
+    upload_id: int, progress: Progress | None = None, final_attempt: bool = True
+) -> dict[str, Any]:
+    """Import an upload from its last checkpoint; safe to run again at any time."""
+    upload = db.session.get(Upload, upload_id)
+    if upload is None:
+        return {"uploadId": upload_id, "state": "missing"}
+    if upload.state not in ACTIVE_STATES:
+        return summary(upload)
+    if not os.path.exists(upload.stored_path):
+        return mark_failed(upload_id, "The stored file is missing; upload it again")
+    if (
+        upload.kind == "contacts"
+        and db.session.get(Campaign, upload.campaign_id) is None
+    ):
+        return mark_failed(upload_id, "The campaign no longer exists")
+    if upload.started_at is None:
+        upload.started_at = utcnow()
+    if upload.rows_total is None:
+        upload.rows_total = count_lines(upload.stored_path)
+    upload.state = "running"
+    upload.error_message = None
+    db.session.commit()
+    try:
+        importer = Importer(upload, progress)
+        importer.run()
+    except LostRace as exc:
+        db.session.rollback()
+        log.info("%s", exc)
+        return {"uploadId": upload_id, "state": "taken over by another run"}
+    except BaseException as exc:
+        db.session.rollback()
+        if final_attempt and isinstance(exc, Exception):
+            mark_failed(
+                upload_id, f"Import stopped: {type(exc).__name__}: {exc}"[:2000]
+            )
+        raise
+    db.session.expire_all()
+    upload = db.session.get(Upload, upload_id)
+    audit.record(
+        None,
+        "import",
+        "upload",
+        upload.id,
+        {
+            "accepted": upload.accepted,
+            "rejected": upload.rejected,
+            "duplicates": upload.duplicates,
+            "dncFlagged": upload.dnc_flagged,
+        },
+        summary=f"imported {upload.filename}",
+    )
+    db.session.commit()
+    return summary(upload)
+
+
+def mark_failed(upload_id: int, message: str) -> dict[str, Any]:
+    """Record a final failure; committed rows stay, and a resume can still finish."""
+    db.session.rollback()
+    upload = db.session.get(Upload, upload_id)
+    if upload is None:
+        return {"uploadId": upload_id, "state": "missing"}
+    upload.state = "failed"
+    upload.error_message = message
+    upload.finished_at = utcnow()
+    db.session.commit()
+    return summary(upload)
+
+
+def summary(upload: Upload) -> dict[str, Any]:
+    """The small dict a job returns."""
+    return {
+        "uploadId": upload.id,
+        "state": upload.state,
+        "rowsRead": upload.rows_read,
+        "accepted": upload.accepted,
+        "rejected": upload.rejected,
+        "duplicates": upload.duplicates,
+        "dncFlagged": upload.dnc_flagged,
+    }
+
+
+# --------------------------------------------------------------------------
+# Resuming
+# --------------------------------------------------------------------------
+
+
+def job_state(upload: Upload) -> tuple[str, datetime | None]:
+    """The RQ status of the upload's job and its last heartbeat ("missing" if none)."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    from portal import queue as q
+
+    try:
+        job = Job.fetch(job_id_for(upload.id), connection=q.connection())
+    except NoSuchJobError:
+        return "missing", None
+    status = job.get_status(refresh=False)
+    beat = job.last_heartbeat or job.started_at or job.enqueued_at
+    return (str(getattr(status, "value", status)) if status else "missing"), beat
+
+
+def is_stale(upload: Upload, older_than: int = STALE_SECONDS) -> bool:
+    """Queued or running in the database, but no live job is working on it."""
+    if upload.state not in ACTIVE_STATES:
+        return False
+    status, beat = job_state(upload)
+    if status in ("queued", "scheduled", "deferred"):
+        return False
+    if status == "started":
+        if beat is None:
+            return True
+        if beat.tzinfo is not None:
+            beat = beat.replace(tzinfo=None) - (beat.utcoffset() or timedelta(0))
+        return (utcnow() - beat).total_seconds() >= older_than
+    return True
+
+
+def resume_stale(older_than: int = STALE_SECONDS) -> list[int]:
+    """Queue again every upload whose worker died (SIGKILL, restart); returns their ids."""
+    resumed = []
+    for upload in db.session.scalars(
+        select(Upload).where(Upload.state.in_(ACTIVE_STATES)).order_by(Upload.id)
+    ):
+        if is_stale(upload, older_than):
+            enqueue_import(upload)
+            resumed.append(upload.id)
+    if resumed:
+        audit.record(None, "resume", "upload", None, {"uploads": resumed})
+        db.session.commit()
+    return resumed
+
+
+def resume_upload(actor: User, upload_id: Any) -> Upload:
+    """Queue a stalled or failed upload again; it continues from its last checkpoint."""
+    require(actor, WRITERS)
+    upload = get_upload(actor, upload_id)
+    if upload.state == "done":
+        raise ValidationFailed({"id": "this upload is already complete"})
+    if upload.state in ACTIVE_STATES and not is_stale(upload):
+        raise ValidationFailed({"id": "this upload is still being imported"})
+    upload.state = "queued"
+    upload.error_message = None
+    upload.finished_at = None
+    audit.record(actor, "resume", "upload", upload.id)
+    db.session.commit()
+    try:
+        enqueue_import(upload)
+    except Exception:  # noqa: BLE001
+        raise ServiceUnavailable(
+            "The job queue is unavailable; try again shortly"
+        ) from None
+    return upload
