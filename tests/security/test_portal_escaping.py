@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.builders import new_campaign, new_contact, new_strategy
-from tests.security.test_portal_sessions import _service, portal_login
+from tests.security.builders import (
+    as_admin,
+    new_campaign,
+    new_contact,
+    new_strategy,
+    portal_login,
+)
 
 SCRIPT = "<script>alert(1)</script>"
 HTMX = '<div hx-get="/logout" hx-trigger="load">x</div>'
@@ -67,7 +72,7 @@ def hostile(app):
             "dnc": entry.id,
         }
 
-    return _service(app, build)
+    return as_admin(app, build)
 
 
 def _pages(ids: dict) -> list[str]:

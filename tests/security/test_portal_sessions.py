@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from portal.config import Config
 from tests.conftest import login_token, make_user
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_token(client, path: str = "/login") -> str:
-    page = client.get(path)
-    match = CSRF.search(page.get_data(as_text=True))
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-def portal_login(client, username: str, password: str, addr: str = "127.0.0.1"):
-    token = csrf_token(client)
-    return client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": token},
-        environ_base={"REMOTE_ADDR": addr},
-    )
+from tests.security.builders import as_admin, csrf_token, portal_login
 
 
 def _session_cookie(response) -> str:
@@ -133,24 +114,11 @@ def _signed_in(client) -> bool:
     return False
 
 
-# These tests keep no app context open around the requests: Flask reuses an open one
-# for test requests, and Flask-Login caches the user in it, as no real request would.
-def _service(app, call):
-    with app.app_context():
-        from sqlalchemy import select
-
-        from portal.extensions import db
-        from portal.models import User
-
-        admin = db.session.scalar(select(User).where(User.username == "admin"))
-        return call(admin)
-
-
 @pytest.mark.parametrize("change", ["disable", "password", "role"])
 def test_account_changes_end_portal_sessions_and_api_tokens(app, change):
     from portal.services import users
 
-    user_id = _service(
+    user_id = as_admin(
         app, lambda admin: make_user("Supervisor", "dave", "dave-password-1").id
     )
     browser = app.test_client()
@@ -171,13 +139,13 @@ def test_account_changes_end_portal_sessions_and_api_tokens(app, change):
         else:
             users.update_user(admin, {"id": user_id, "role": "Viewer"})
 
-    _service(app, apply)
+    as_admin(app, apply)
     assert not _signed_in(browser)
     assert api_client.get("/umm/ecm/campaign", headers=headers).status_code == 401
 
 
 def test_own_password_change_keeps_this_session_and_ends_the_others(app):
-    _service(app, lambda admin: make_user("Supervisor", "erin", "erin-password-1"))
+    as_admin(app, lambda admin: make_user("Supervisor", "erin", "erin-password-1"))
     here, elsewhere = app.test_client(), app.test_client()
     for client in (here, elsewhere):
         assert portal_login(client, "erin", "erin-password-1").status_code in (302, 303)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.test_portal_sessions import portal_login
+from tests.security.builders import portal_login
 
 ROOT = Path(__file__).resolve().parents[2]
 META = re.compile(r'<meta name="htmx-config" content=\'([^\']+)\'>')
