@@ -78,7 +78,8 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
     counts["applied"], counts["stale"] = applied["applied"], applied["stale"]
 
     campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.id)))
-    db.session.expunge_all()
+    for campaign in campaigns:  # detached: later commits must not expire them
+        db.session.expunge(campaign)
     plans = load_plans(c.strategy_id for c in campaigns)
 
     # (2) dials the dialer never answered return to pending without using an attempt

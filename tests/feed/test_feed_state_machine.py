@@ -1,0 +1,267 @@
+"""Random results, DNC additions, pauses and clock moves against the feed's invariants.
+
+The clock starts on Friday 6 March 2026 and can run past the US change to daylight
+saving time (Sunday 8 March), so windows are checked across a DST change. The checks
+here re-derive windows, delays and caps from the test's own model, not from the
+feed's code.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import delete, select
+
+from portal.extensions import db
+from portal.models import CallResultInbox, Campaign, Contact, ContactAttempt, DncEntry
+from portal.services import dnc, phones
+from portal.services.dialers import DialResult
+from portal.services.errors import ValidationFailed
+from portal.services.feed import run_tick
+from tests.feed.support import RecordingDialer, make_campaign, make_strategy
+
+START = datetime(2026, 3, 6, 17, 30)  # Friday 12:30 in New York, 09:30 in LA
+WINDOW = (time(9, 0), time(17, 0))
+DAYS = {1, 2, 3, 4, 5}  # Monday-Friday, 0 = Sunday
+MAX_ATTEMPTS = 4
+# attempt -> {code: (next attempt, delay minutes, expiry minutes)}
+RULES = {
+    1: {8: (2, 5, 240), 9: (1, 2, None), 12: (3, 10, None)},
+    2: {8: (3, 1, None), 9: (2, 3, None)},
+    3: {101: (3, 3, None)},
+}
+CHANNEL = {1: 0, 2: 0, 3: 1}
+NUMBERS = [
+    "+12125550101",  # New York
+    "+12135550102",  # Los Angeles
+    "+13125550103",  # Chicago
+    "+13035550104",  # Denver
+    "+12085550105",  # Boise and Los Angeles: both must be open
+    "+12125550106",
+    "+13125550107",
+    "+12135550108",
+]
+SEEN = {"dispatched": 0, "applied": 0, "dnc_dispatch_checks": 0, "results": 0, "no_target": 0}
+PHONE2 = {0: "+13125550201", 3: "+12125550202", 6: "+12135550203"}
+
+
+class RecordingSms:
+    name = "recording-sms"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, int]] = []
+        self.results: list[DialResult] = []
+
+    def send(self, number: str, text: str, contact_id: int) -> None:
+        self.sent.append((number, text, contact_id))
+
+    def collect_results(self) -> list[DialResult]:
+        out, self.results = self.results, []
+        return out
+
+
+def open_in(zone: str, moment: datetime) -> bool:
+    local = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+    return local.isoweekday() % 7 in DAYS and WINDOW[0] <= local.time() < WINDOW[1]
+
+
+def key(number: str) -> str:
+    return phones.match_key(number, "US")
+
+
+@pytest.fixture
+def world(admin):
+    strategy = make_strategy(
+        admin,
+        [
+            {"phone": "1", "retryMap": []},
+            {"phone": "2", "retryMap": []},
+            {"phone": "1", "channel": 1, "retryMap": []},
+        ],
+        max_attempts=MAX_ATTEMPTS,
+    )
+    for attempt in strategy.attempts:
+        attempt.retry_map = [
+            {"call_result": code, "attempt_number": to, "delay": delay}
+            | ({"expiry": expiry} if expiry is not None else {})
+            for code, (to, delay, expiry) in RULES[attempt.attempt_number].items()
+        ]
+    db.session.commit()
+    campaign = make_campaign(
+        admin,
+        strategy,
+        name="Machine",
+        timeZone="America/New_York",
+        startTime="09:00",
+        endTime="17:00",
+        weekDays="1,2,3,4,5",
+        respectContactTimeZone=True,
+        smsTemplate="Hi {businessParam1}",
+    )
+    return admin, campaign.id, {a.attempt_number: a.id for a in strategy.attempts}
+
+
+def machine_for(world):
+    admin, campaign_id, attempt_ids = world
+
+    class FeedMachine(RuleBasedStateMachine):
+        @initialize()
+        def fresh(self) -> None:
+            for model in (ContactAttempt, CallResultInbox, Contact, DncEntry):
+                db.session.execute(delete(model))
+            campaign = db.session.get(Campaign, campaign_id)
+            campaign.status = 1
+            db.session.commit()
+            rows = []
+            for i, number in enumerate(NUMBERS):
+                rows.append(
+                    Contact(
+                        campaign_id=campaign_id,
+                        phone1=number,
+                        phone2=PHONE2.get(i),
+                        match_key=key(number),
+                        business_param1=f"client {i}",
+                        dial_time=START,
+                        attempt_id=attempt_ids[1],
+                        attempt_number=1,
+                        channel=0,
+                    )
+                )
+            db.session.add_all(rows)
+            db.session.commit()
+            self.ids = [c.id for c in rows]
+            self.now = START
+            self.dialer = RecordingDialer()
+            self.sms = RecordingSms()
+            self.blocked: set[str] = set()
+            self.paused = False
+            self.earliest: dict[int, datetime] = {}
+            self.closed: set[int] = set()
+            self.pending_results: dict[int, int] = {}
+
+        def _contact(self, cid: int) -> Contact:
+            return db.session.get(Contact, cid)
+
+        @rule()
+        def tick(self) -> None:
+            db.session.expire_all()
+            before = {cid: self._contact(cid) for cid in self.ids}
+            state = {
+                cid: (c.request_state, c.attempt_number, c.attempts_made)
+                for cid, c in before.items()
+            }
+            queued = dict(self.pending_results)
+            self.pending_results.clear()
+            voice_before, sms_before = len(self.dialer.dispatched), len(self.sms.sent)
+            counts = run_tick(self.now, dialer=self.dialer, sms=self.sms)
+            SEEN["dispatched"] += counts["dispatched"]
+            SEEN["applied"] += counts["applied"]
+            db.session.expire_all()
+            # results applied this tick: derive the earliest next dial ourselves
+            for cid, code in queued.items():
+                attempt = state[cid][1]
+                made = state[cid][2]
+                if code in (10, 100):
+                    self.closed.add(cid)
+                elif made < MAX_ATTEMPTS and code in RULES[attempt]:
+                    self.earliest[cid] = self.now + timedelta(minutes=RULES[attempt][code][1])
+                else:
+                    self.closed.add(cid)
+            sent = [(r.contact_id, r.number) for r in self.dialer.dispatched[voice_before:]]
+            sent += [(cid, number) for number, _, cid in self.sms.sent[sms_before:]]
+            for cid, number in sent:
+                assert not self.paused, "dispatched while the campaign is paused"
+                assert cid not in self.closed, f"contact {cid} re-queued after closing"
+                assert key(number) not in self.blocked, f"DNC number {number} dispatched"
+                SEEN["dnc_dispatch_checks"] += bool(self.blocked)
+                assert self.now >= self.earliest.get(cid, START), "retried before its delay"
+                assert open_in("America/New_York", self.now), "outside the campaign window"
+                for zone in phones.number_time_zones(number, "US"):
+                    assert open_in(zone, self.now), f"outside the window in {zone}"
+                assert state[cid][0] in (0, 1)
+
+        @rule(data=st.data())
+        def result(self, data) -> None:
+            db.session.expire_all()
+            dispatched = [
+                c for c in (self._contact(cid) for cid in self.ids)
+                if c.request_state == 1 and c.id not in self.pending_results
+            ]
+            if not dispatched:
+                SEEN["no_target"] += 1
+                return
+            SEEN["results"] += 1
+            contact = data.draw(st.sampled_from(dispatched))
+            codes = [100, 101, 102] if contact.channel == 1 else [10, 8, 9, 12, 3]
+            code = data.draw(st.sampled_from(codes))
+            self.pending_results[contact.id] = code
+            target = self.sms if contact.channel == 1 else self.dialer
+            target.results.append(DialResult(contact.id, code, f"raw{code}", None))
+
+        @rule(index=st.integers(0, len(NUMBERS) - 1), second=st.booleans())
+        def add_dnc(self, index: int, second: bool) -> None:
+            number = PHONE2.get(index) if second else NUMBERS[index]
+            if number is None:
+                return
+            try:
+                dnc.add_entry(admin, {"primaryNumber": number})
+            except ValidationFailed:
+                pass
+            self.blocked.add(key(number))
+
+        @rule()
+        def toggle_pause(self) -> None:
+            campaign = db.session.get(Campaign, campaign_id)
+            self.paused = not self.paused
+            campaign.status = 0 if self.paused else 1
+            db.session.commit()
+
+        @rule(minutes=st.sampled_from([1, 3, 7, 30, 90, 240, 600, 1440, 2880]))
+        def advance(self, minutes: int) -> None:
+            self.now += timedelta(minutes=minutes)
+
+        @invariant()
+        def caps_and_history(self) -> None:
+            if not hasattr(self, "ids"):
+                return
+            db.session.expire_all()
+            for cid in self.ids:
+                contact = self._contact(cid)
+                assert contact.attempts_made <= MAX_ATTEMPTS
+                dials = db.session.scalars(
+                    select(ContactAttempt.call_result).where(ContactAttempt.contact_id == cid)
+                ).all()
+                assert len(dials) <= contact.attempts_made
+                if any(code in (10, 100) for code in dials):
+                    assert contact.request_state == 2
+
+    return FeedMachine
+
+
+def test_feed_state_machine(world, backend):
+    examples = 40 if backend == "sqlite" else 10
+    run_state_machine_as_test(
+        machine_for(world),
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=50,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        ),
+    )
+    # the run really dialed, applied results and dialed with numbers on the DNC list
+    assert SEEN["dispatched"] > 0 and SEEN["applied"] > 0
+    assert SEEN["dnc_dispatch_checks"] > 0
+    print("state machine:", SEEN)
