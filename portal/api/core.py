@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from portal.extensions import db
 from portal.services import auth
 from portal.services.errors import BadRequest, ServiceError, Unauthorized, ValidationFailed
+from portal.services.validation import reject_unstorable_text
 
 bp = Blueprint("umm", __name__, url_prefix="/umm")
 
@@ -104,12 +105,16 @@ def body(allow_empty: bool = True) -> Any:
     raw = request.get_data(cache=True)
     if not raw or not raw.strip():
         if request.form:
-            return request.form.to_dict()
+            payload = request.form.to_dict()
+            reject_unstorable_text(payload)
+            return payload
         return {} if allow_empty else None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("Malformed JSON body") from None
+    reject_unstorable_text(payload)
+    return payload
 
 
 def merged_input() -> dict:

@@ -128,7 +128,7 @@ def contact(c: Contact, camp: Campaign | None = None) -> dict:
         {
             "callResult": c.call_result,
             "channel": c.channel,
-            "ciscoCampaignId": camp.cisco_campaign_id if camp else None,
+            "ciscoCampaignId": _numeric_id(camp.cisco_campaign_id if camp else None),
             "lastStatusUpdateTime": iso(c.last_status_update_time),
             "numberToCall": c.number_to_call,
             "requestState": c.request_state,
@@ -137,6 +137,13 @@ def contact(c: Contact, camp: Campaign | None = None) -> dict:
         }
     )
     return data
+
+
+def _numeric_id(value: str | None) -> int | str | None:
+    """The seed's getList carries ciscoCampaignId as a number (campaigns carry text)."""
+    if value is not None and value.isascii() and value.isdigit() and len(value) < 16:
+        return int(value)
+    return value
 
 
 def _timeout_at(c: Contact, camp: Campaign | None):

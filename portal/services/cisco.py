@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import CiscoCampaign, User, utcnow
@@ -23,13 +25,24 @@ def dialer():
     )
 
 
+def _dialer_campaigns() -> list[dict]:
+    """The adapter's campaign list; a dialer that is not configured counts as down."""
+    from portal.services.dialers.base import DialerUnavailable
+
+    try:
+        adapter = dialer()
+    except ValueError as exc:
+        raise DialerUnavailable(f"the dialer is not configured: {exc}") from None
+    return adapter.list_campaigns()
+
+
 def fetch_cisco_campaigns(actor: User) -> list[dict]:
     """Ask the dialer for its campaigns, refresh the cache, and return them."""
     require(actor, READERS)
     from portal.services.dialers.base import DialerUnavailable
 
     try:
-        campaigns = dialer().list_campaigns()
+        campaigns = _dialer_campaigns()
     except DialerUnavailable as exc:
         raise ServiceUnavailable(f"The dialer did not answer: {exc}") from None
     _refresh_cache(campaigns)
@@ -41,6 +54,7 @@ def _refresh_cache(campaigns: list[dict]) -> None:
     for item in campaigns:
         cid = str(item.get("ciscoCampaignId"))
         row = known.get(cid) or CiscoCampaign(cisco_campaign_id=cid)
+        known[cid] = row
         row.name = str(item.get("ciscoCampaignName") or cid)
         row.table_name = item.get("ciscoTableName")
         row.file_name = item.get("ciscoFileName")
@@ -51,23 +65,44 @@ def _refresh_cache(campaigns: list[dict]) -> None:
     db.session.commit()
 
 
-def find(cisco_campaign_id: str) -> CiscoCampaign | None:
-    """Look a dialer campaign up in the cache, refreshing it once when it is missing."""
-    row = db.session.scalar(
-        select(CiscoCampaign).where(CiscoCampaign.cisco_campaign_id == cisco_campaign_id)
-    )
-    if row is not None:
-        return row
+CACHE_FRESH = timedelta(seconds=60)
+
+
+def _refresh_if_stale() -> None:
+    """Ask the dialer again on a cache miss, at most once a minute, never failing."""
     from portal.services.dialers.base import DialerUnavailable
 
+    newest = db.session.scalar(select(func.max(CiscoCampaign.fetched_at)))
+    if newest is not None and utcnow() - newest < CACHE_FRESH:
+        return
     try:
-        _refresh_cache(dialer().list_campaigns())
+        _refresh_cache(_dialer_campaigns())
     except DialerUnavailable:
-        return None
-    return db.session.scalar(
-        select(CiscoCampaign).where(CiscoCampaign.cisco_campaign_id == cisco_campaign_id)
+        return
+
+
+def find(cisco_campaign_id: str) -> CiscoCampaign | None:
+    """Look a dialer campaign up in the cache, refreshing a stale cache on a miss."""
+    query = select(CiscoCampaign).where(
+        CiscoCampaign.cisco_campaign_id == cisco_campaign_id
     )
+    row = db.session.scalar(query)
+    if row is None:
+        _refresh_if_stale()
+        row = db.session.scalar(query)
+    return row
 
 
 def find_by_name(name: str) -> CiscoCampaign | None:
-    return db.session.scalar(select(CiscoCampaign).where(CiscoCampaign.name == name))
+    """The dialer campaign named like a skill group (any case), refreshing on a miss."""
+    query = (
+        select(CiscoCampaign)
+        .where(func.lower(CiscoCampaign.name) == name.lower())
+        .order_by(CiscoCampaign.id)
+        .limit(1)
+    )
+    row = db.session.scalar(query)
+    if row is None:
+        _refresh_if_stale()
+        row = db.session.scalar(query)
+    return row

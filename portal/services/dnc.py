@@ -106,7 +106,7 @@ def list_entries(
     query = select(DncEntry).order_by(DncEntry.id)
     count = select(func.count()).select_from(DncEntry)
     if search:
-        text = search.strip()[:40]
+        text = search.replace("\x00", "").strip()[:40]
         digits = "".join(ch for ch in text if ch.isdigit())
         conds = [DncEntry.name.ilike(f"%{text}%")]
         if digits:

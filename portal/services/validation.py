@@ -39,19 +39,67 @@ def parse(schema: type[Schema], data: Any, aliases: dict[str, str] | None = None
     """Validate a request body against a schema, raising the seed's 406 on failure."""
     if not isinstance(data, dict):
         raise ValidationFailed({"body": "must be a JSON object"})
+    reject_unstorable_text(data)
     data = dict(data)
     for alias, canonical in (aliases or {}).items():
         if alias in data:
             value = data.pop(alias)
             data.setdefault(canonical, value)
     try:
-        return schema.model_validate(data)
+        model = schema.model_validate(data)
     except PydanticError as exc:
         fields: dict[str, str] = {}
         for err in exc.errors():
             loc = ".".join(str(p) for p in err.get("loc", ())) or "body"
             fields.setdefault(loc, _describe(err))
         raise ValidationFailed(fields) from None
+    _check_int_ranges(model)
+    return model
+
+
+INT_LIMIT = 2**31  # every integer column is a 32-bit INTEGER
+
+
+def _check_int_ranges(value: Any, path: str = "") -> None:
+    """Refuse integers no column can hold, before SQLite or PostgreSQL choke on them."""
+    if isinstance(value, BaseModel):
+        for name in value.model_fields_set:
+            _check_int_ranges(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            _check_int_ranges(item, f"{path}.{n}")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not -INT_LIMIT < value < INT_LIMIT:
+            raise ValidationFailed({path or "body": "is out of range"})
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode text"
+    return None
+
+
+def reject_unstorable_text(data: Any) -> None:
+    """Refuse text no database can store (NUL, lone surrogates) anywhere in a body."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            problem = _text_problem(value)
+            if problem:
+                raise ValidationFailed({path or "body": problem})
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and _text_problem(key):
+                    raise ValidationFailed({"body": "has a bad field name"})
+                stack.append((item, f"{path}.{key}" if path else str(key)))
+        elif isinstance(value, list):
+            prefix = f"{path}." if path else ""
+            stack.extend((item, f"{prefix}{n}") for n, item in enumerate(value))
 
 
 def check_hhmm(value: str | None) -> str | None:
@@ -133,7 +181,8 @@ DIAL_YEARS = (1970, 9000)
 def _dial_time_in_range(value: datetime) -> datetime:
     """Keep dial times where every time zone conversion stays a valid datetime."""
     if not DIAL_YEARS[0] <= value.year <= DIAL_YEARS[1]:
-        raise ValueError(f"must be between the years {DIAL_YEARS[0]} and {DIAL_YEARS[1]}")
+        low, high = DIAL_YEARS
+        raise ValueError(f"must be between the years {low} and {high}")
     return value
 
 
