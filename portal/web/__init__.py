@@ -72,7 +72,7 @@ def home_url() -> str:
 
 
 def load_user(session_id: str):
-    """Resolve "id:session_version"; a stale version or a disabled user ends the session."""
+    """Resolve "id:version"; a stale version or a disabled user ends the session."""
     from portal.models import User
 
     try:
@@ -120,7 +120,9 @@ def http_error_page(exc: HTTPException):
     """Plain HTTP errors as a page, or as a notice for an HTMX swap."""
     status = exc.code or 500
     if isinstance(exc, CSRFError):
-        message = "This form has expired or was not sent by the portal. Reload and try again."
+        message = (
+            "This form has expired or was not sent by the portal. Reload and try again."
+        )
     else:
         message = HTTP_MESSAGES.get(status) or exc.description or exc.name
     response = _error_page(status, message)

@@ -60,7 +60,12 @@ def account():
     if values.get("new_password") != values.get("confirm_password"):
         raise ValidationFailed({"confirm_password": "does not match the new password"})
     user = current_user._get_current_object()
-    users.change_password(user, values.get("current_password", ""), values.get("new_password", ""))
+    users.change_password(
+        user, values.get("current_password", ""), values.get("new_password", "")
+    )
     login_user(user)  # the password change ended every session; keep this one
-    flash("Your password is changed. Other sessions of your account are signed out.", "success")
+    flash(
+        "Your password is changed. Other sessions of your account are signed out.",
+        "success",
+    )
     return redirect(url_for("auth.account"))

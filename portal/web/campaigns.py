@@ -60,7 +60,15 @@ COMMON_ZONES = (
     "America/Sao_Paulo",
     "America/Argentina/Buenos_Aires",
 )
-WEEK_DAYS = ((1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (0, "Sun"))
+WEEK_DAYS = (
+    (1, "Mon"),
+    (2, "Tue"),
+    (3, "Wed"),
+    (4, "Thu"),
+    (5, "Fri"),
+    (6, "Sat"),
+    (0, "Sun"),
+)
 TEXT_FIELDS = (
     "name",
     "description",
@@ -116,7 +124,9 @@ def campaign_values(campaign: Campaign | None) -> dict[str, Any]:
         "dialerType": campaign.dialer_type or "",
         "skillGroup": campaign.skill_group or "",
         "smsTemplate": campaign.sms_template or "",
-        "responseTimeout": "" if campaign.response_timeout is None else str(campaign.response_timeout),
+        "responseTimeout": ""
+        if campaign.response_timeout is None
+        else str(campaign.response_timeout),
         "enabled": campaign.enabled,
         "respectContactTimeZone": campaign.respect_contact_time_zone,
     }
@@ -152,7 +162,9 @@ def _dialer_campaigns() -> tuple[list[dict], str | None]:
         return [], exc.message
 
 
-def _form_context(campaign: Campaign | None, values: dict[str, Any], inline: bool) -> dict:
+def _form_context(
+    campaign: Campaign | None, values: dict[str, Any], inline: bool
+) -> dict:
     dialer_campaigns, dialer_error = _dialer_campaigns()
     return {
         "campaign": campaign,
@@ -190,7 +202,11 @@ def create():
         ctx = _form_context(None, campaign_values(None), inline)
         return render("campaigns/form_page.html", "campaigns/_form.html", **ctx)
     values = _submitted()
-    expect_form("campaigns/form_page.html", "campaigns/_form.html", **_form_context(None, values, inline))
+    expect_form(
+        "campaigns/form_page.html",
+        "campaigns/_form.html",
+        **_form_context(None, values, inline),
+    )
     campaign = campaigns.create_campaign(_actor(), _service_data(values, creating=True))
     message = f"Campaign “{campaign.name}” created."
     if inline:
@@ -209,12 +225,18 @@ def edit(campaign_id: int):
         return render("campaigns/form_page.html", "campaigns/_form.html", **ctx)
     values = _submitted()
     values["type"] = str(campaign.type)
-    expect_form("campaigns/form_page.html", "campaigns/_form.html", **_form_context(campaign, values, inline))
+    expect_form(
+        "campaigns/form_page.html",
+        "campaigns/_form.html",
+        **_form_context(campaign, values, inline),
+    )
     data = _service_data(values, creating=False)
     campaign = campaigns.update_campaign(_actor(), {"id": campaign.id, **data})
     message = f"Campaign “{campaign.name}” saved."
     if inline:
-        return fragment("campaigns/_row.html", message, oob=True, **_row_context(campaign))
+        return fragment(
+            "campaigns/_row.html", message, oob=True, **_row_context(campaign)
+        )
     flash(message, "success")
     return redirect(url_for("campaigns.show", campaign_id=campaign.id))
 
@@ -223,7 +245,9 @@ def edit(campaign_id: int):
 @login_required
 def set_status(campaign_id: int):
     status = request.form.get("status", "")
-    campaign, verb = campaigns.set_status(_actor(), {"id": campaign_id, "status": status})
+    campaign, verb = campaigns.set_status(
+        _actor(), {"id": campaign_id, "status": status}
+    )
     message = f"Campaign “{campaign.name}” {verb}."
     if is_htmx_fragment():
         return fragment("campaigns/_row.html", message, **_row_context(campaign))
@@ -257,7 +281,7 @@ def _contact_filters() -> dict[str, Any]:
 
 
 def _contacts_page(campaign: Campaign, filters: dict[str, Any]) -> dict:
-    """One keyset page: ids after `after`, one extra row fetched to know if more follow."""
+    """One keyset page after `after`; one extra row tells whether more follow."""
     query: dict[str, Any] = {
         "campaignId": campaign.id,
         "afterId": filters["after"] or 0,
@@ -276,13 +300,17 @@ def _contacts_page(campaign: Campaign, filters: dict[str, Any]) -> dict:
     return {
         "contacts": rows,
         "filters": filters,
-        "next_url": url_for("campaigns.show", campaign_id=campaign.id, after=rows[-1].id, **base)
+        "next_url": url_for(
+            "campaigns.show", campaign_id=campaign.id, after=rows[-1].id, **base
+        )
         if more
         else None,
         "first_url": url_for("campaigns.show", campaign_id=campaign.id, **base)
         if filters["after"]
         else None,
-        "refresh_url": url_for("campaigns.contacts_table", campaign_id=campaign.id, **filters),
+        "refresh_url": url_for(
+            "campaigns.contacts_table", campaign_id=campaign.id, **filters
+        ),
     }
 
 
@@ -310,7 +338,9 @@ def contacts_table(campaign_id: int):
     campaign = campaigns.get_campaign(_actor(), campaign_id)
     ctx = _contacts_page(campaign, _contact_filters())
     if not is_htmx_fragment():
-        return redirect(url_for("campaigns.show", campaign_id=campaign.id, **request.args))
+        return redirect(
+            url_for("campaigns.show", campaign_id=campaign.id, **request.args)
+        )
     return render_template("campaigns/_contacts.html", campaign=campaign, **ctx)
 
 
@@ -340,7 +370,10 @@ def add_contact(campaign_id: int):
             "campaigns/_contact_form.html",
             message,
             headers={"HX-Trigger": "contacts-changed"},
-            **_contact_form_context(campaign, {"duplicateCallbacks": values.get("duplicateCallbacks", "allow")}),
+            **_contact_form_context(
+                campaign,
+                {"duplicateCallbacks": values.get("duplicateCallbacks", "allow")},
+            ),
         )
     flash(message, "success")
     return redirect(url_for("campaigns.show", campaign_id=campaign.id))

@@ -27,10 +27,12 @@ def _after() -> int:
 
 
 def _page_context() -> dict[str, Any]:
-    """One keyset page after `after` (no COUNT), one extra row fetched to see if more follow."""
+    """One keyset page after `after` (no COUNT); one extra row tells if more follow."""
     query = request.args.get("q", "").strip()[:40]
     after = _after()
-    rows, _ = dnc.list_entries(_actor(), search=query or None, after_id=after, limit=PAGE_SIZE + 1)
+    rows, _ = dnc.list_entries(
+        _actor(), search=query or None, after_id=after, limit=PAGE_SIZE + 1
+    )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     base = {"q": query} if query else {}
@@ -56,7 +58,10 @@ def index():
 def add():
     values = form_values(request.form)
     expect_form("dnc/index.html", "dnc/_add_form.html", **_page_context(), v=values)
-    data = {"name": values.get("name") or None, "primaryNumber": values.get("primaryNumber", "")}
+    data = {
+        "name": values.get("name") or None,
+        "primaryNumber": values.get("primaryNumber", ""),
+    }
     entry = dnc.add_entry(_actor(), data)
     message = f"{entry.primary_number} is now on the DNC list."
     if is_htmx_fragment():
@@ -94,7 +99,11 @@ def update(entry_id: int):
     expect_form("dnc/edit_page.html", "dnc/_edit_row.html", e=entry, ev=values)
     entry = dnc.update_entry(
         _actor(),
-        {"id": entry.id, "name": values.get("name") or None, "primaryNumber": values.get("primaryNumber", "")},
+        {
+            "id": entry.id,
+            "name": values.get("name") or None,
+            "primaryNumber": values.get("primaryNumber", ""),
+        },
     )
     message = f"DNC entry {entry.primary_number} saved."
     if is_htmx_fragment():

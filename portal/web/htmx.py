@@ -57,7 +57,7 @@ def notice_only(message: str, category: str, status: int):
 
 
 def form_values(form: MultiDict, lists: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The submitted form as a plain dict of stripped strings; `lists` keep all values."""
+    """The form as a dict of stripped strings; fields in `lists` keep all values."""
     values: dict[str, Any] = {}
     for key in form:
         if key == "csrf_token":

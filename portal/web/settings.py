@@ -1,4 +1,4 @@
-"""Administration pages: preferences, users and roles, the audit log, the API reference."""
+"""Administration pages: preferences, users and roles, audit log, API reference."""
 
 from __future__ import annotations
 
@@ -40,7 +40,10 @@ def _actor() -> User:
 
 def _preference_values(prefs) -> dict[str, Any]:
     if prefs is None:
-        return {"campaignBatchSize": preferences.DEFAULT_BATCH_SIZE, "ivrBatchSize": preferences.DEFAULT_BATCH_SIZE}
+        return {
+            "campaignBatchSize": preferences.DEFAULT_BATCH_SIZE,
+            "ivrBatchSize": preferences.DEFAULT_BATCH_SIZE,
+        }
     return {
         "campaignBatchSize": prefs.campaign_batch_size,
         "ivrBatchSize": prefs.ivr_batch_size,
@@ -65,7 +68,9 @@ def preferences_page():
     has_password = bool(prefs and prefs.password)
     if request.method == "GET":
         return render_template(
-            "settings/preferences.html", v=_preference_values(prefs), has_password=has_password
+            "settings/preferences.html",
+            v=_preference_values(prefs),
+            has_password=has_password,
         )
     values = form_values(request.form)
     expect_form(
@@ -74,7 +79,9 @@ def preferences_page():
         v=values,
         has_password=has_password,
     )
-    data: dict[str, Any] = {name: values.get(name) or None for name in PREFERENCE_FIELDS}
+    data: dict[str, Any] = {
+        name: values.get(name) or None for name in PREFERENCE_FIELDS
+    }
     if values.get("clear_password"):
         data["password"] = None
     else:  # an empty field keeps the stored password (the API's mask means "unchanged")
@@ -88,14 +95,15 @@ def preferences_page():
     return redirect(url_for("settings.preferences"))
 
 
-
 @bp.route("/settings/users", endpoint="users")
 @login_required
 def users_page():
     return render_template(
-        "settings/users.html", users=users.list_users(_actor()), roles=ROLES, v={"role": "Viewer"}
+        "settings/users.html",
+        users=users.list_users(_actor()),
+        roles=ROLES,
+        v={"role": "Viewer"},
     )
-
 
 
 @bp.route("/settings/users", methods=["POST"])
@@ -119,7 +127,13 @@ def create_user():
     user = users.create_user(_actor(), data)
     message = f"User {user.username} created as {user.role}."
     if is_htmx_fragment():
-        return fragment("settings/_user_created.html", message, u=user, roles=ROLES, v={"role": "Viewer"})
+        return fragment(
+            "settings/_user_created.html",
+            message,
+            u=user,
+            roles=ROLES,
+            v={"role": "Viewer"},
+        )
     flash(message, "success")
     return redirect(url_for("settings.users"))
 
@@ -136,8 +150,14 @@ def _user_row(user: User, message: str):
 def update_user(user_id: int):
     """Change a user's role or switch the account on or off."""
     user = users.get_user(_actor(), user_id)
-    expect_form("settings/users.html", "settings/_user_row.html", u=user, roles=ROLES,
-                users=users.list_users(_actor()), v={"role": "Viewer"})
+    expect_form(
+        "settings/users.html",
+        "settings/_user_row.html",
+        u=user,
+        roles=ROLES,
+        users=users.list_users(_actor()),
+        v={"role": "Viewer"},
+    )
     data: dict[str, Any] = {"id": user.id}
     if "role" in request.form:
         data["role"] = request.form["role"]
@@ -152,10 +172,18 @@ def update_user(user_id: int):
 @login_required
 def reset_password(user_id: int):
     user = users.get_user(_actor(), user_id)
-    expect_form("settings/users.html", "settings/_user_row.html", u=user, roles=ROLES,
-                users=users.list_users(_actor()), v={"role": "Viewer"})
+    expect_form(
+        "settings/users.html",
+        "settings/_user_row.html",
+        u=user,
+        roles=ROLES,
+        users=users.list_users(_actor()),
+        v={"role": "Viewer"},
+    )
     users.set_password(_actor(), user, request.form.get("new_password", ""))
-    return _user_row(user, f"Password of {user.username} reset; their sessions have ended.")
+    return _user_row(
+        user, f"Password of {user.username} reset; their sessions have ended."
+    )
 
 
 @bp.route("/settings/audit", endpoint="audit")
@@ -184,10 +212,11 @@ def audit_page():
         entity=entity,
         username=username,
         entities=AUDIT_ENTITIES,
-        older_url=url_for("settings.audit", before=rows[-1].id, **base) if more else None,
+        older_url=url_for("settings.audit", before=rows[-1].id, **base)
+        if more
+        else None,
         newest_url=url_for("settings.audit", **base) if before else None,
     )
-
 
 
 @bp.route("/settings/api", endpoint="api_reference")
@@ -197,13 +226,14 @@ def api_page():
 
     document = build_document()
     return render_template(
-        "settings/api.html", info=document.get("info", {}), sections=api_sections(document)
+        "settings/api.html",
+        info=document.get("info", {}),
+        sections=api_sections(document),
     )
 
 
-
 def _type_of(schema: dict[str, Any] | None) -> str:
-    """A short human type for a JSON schema ("integer", "string or null", "array of …")."""
+    """A short human type for a JSON schema ("integer", "string or null", …)."""
     if not schema:
         return ""
     if "$ref" in schema:
@@ -224,7 +254,13 @@ def _type_of(schema: dict[str, Any] | None) -> str:
 def _limits(schema: dict[str, Any]) -> str:
     notes = []
     for option in [schema, *(schema.get("anyOf") or [])]:
-        for key, label in (("minLength", "min length"), ("maxLength", "max length"), ("minimum", "≥"), ("maximum", "≤"), ("pattern", "pattern")):
+        for key, label in (
+            ("minLength", "min length"),
+            ("maxLength", "max length"),
+            ("minimum", "≥"),
+            ("maximum", "≤"),
+            ("pattern", "pattern"),
+        ):
             if key in option:
                 notes.append(f"{label} {option[key]}")
     if "default" in schema and schema["default"] is not None:
@@ -232,7 +268,9 @@ def _limits(schema: dict[str, Any]) -> str:
     return ", ".join(dict.fromkeys(notes))
 
 
-def _fields(schema: dict[str, Any] | None, components: dict[str, Any]) -> list[dict[str, Any]]:
+def _fields(
+    schema: dict[str, Any] | None, components: dict[str, Any]
+) -> list[dict[str, Any]]:
     if not schema:
         return []
     if "$ref" in schema:
@@ -243,7 +281,12 @@ def _fields(schema: dict[str, Any] | None, components: dict[str, Any]) -> list[d
             schema = components.get(schema["$ref"].rsplit("/", 1)[-1], {})
     required = set(schema.get("required") or [])
     return [
-        {"name": name, "type": _type_of(prop), "required": name in required, "notes": _limits(prop)}
+        {
+            "name": name,
+            "type": _type_of(prop),
+            "required": name in required,
+            "notes": _limits(prop),
+        }
         for name, prop in (schema.get("properties") or {}).items()
     ]
 
@@ -254,7 +297,9 @@ def api_sections(document: dict[str, Any]) -> list[tuple[str, list[dict[str, Any
     sections: dict[str, list[dict[str, Any]]] = {}
     for path, item in document.get("paths", {}).items():
         for method, op in item.items():
-            success = next((c for c in op.get("responses", {}) if c.startswith("2")), "200")
+            success = next(
+                (c for c in op.get("responses", {}) if c.startswith("2")), "200"
+            )
             response = op.get("responses", {}).get(success, {})
             content = response.get("content") or {}
             media = next(iter(content), None)
@@ -281,8 +326,13 @@ def api_sections(document: dict[str, Any]) -> list[tuple[str, list[dict[str, Any
                     "body_name": _type_of(body_schema) if body_schema else "",
                     "success": success,
                     "media": media,
-                    "response": _fields(content.get(media, {}).get("schema") if media else None, components),
-                    "errors": [c for c in op.get("responses", {}) if not c.startswith("2")],
+                    "response": _fields(
+                        content.get(media, {}).get("schema") if media else None,
+                        components,
+                    ),
+                    "errors": [
+                        c for c in op.get("responses", {}) if not c.startswith("2")
+                    ],
                 }
             )
     return sorted(sections.items())

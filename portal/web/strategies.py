@@ -19,9 +19,12 @@ def _actor():
 
 
 def _rules_from_form() -> list[dict[str, Any]]:
-    """The retry-map rows of a submitted attempt form; rows without a result are blank."""
+    """The retry-map rows of a submitted attempt form; rows with no result are blank."""
     form = request.form
-    columns = [form.getlist(f"rule_{name}") for name in ("result", "attempt", "delay", "expiry")]
+    columns = [
+        form.getlist(f"rule_{name}")
+        for name in ("result", "attempt", "delay", "expiry")
+    ]
     rules = []
     for result, attempt, delay, expiry in zip(*columns, strict=False):
         if not result.strip():
@@ -59,7 +62,9 @@ def _editor_context(strategy: CallStrategy, **extra: Any) -> dict[str, Any]:
 
 def _attempts_fragment(strategy: CallStrategy, message: str):
     if is_htmx_fragment():
-        return fragment("strategies/_attempts.html", message, **_editor_context(strategy))
+        return fragment(
+            "strategies/_attempts.html", message, **_editor_context(strategy)
+        )
     flash(message, "success")
     return redirect(url_for("strategies.edit", strategy_id=strategy.id))
 
@@ -84,7 +89,10 @@ def create():
         strategies=strategies.list_strategies(_actor()),
         v=values,
     )
-    data = {"name": values.get("name", ""), "maxAttempts": values.get("maxAttempts") or "3"}
+    data = {
+        "name": values.get("name", ""),
+        "maxAttempts": values.get("maxAttempts") or "3",
+    }
     strategy = strategies.create_strategy(_actor(), data)
     flash(f"Strategy “{strategy.name}” created. Add its attempts below.", "success")
     target = url_for("strategies.edit", strategy_id=strategy.id)
@@ -130,7 +138,9 @@ def edit(strategy_id: int):
     message = f"Strategy “{strategy.name}” saved."
     sv = {"name": strategy.name, "maxAttempts": strategy.max_attempts}
     if is_htmx_fragment():
-        return fragment("strategies/_settings_form.html", message, strategy=strategy, sv=sv)
+        return fragment(
+            "strategies/_settings_form.html", message, strategy=strategy, sv=sv
+        )
     flash(message, "success")
     return redirect(url_for("strategies.edit", strategy_id=strategy.id))
 
@@ -176,7 +186,9 @@ def delete_attempt(strategy_id: int, attempt_id: int):
     attempt = strategies.get_attempt(_actor(), attempt_id)
     number = attempt.attempt_number
     strategies.delete_attempt(_actor(), attempt_id)
-    return _attempts_fragment(strategy, f"Attempt {number} removed; the rest renumbered.")
+    return _attempts_fragment(
+        strategy, f"Attempt {number} removed; the rest renumbered."
+    )
 
 
 @bp.route(
@@ -215,7 +227,9 @@ def rule_row(strategy_id: int):
 
 def _targets(strategy: CallStrategy, include_new: bool) -> list[tuple[int, str]]:
     """The attempts a retry rule may name (the new attempt's own number too)."""
-    targets = [(a.attempt_number, f"{a.attempt_number} · {a.name}") for a in strategy.attempts]
+    targets = [
+        (a.attempt_number, f"{a.attempt_number} · {a.name}") for a in strategy.attempts
+    ]
     if include_new:
         targets.append((len(targets) + 1, f"{len(targets) + 1} · this new attempt"))
     return targets

@@ -1,4 +1,4 @@
-"""Browser tests: one live portal per session on its own SQLite file, driven by Chromium.
+"""Browser tests: one live portal per session on its own SQLite file, in Chromium.
 
 The live server runs the embedded worker (so uploads and the feed work) and has no rate
 limit. Every test that uses `page` fails on any console error or uncaught page error
