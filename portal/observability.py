@@ -1,4 +1,4 @@
-"""/healthz and /metrics, request counting, and the queue-unavailable answer."""
+"""/healthz, /metrics, request counting, and clear 413 and 503 (queue down) answers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hmac
 import logging
 import os
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
@@ -19,17 +19,17 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from redis.exceptions import RedisError
 from sqlalchemy import func, select, text
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal import metrics
 from portal import queue as q
 from portal.extensions import db
-from portal.models import Campaign, Contact, FeedHeartbeat, utcnow
+from portal.models import Campaign, Contact, utcnow
 from portal.services.enums import PENDING
 from portal.services.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("observability", __name__)
-FEED_HEARTBEAT = "feed-tick"
 QUEUE_UNAVAILABLE = "queue unavailable"
 
 
@@ -57,51 +57,40 @@ def _queue_status() -> dict[str, Any]:
     return {"ok": True, "state": "available", "depth": depth}
 
 
-def _worker_status(queue_ok: bool) -> dict[str, Any]:
-    runner = current_app.extensions.get("ecm_embedded_runner")
-    if current_app.config.get("EMBEDDED") and current_app.config.get(
-        "ECM_START_WORKER"
-    ):
-        alive = runner is not None and not runner.stopping.is_set()
-        return {"ok": alive, "mode": "embedded", "count": 1 if alive else 0}
-    if not queue_ok:
-        return {"ok": False, "mode": "rq", "count": None, "state": QUEUE_UNAVAILABLE}
-    from rq import Worker
-
-    try:
-        count = Worker.count(connection=q.connection())
-    except RedisError:
-        return {"ok": False, "mode": "rq", "count": None, "state": QUEUE_UNAVAILABLE}
-    return {"ok": count > 0, "mode": "rq", "count": count}
-
-
-def last_feed_tick() -> datetime | None:
-    row = db.session.get(FeedHeartbeat, FEED_HEARTBEAT)
-    return row.at if row else None
-
-
-def _feed_status(database_ok: bool) -> dict[str, Any]:
+def _dependants(database_ok: bool) -> tuple[dict, dict, dict]:
+    """Queue, workers and feed as the dashboard sees them (stats.worker_health)."""
     interval = current_app.config["ECM_FEED_INTERVAL"]
     if not database_ok:
-        return {"ok": False, "lastTick": None, "ageSeconds": None}
-    at = last_feed_tick()
-    if at is None:
-        return {"ok": False, "lastTick": None, "ageSeconds": None, "state": "never ran"}
-    age = max(0.0, (utcnow() - at).total_seconds())
-    return {
-        "ok": age <= 3 * interval,
-        "lastTick": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "ageSeconds": round(age, 1),
-        "intervalSeconds": interval,
+        queue = _queue_status()
+        return queue, {"ok": False, "count": None}, {"ok": False, "lastTick": None}
+    from portal.services.stats import worker_health
+
+    h = worker_health()
+    if h["queue"] is None:
+        queue = {"ok": False, "state": QUEUE_UNAVAILABLE}
+    else:
+        queue = {"ok": True, "state": "available", "depth": h["queue"]}
+    count = len(h["workers"]) + (1 if h["embedded"] else 0)
+    workers = {
+        "ok": count > 0,
+        "count": count if h["queue"] is not None or h["embedded"] else None,
+        "embedded": h["embedded"] is not None,
     }
+    tick = h["lastTick"]
+    feed: dict[str, Any] = {"ok": False, "lastTick": None, "intervalSeconds": interval}
+    if tick is None:
+        feed["state"] = "never ran"
+    else:
+        feed.update(
+            ok=not tick["late"], lastTick=tick["at"], ageSeconds=tick["ageSeconds"]
+        )
+    return queue, workers, feed
 
 
 def health() -> tuple[dict[str, Any], int]:
     """What an operator or a load balancer asks first; 503 only if the DB is down."""
     database = _database_status()
-    queue = _queue_status()
-    workers = _worker_status(queue["ok"])
-    feed = _feed_status(database["ok"])
+    queue, workers, feed = _dependants(database["ok"])
     parts = (database, queue, workers, feed)
     status = "ok" if all(p["ok"] for p in parts) else "degraded"
     if not database["ok"]:
@@ -126,24 +115,56 @@ def healthz() -> Response:
     return response
 
 
+def _dialable_since(campaign: Campaign, now: datetime) -> datetime:
+    """When the campaign's calling window last opened (naive UTC)."""
+    from portal.services.feed.windows import campaign_window, local_time
+
+    window = campaign_window(campaign)
+    local = local_time(now, campaign.time_zone)
+    if window.start == window.end:
+        opened = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        opened = local.replace(
+            hour=window.start.hour, minute=window.start.minute, second=0, microsecond=0
+        )
+        if opened > local:
+            opened -= timedelta(days=1)
+    return opened.astimezone(UTC).replace(tzinfo=None)
+
+
 def feed_lag_seconds(now: datetime | None = None) -> float:
-    """Age of the oldest due pending contact of a campaign that is switched on."""
+    """How long the oldest due contact of a dialable campaign has waited to be dialed.
+
+    Only campaigns the feed may dial now count (switched on, running, inside their
+    window); a contact's wait starts when it became due, the window opened or the
+    campaign was last changed (resumed), whichever is latest.
+    """
+    from portal.services.feed.eligibility import campaign_blockers
+    from portal.services.feed.plans import load_plans
+
     now = now or utcnow()
-    campaign_ids = db.session.scalars(
-        select(Campaign.id).where(Campaign.enabled.is_(True), Campaign.status == 1)
-    ).all()
-    oldest: datetime | None = None
-    for campaign_id in campaign_ids:  # one index probe each on ix_contacts_due
-        due = db.session.scalar(
+    candidates = list(
+        db.session.scalars(
+            select(Campaign).where(Campaign.enabled.is_(True), Campaign.status == 1)
+        )
+    )
+    plans = load_plans({c.strategy_id for c in candidates if c.strategy_id})
+    lag = 0.0
+    for campaign in candidates:
+        if campaign_blockers(campaign, plans.get(campaign.strategy_id), now):
+            continue
+        due = db.session.scalar(  # an index probe on ix_contacts_due
             select(func.min(Contact.dial_time)).where(
-                Contact.campaign_id == campaign_id,
+                Contact.campaign_id == campaign.id,
                 Contact.request_state == PENDING,
                 Contact.dial_time <= now,
             )
         )
-        if due is not None and (oldest is None or due < oldest):
-            oldest = due
-    return 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+        if due is None:
+            continue
+        since = max(due, _dialable_since(campaign, now), campaign.last_updated or due)
+        lag = max(lag, (now - since).total_seconds())
+    return lag
 
 
 class _ScrapeTimeCollector:
@@ -154,39 +175,40 @@ class _ScrapeTimeCollector:
             "ecm_up", "1 when the component answers", labels=["component"]
         )
         depth = GaugeMetricFamily("ecm_queue_depth", "Jobs waiting in the RQ queue")
-        workers = GaugeMetricFamily("ecm_workers", "RQ workers registered with Redis")
-        queue = _queue_status()
+        workers = GaugeMetricFamily(
+            "ecm_workers", "Workers alive (RQ workers, or the embedded worker)"
+        )
+        database = _database_status()
+        queue, worker_state, feed = _dependants(database["ok"])
+        up.add_metric(["database"], 1 if database["ok"] else 0)
         up.add_metric(["queue"], 1 if queue["ok"] else 0)
         if queue["ok"]:
             depth.add_metric([], queue["depth"])
-        worker_state = _worker_status(queue["ok"])
         if worker_state["count"] is not None:
             workers.add_metric([], worker_state["count"])
-        database = _database_status()
-        up.add_metric(["database"], 1 if database["ok"] else 0)
         yield up
         yield depth
         yield workers
         if not database["ok"]:
             return
-        try:
-            lag = feed_lag_seconds()
-            at = last_feed_tick()
-        except Exception as exc:  # noqa: BLE001 - a scrape must not fail
-            log.warning("metrics: database gauges failed: %s", exc)
-            db.session.rollback()
-            return
-        feed_lag = GaugeMetricFamily(
-            "ecm_feed_lag_seconds", "Age of the oldest due pending contact"
-        )
-        feed_lag.add_metric([], lag)
-        yield feed_lag
-        if at is not None:
+        if feed.get("ageSeconds") is not None:
             tick = GaugeMetricFamily(
                 "ecm_feed_last_tick_age_seconds", "Seconds since the last feed tick"
             )
-            tick.add_metric([], max(0.0, (utcnow() - at).total_seconds()))
+            tick.add_metric([], feed["ageSeconds"])
             yield tick
+        try:
+            lag = feed_lag_seconds()
+        except Exception as exc:  # noqa: BLE001 - a scrape must not fail
+            log.warning("metrics: feed lag failed: %s", exc)
+            db.session.rollback()
+            return
+        feed_lag = GaugeMetricFamily(
+            "ecm_feed_lag_seconds",
+            "How long the oldest due contact of a dialable campaign has waited",
+        )
+        feed_lag.add_metric([], lag)
+        yield feed_lag
 
 
 def _counter_registry() -> CollectorRegistry:
@@ -260,6 +282,23 @@ def _queue_down(exc: RedisError):
     return web.service_error_page(error)
 
 
+@bp.app_errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge):
+    """Say what the limit is (ECM_MAX_UPLOAD_MB) instead of werkzeug's vague text."""
+    from portal.services.imports import too_large_message
+
+    exc.description = too_large_message()
+    from portal import wants_json
+
+    if wants_json():
+        from portal.api.core import http_error_as_json
+
+        return http_error_as_json(exc)
+    from portal import web
+
+    return web.http_error_page(exc)
+
+
 def register(app: Flask) -> None:
-    """Attach /healthz, /metrics, request counting and the Redis error answer."""
+    """Attach /healthz, /metrics, request counting and the clear 413/503 answers."""
     app.register_blueprint(bp)

@@ -122,21 +122,62 @@ def test_metrics_counts_requests_by_route_and_status(api, client):
     ) in samples
 
 
-def test_metrics_has_queue_depth_and_feed_lag(client, admin):
+def _backdate(campaign, minutes: int) -> None:
+    """Pretend the campaign was last changed (created, resumed) minutes ago."""
+    from sqlalchemy import update
+
+    from portal.extensions import db
+    from portal.models import Campaign, utcnow
+
+    db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id)
+        .values(last_updated=utcnow() - timedelta(minutes=minutes))
+    )
+    db.session.commit()
+
+
+def _ago(minutes: int) -> str:
     from portal.models import utcnow
 
+    return (utcnow() - timedelta(minutes=minutes)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def test_metrics_has_queue_depth_and_feed_lag(client, admin):
     campaign = new_campaign(admin)
-    due = (utcnow() - timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M:%S")
-    new_contact(admin, campaign, "+14155550111", dialTime=due)
+    new_contact(admin, campaign, "+14155550111", dialTime=_ago(10))
+    new_contact(admin, campaign, "+14155550113", dialTime=_ago(-30))  # not due yet
+    _backdate(campaign, 60)
     paused = new_campaign(admin, status=0)
-    older = (utcnow() - timedelta(hours=5)).strftime("%Y-%m-%d %H:%M:%S")
-    new_contact(admin, paused, "+14155550112", dialTime=older)  # paused: not lag
+    new_contact(admin, paused, "+14155550112", dialTime=_ago(300))  # paused: no lag
+    _backdate(paused, 600)
     samples = _samples(client.get("/metrics").get_data(as_text=True))
     lag = samples[("ecm_feed_lag_seconds", ())]
     assert 600 <= lag < 900
     assert samples[("ecm_queue_depth", ())] == 0
     assert samples[("ecm_up", (("component", "database"),))] == 1
     assert samples[("ecm_up", (("component", "queue"),))] == 1
+
+
+def test_feed_lag_counts_from_when_dialing_became_possible(ctx, admin):
+    from portal.observability import feed_lag_seconds
+
+    resumed = new_campaign(admin)
+    new_contact(admin, resumed, "+14155550121", dialTime=_ago(120))
+    _backdate(resumed, 2)  # resumed two minutes ago: the wait is two minutes
+    assert 110 <= feed_lag_seconds() < 130
+
+
+def test_feed_lag_ignores_campaigns_outside_their_calling_days(ctx, admin):
+    from portal.models import utcnow
+    from portal.observability import feed_lag_seconds
+
+    today = utcnow().isoweekday() % 7
+    other_days = ",".join(str(d) for d in range(7) if d != today)
+    closed = new_campaign(admin, weekDays=other_days, timeZone="UTC")
+    new_contact(admin, closed, "+14155550122", dialTime=_ago(600))
+    _backdate(closed, 900)
+    assert feed_lag_seconds() == 0
 
 
 def test_counters_other_modules_increment_are_exported(client):
