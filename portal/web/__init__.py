@@ -138,7 +138,9 @@ def service_error_page(exc: ServiceError):
     """The one place service errors become pages: field errors go back into the form."""
     form_view = g.get("form_view")
     if isinstance(exc, (ValidationFailed, Unauthorized)) and form_view:
-        page, partial, ctx = form_view
+        page, partial, ctx, build = form_view
+        if build is not None:
+            ctx = {**build(), **ctx}
         status = 422 if isinstance(exc, ValidationFailed) else 401
         errors = exc.fields or {"_form": exc.message}
         template = partial if is_htmx_fragment() else page

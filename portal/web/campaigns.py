@@ -205,7 +205,7 @@ def create():
     expect_form(
         "campaigns/form_page.html",
         "campaigns/_form.html",
-        **_form_context(None, values, inline),
+        build=lambda: _form_context(None, values, inline),
     )
     campaign = campaigns.create_campaign(_actor(), _service_data(values, creating=True))
     message = f"Campaign “{campaign.name}” created."
@@ -228,7 +228,7 @@ def edit(campaign_id: int):
     expect_form(
         "campaigns/form_page.html",
         "campaigns/_form.html",
-        **_form_context(campaign, values, inline),
+        build=lambda: _form_context(campaign, values, inline),
     )
     data = _service_data(values, creating=False)
     campaign = campaigns.update_campaign(_actor(), {"id": campaign.id, **data})
@@ -395,7 +395,11 @@ def contact(contact_id: int):
             for i, column in enumerate(BUSINESS_PARAMS, start=1)
             if getattr(item, column)
         ],
-        phones=[(i, getattr(item, column)) for i, column in enumerate(PHONES, start=1)],
+        phones=[
+            (i, getattr(item, column))
+            for i, column in enumerate(PHONES, start=1)
+            if i == 1 or getattr(item, column)
+        ],
     )
 
 

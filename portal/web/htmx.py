@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import g, make_response, render_template, request
@@ -21,9 +22,14 @@ def render(page: str, partial: str, status: int = 200, **ctx: Any):
     return render_template(partial if is_htmx_fragment() else page, **ctx), status
 
 
-def expect_form(page: str, partial: str, **ctx: Any) -> None:
-    """Name the form to re-render with field errors if the service refuses the input."""
-    g.form_view = (page, partial, ctx)
+def expect_form(
+    page: str, partial: str, build: Callable[[], dict] | None = None, **ctx: Any
+) -> None:
+    """Name the form to re-render with field errors if the service refuses the input.
+
+    `build` makes costly context (a dialer round trip) only when an error needs it.
+    """
+    g.form_view = (page, partial, ctx, build)
 
 
 def fragment(

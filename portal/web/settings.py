@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from portal.models import ROLES, User
 from portal.services import audit, preferences, users
@@ -229,6 +230,16 @@ def api_page():
         "settings/api.html",
         info=document.get("info", {}),
         sections=api_sections(document),
+    )
+
+
+@bp.app_template_filter("inline_code")
+def inline_code(value: str | None) -> Markup:
+    """Show `backticked` words of an OpenAPI description as code, escaping the rest."""
+    parts = str(value or "").split("`")
+    return Markup("").join(
+        Markup("<code>{}</code>").format(part) if n % 2 else escape(part)
+        for n, part in enumerate(parts)
     )
 
 
