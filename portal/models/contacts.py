@@ -20,11 +20,25 @@ class Contact(db.Model):
         Index("ix_contacts_due", "campaign_id", "request_state", "dial_time", "id"),
         Index("ix_contacts_campaign_key", "campaign_id", "match_key"),
         Index("ix_contacts_match_key", "match_key"),
-        Index("ix_contacts_dispatched", "request_state", "request_time"),
+        # feed: response timeouts; partial, so claims and results touch it only once
+        Index(
+            "ix_contacts_dispatched",
+            "campaign_id",
+            "request_time",
+            postgresql_where=text("request_state = 1"),
+            sqlite_where=text("request_state = 1"),
+        ),
         # feed: dashboard counts by state/result come from this index alone
         Index("ix_contacts_stats", "campaign_id", "request_state", "call_result"),
-        # feed: retry expiry housekeeping and the "retry expired" count
-        Index("ix_contacts_expiry", "campaign_id", "request_state", "expires_at"),
+        # feed: retry expiry housekeeping and the "retry expired" count (partial: most
+        # contacts never expire, and an index they are not in costs their updates nothing)
+        Index(
+            "ix_contacts_expiry",
+            "campaign_id",
+            "expires_at",
+            postgresql_where=text("request_state = 0 AND expires_at IS NOT NULL"),
+            sqlite_where=text("request_state = 0 AND expires_at IS NOT NULL"),
+        ),
         # feed: pending contacts with no attempts left (rare; partial keeps it tiny)
         Index(
             "ix_contacts_spent",

@@ -310,8 +310,8 @@ def return_timed_out(campaigns: list[Campaign], now: datetime) -> int:
                 "UPDATE contacts SET request_state = :pending, "
                 "attempts_made = CASE WHEN attempts_made > 0 THEN attempts_made - 1 "
                 "ELSE 0 END, last_status_update_time = :now "
-                "WHERE id IN (SELECT id FROM contacts WHERE request_state = :dispatched "
-                f"AND request_time <= :cutoff AND campaign_id = :c{lock})"
+                "WHERE id IN (SELECT id FROM contacts WHERE request_state = 1 "
+                f"AND campaign_id = :c AND request_time <= :cutoff{lock})"
             ),
             {
                 "pending": PENDING,
@@ -332,7 +332,8 @@ def close_unreachable(campaign: Campaign, plan: StrategyPlan | None, now: dateti
     expired = run(
         (
             "UPDATE contacts SET request_state = :state, last_status_update_time = :now "
-            "WHERE campaign_id = :c AND request_state = :pending AND expires_at <= :now"
+            "WHERE campaign_id = :c AND request_state = 0 AND expires_at IS NOT NULL "
+            "AND expires_at <= :now"
         ),
         {"state": EXPIRED, "now": now, "c": campaign.id, "pending": PENDING},
     ).rowcount

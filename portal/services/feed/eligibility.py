@@ -245,7 +245,7 @@ def summary(
         select(Contact.campaign_id, func.count())
         .where(
             Contact.campaign_id.in_(ids),
-            Contact.request_state == PENDING,
+            text("request_state = 0 AND expires_at IS NOT NULL"),
             Contact.expires_at <= now,
         )
         .group_by(Contact.campaign_id)

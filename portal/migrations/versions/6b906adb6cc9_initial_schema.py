@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 499fea17f844
+Revision ID: 6b906adb6cc9
 Revises: 
-Create Date: 2026-11-27 04:18:01.946525
+Create Date: 2026-11-27 04:40:03.133709
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '499fea17f844'
+revision = '6b906adb6cc9'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -215,9 +215,9 @@ def upgrade():
     )
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.create_index('ix_contacts_campaign_key', ['campaign_id', 'match_key'], unique=False)
-        batch_op.create_index('ix_contacts_dispatched', ['request_state', 'request_time'], unique=False)
+        batch_op.create_index('ix_contacts_dispatched', ['campaign_id', 'request_time'], unique=False, postgresql_where=sa.text('request_state = 1'), sqlite_where=sa.text('request_state = 1'))
         batch_op.create_index('ix_contacts_due', ['campaign_id', 'request_state', 'dial_time', 'id'], unique=False)
-        batch_op.create_index('ix_contacts_expiry', ['campaign_id', 'request_state', 'expires_at'], unique=False)
+        batch_op.create_index('ix_contacts_expiry', ['campaign_id', 'expires_at'], unique=False, postgresql_where=sa.text('request_state = 0 AND expires_at IS NOT NULL'), sqlite_where=sa.text('request_state = 0 AND expires_at IS NOT NULL'))
         batch_op.create_index('ix_contacts_match_key', ['match_key'], unique=False)
         batch_op.create_index('ix_contacts_spent', ['campaign_id', 'attempts_made'], unique=False, postgresql_where=sa.text('request_state = 0'), sqlite_where=sa.text('request_state = 0'))
         batch_op.create_index('ix_contacts_stats', ['campaign_id', 'request_state', 'call_result'], unique=False)
@@ -310,9 +310,9 @@ def downgrade():
         batch_op.drop_index('ix_contacts_stats')
         batch_op.drop_index('ix_contacts_spent', postgresql_where=sa.text('request_state = 0'), sqlite_where=sa.text('request_state = 0'))
         batch_op.drop_index('ix_contacts_match_key')
-        batch_op.drop_index('ix_contacts_expiry')
+        batch_op.drop_index('ix_contacts_expiry', postgresql_where=sa.text('request_state = 0 AND expires_at IS NOT NULL'), sqlite_where=sa.text('request_state = 0 AND expires_at IS NOT NULL'))
         batch_op.drop_index('ix_contacts_due')
-        batch_op.drop_index('ix_contacts_dispatched')
+        batch_op.drop_index('ix_contacts_dispatched', postgresql_where=sa.text('request_state = 1'), sqlite_where=sa.text('request_state = 1'))
         batch_op.drop_index('ix_contacts_campaign_key')
 
     op.drop_table('contacts')
