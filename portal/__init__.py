@@ -40,7 +40,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "SQLALCHEMY_ENGINE_OPTIONS", _engine_options(settings.SQLALCHEMY_DATABASE_URI)
         )
     if config and "REDIS_URL" in config and "RATELIMIT_STORAGE_URI" not in config:
-        settings.RATELIMIT_STORAGE_URI = config["REDIS_URL"] or "memory://"
+        from portal.config import limiter_storage
+
+        settings.RATELIMIT_STORAGE_URI = limiter_storage(config["REDIS_URL"])
     if not settings.TESTING:
         settings.check_production_safety()
     app.config.from_object(settings)

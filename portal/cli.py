@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from redis.exceptions import RedisError
 
 
 def register(app: Flask) -> None:
@@ -81,8 +82,28 @@ def worker_command(burst: bool, with_scheduler: bool) -> None:
     engine = db.engine
     # each job runs in a forked work horse: it must not reuse the parent's sockets
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
-    worker = Worker([q.queue(app)], connection=q.connection(app))
-    worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+    while True:
+        worker = Worker([q.queue(app)], connection=q.connection(app))
+        try:
+            worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+        except RedisError as exc:  # RQ quits its loop when Redis goes away
+            click.echo(f"worker: lost Redis ({exc})", err=True)
+        if burst or worker._stop_requested:
+            return
+        _wait_for_redis(app)  # a Redis restart must not end the worker for good
+
+
+def _wait_for_redis(app: Flask, longest: float = 30.0) -> None:
+    """Block until Redis answers again, backing off up to `longest` seconds."""
+    import time
+
+    from portal import queue as q
+
+    delay = 0.5
+    while not q.queue_available(app):
+        click.echo(f"worker: Redis unavailable, retrying in {delay:g} s", err=True)
+        time.sleep(delay)
+        delay = min(delay * 2, longest)
 
 
 @click.command("scheduler")
@@ -104,7 +125,11 @@ def scheduler_command(once: bool) -> None:
         for seconds_key, func, job_id in PERIODIC_JOBS:
             if now >= next_run[job_id]:
                 next_run[job_id] = now + float(config[seconds_key])
-                job = enqueue_once(func, job_id)
+                try:
+                    job = enqueue_once(func, job_id)
+                except RedisError as exc:  # keep scheduling once Redis is back
+                    click.echo(f"{job_id}: queue unavailable ({exc})", err=True)
+                    continue
                 click.echo(f"{job_id}: {'enqueued' if job else 'still queued or running'}")
         if once:
             return

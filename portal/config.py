@@ -58,8 +58,11 @@ class Config:
         self.ECM_AUTO_INIT = _bool(env.get("ECM_AUTO_INIT"), self.EMBEDDED)
         self.ECM_START_WORKER = _bool(env.get("ECM_START_WORKER"), self.EMBEDDED)
         self.ECM_LOGIN_LIMIT = env.get("ECM_LOGIN_LIMIT") or "10 per minute"
-        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_STORAGE_URI = limiter_storage(self.REDIS_URL)
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Redis down: keep throttling per process in memory rather than failing logins
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_SWALLOW_ERRORS = True
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _bool(env.get("SESSION_COOKIE_SECURE"), not self.EMBEDDED)
@@ -77,6 +80,15 @@ class Config:
             raise RuntimeError("production mode needs SECRET_KEY (16+ characters)")
         if self.ECM_ADMIN_PASSWORD == DEFAULT_ADMIN_PASSWORD:
             raise RuntimeError("production mode refuses ECM_ADMIN_PASSWORD=admin")
+
+
+def limiter_storage(redis_url: str | None) -> str:
+    """Where the login throttle counts: the queue's Redis, or memory when embedded."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith("unix://"):  # the limits library's name for a socket
+        return "redis+unix://" + redis_url[len("unix://") :]
+    return redis_url
 
 
 def _database_url(url: str) -> str:
