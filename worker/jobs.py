@@ -11,7 +11,10 @@ from worker.context import app_context
 
 # (config key holding the period in seconds, job function, deterministic job id):
 # the embedded runner and `flask scheduler` enqueue these.
-PERIODIC_JOBS = [("ECM_FEED_INTERVAL", "worker.jobs.feed_tick", "feed-tick")]
+PERIODIC_JOBS = [
+    ("ECM_FEED_INTERVAL", "worker.jobs.feed_tick", "feed-tick"),
+    ("ECM_FEED_INTERVAL", "worker.jobs.refresh_stats", "stats-refresh"),
+]
 
 
 def feed_tick() -> dict[str, Any]:
@@ -50,3 +53,11 @@ def _mirror_progress(job):
         job.save_meta()
 
     return report
+
+
+def refresh_stats() -> dict[str, Any]:
+    """Recount every campaign's contacts for the dashboard's snapshots."""
+    with app_context():
+        from portal.services import stats
+
+        return {"campaigns": stats.refresh()}

@@ -26,6 +26,7 @@ os.environ.setdefault("ECM_START_WORKER", "0")
 
 CAMPAIGNS = 10
 BATCH = 1000
+RANDOM_DUE = False
 
 
 def ms(seconds: float) -> str:
@@ -112,16 +113,25 @@ def load(app, total: int, now) -> list:
             "request_state, call_result, attempt_id, attempt_number, attempts_made, "
             "channel, date_created"
         )
+        # as uploads make them: each campaign gets UPLOADS files, interleaved, and a
+        # file's contacts share its dial time (or --random-due: any order, worst case)
+        uploads = 10
+        per = total // CAMPAIGNS // uploads
         with cur.copy(f"COPY contacts ({columns}) FROM STDIN") as copy:
-            per = total // CAMPAIGNS
-            for campaign in made:
-                for i in range(per):
-                    number = f"+1{rng.randint(201, 989)}{rng.randint(2000000, 9999999)}"
-                    due = now - timedelta(minutes=rng.randint(1, 600))
-                    copy.write_row(
-                        (campaign.id, number, None, number, f"acct-{i}", due,
-                         0, 0, first_attempt, 1, 0, 0, now)
-                    )
+            for upload in range(uploads):
+                for campaign in made:
+                    base = now - timedelta(minutes=30 * (uploads - upload))
+                    for i in range(per):
+                        number = f"+1{rng.randint(201, 989)}{rng.randint(2000000, 9999999)}"
+                        due = (
+                            now - timedelta(minutes=rng.randint(1, 600))
+                            if RANDOM_DUE
+                            else base
+                        )
+                        copy.write_row(
+                            (campaign.id, number, None, number, f"acct-{upload}-{i}", due,
+                             0, 0, first_attempt, 1, 0, 0, now)
+                        )
         cur.execute(
             "INSERT INTO dnc_entries (primary_number, match_key, date_created, last_updated) "
             "SELECT '+1555' || lpad(g::text, 7, '0'), '+1555' || lpad(g::text, 7, '0'), "
@@ -142,12 +152,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument(
+        "--random-due",
+        action="store_true",
+        help="scatter due times over 10 h in random row order (worst case for the claim)",
+    )
+    parser.add_argument(
         "--url",
         default=os.environ.get(
             "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_feed"
         ),
     )
     args = parser.parse_args()
+    global RANDOM_DUE
+    RANDOM_DUE = args.random_due
     ensure_database(args.url)
 
     from sqlalchemy import func, select
@@ -178,8 +195,9 @@ def main() -> None:
         plans = load_plans(c.strategy_id for c in campaigns)
         for c in campaigns:
             db.session.expunge(c)
+        layout = "random due times" if RANDOM_DUE else "upload-ordered due times"
         print(f"\n== Feed loop on PostgreSQL, {args.contacts:,} pending contacts, "
-              f"{CAMPAIGNS} campaigns")
+              f"{CAMPAIGNS} campaigns, {layout}")
 
         # claim 1,000 (then give them back, so the tick below starts from the same state)
         times = []
@@ -239,8 +257,19 @@ def main() -> None:
               f"p95 {ms(answers[int(len(answers) * 0.95)])}")
 
         t = time.perf_counter()
+        stats.refresh(now)
+        print(f"stats refresh job (recounts all {CAMPAIGNS} campaigns): "
+              f"{ms(time.perf_counter() - t)}")
+        t = time.perf_counter()
         stats.figures(campaigns, now)
-        print(f"stats for all {CAMPAIGNS} campaigns (service alone): {ms(time.perf_counter() - t)}")
+        print(f"stats counted live for all {CAMPAIGNS} campaigns: {ms(time.perf_counter() - t)}")
+        single = []
+        for campaign in campaigns[:3]:
+            t = time.perf_counter()
+            stats.figures([campaign], now)
+            single.append(time.perf_counter() - t)
+        print(f"GET .../campaign/<id>/stats service (one campaign, live): "
+              f"median {ms(statistics.median(single))}")
 
     client = app.test_client()
     res = client.post("/login", data={"username": "admin", "password": "admin"})

@@ -131,3 +131,24 @@ def test_eligibility_partial_needs_only_contact_and_campaign(app):
         db.session.commit()
         html = render_template("feed/_eligibility.html", contact=contact, campaign=campaign)
         assert 'data-reason="campaign_disabled"' in html and 'style="' not in html
+
+
+def test_dashboard_reads_snapshots_and_the_refresh_job_recounts(admin):
+    from portal.services import stats
+    from tests.feed.support import add_contacts as add
+
+    strategy = make_strategy(admin)
+    campaign = make_campaign(admin, strategy, name="Snap")
+    add(campaign, 3)
+    assert stats.figures([campaign], max_age=60)[0]["total"] == 3  # counted, stored
+    add(campaign, 2)
+    assert stats.figures([campaign], max_age=60)[0]["total"] == 3  # the snapshot
+    assert stats.figures([campaign])[0]["total"] == 5  # the API counts live
+    assert stats.refresh() == 1
+    cached = stats.figures([campaign], max_age=60)[0]
+    assert cached["total"] == 5 and cached["eligibility"]["pending"] == 5
+    campaign.status = 0  # campaign settings are always current, not from the snapshot
+    db.session.commit()
+    paused = stats.figures([campaign], max_age=60)[0]
+    assert paused["status"] == "Paused"
+    assert paused["eligibility"]["dialableNow"] == 0

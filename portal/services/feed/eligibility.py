@@ -212,26 +212,20 @@ def as_dict(answer: Eligibility) -> dict[str, Any]:
 # -- why is nothing dialing: per-campaign counts from SQL aggregates --------------------
 
 
-def summary(
-    campaigns: list[Campaign], now: datetime | None = None
-) -> dict[int, dict[str, Any]]:
-    """Pending contacts per reason for each campaign, with index-backed counts only.
+def contact_reason_counts(
+    campaigns: list[Campaign], now: datetime, plans: dict[int, StrategyPlan] | None = None
+) -> dict[int, dict[str, int]]:
+    """Pending contacts per contact-level reason, one index-backed aggregate each.
 
-    Campaign-wide reasons count every pending contact; contact reasons are counted
-    with one aggregate each (not due, retry expired, no attempts left, phone1 on DNC).
-    The contact-time-zone check and the DNC check of phone2-5 happen at dial time and
-    are not counted here.
+    Not due (ix_contacts_due), retry expired (partial ix_contacts_expiry) and no
+    attempts left (partial ix_contacts_spent). A pending contact whose phone1 is on the
+    DNC list is closed when the entry is added or the contact uploaded, and the
+    contact-time-zone and phone2-5 DNC checks happen at dial time: not counted here.
     """
-    now = now or utcnow()
     if not campaigns:
         return {}
     ids = [c.id for c in campaigns]
-    plans = load_plans(c.strategy_id for c in campaigns)
-    pending = _count_by_campaign(
-        select(Contact.campaign_id, func.count())
-        .where(Contact.campaign_id.in_(ids), Contact.request_state == PENDING)
-        .group_by(Contact.campaign_id)
-    )
+    plans = plans if plans is not None else load_plans(c.strategy_id for c in campaigns)
     not_due = _count_by_campaign(
         select(Contact.campaign_id, func.count())
         .where(
@@ -250,48 +244,76 @@ def summary(
         )
         .group_by(Contact.campaign_id)
     )
-    on_dnc = _count_by_campaign(
-        select(Contact.campaign_id, func.count())
-        .join(DncEntry, DncEntry.match_key == Contact.match_key)
-        .where(Contact.campaign_id.in_(ids), Contact.request_state == PENDING)
-        .group_by(Contact.campaign_id)
-    )
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, dict[str, int]] = {}
     for campaign in campaigns:
         plan = plans.get(campaign.strategy_id)
-        max_attempts = plan.max_attempts if plan else 0
         spent = db.session.scalar(
             text(
                 "SELECT count(*) FROM contacts WHERE campaign_id = :c "
                 "AND request_state = 0 AND attempts_made >= :m"
             ),
-            {"c": campaign.id, "m": max_attempts},
+            {"c": campaign.id, "m": plan.max_attempts if plan else 0},
         )
-        total = pending.get(campaign.id, 0)
-        reasons: dict[str, int] = {}
-        blockers = campaign_blockers(campaign, plan, now)
-        for reason in blockers:
-            reasons[reason.code] = total
-        for code, count in (
-            ("not_due", not_due.get(campaign.id, 0)),
-            ("no_attempts_left", spent or 0),
-            ("retry_expired", expired.get(campaign.id, 0)),
-            ("on_dnc", on_dnc.get(campaign.id, 0)),
-        ):
-            if count:
-                reasons[code] = count
-        blocked_contacts = sum(v for k, v in reasons.items() if k not in CAMPAIGN_REASONS)
-        dialable = 0 if blockers else max(0, total - blocked_contacts)
         out[campaign.id] = {
-            "pending": total,
-            "dialableNow": dialable,
-            "campaignBlocked": [r.as_dict() for r in blockers],
-            "reasons": [
-                {"code": code, "label": REASONS[code], "count": count}
-                for code, count in reasons.items()
-            ],
+            "not_due": not_due.get(campaign.id, 0),
+            "no_attempts_left": spent or 0,
+            "retry_expired": expired.get(campaign.id, 0),
         }
     return out
+
+
+def summarise(
+    campaign: Campaign,
+    plan: StrategyPlan | None,
+    now: datetime,
+    pending: int,
+    counts: dict[str, int],
+) -> dict[str, Any]:
+    """The "why is nothing dialing" answer from counts: campaign-wide reasons hold
+    every pending contact; `dialableNow` is pending minus the contact reasons (an
+    estimate: one contact may have two reasons)."""
+    reasons: dict[str, int] = {}
+    blockers = campaign_blockers(campaign, plan, now)
+    for reason in blockers:
+        reasons[reason.code] = pending
+    for code in ("not_due", "no_attempts_left", "retry_expired"):
+        if counts.get(code):
+            reasons[code] = counts[code]
+    held = sum(v for k, v in reasons.items() if k not in CAMPAIGN_REASONS)
+    return {
+        "pending": pending,
+        "dialableNow": 0 if blockers else max(0, pending - held),
+        "campaignBlocked": [r.as_dict() for r in blockers],
+        "reasons": [
+            {"code": code, "label": REASONS[code], "count": count}
+            for code, count in reasons.items()
+        ],
+    }
+
+
+def summary(
+    campaigns: list[Campaign], now: datetime | None = None
+) -> dict[int, dict[str, Any]]:
+    """Pending contacts per reason for each campaign (SQL aggregates, no row loops)."""
+    now = now or utcnow()
+    if not campaigns:
+        return {}
+    plans = load_plans(c.strategy_id for c in campaigns)
+    pending = _count_by_campaign(
+        select(Contact.campaign_id, func.count())
+        .where(
+            Contact.campaign_id.in_([c.id for c in campaigns]),
+            Contact.request_state == PENDING,
+        )
+        .group_by(Contact.campaign_id)
+    )
+    counts = contact_reason_counts(campaigns, now, plans)
+    return {
+        c.id: summarise(
+            c, plans.get(c.strategy_id), now, pending.get(c.id, 0), counts[c.id]
+        )
+        for c in campaigns
+    }
 
 
 def _count_by_campaign(query) -> dict[int, int]:

@@ -128,8 +128,12 @@ def _safe_build(build, now: datetime, counts: dict[str, Any]):
 
 def record_heartbeat(counts: dict[str, Any], now: datetime) -> None:
     """Upsert the feed-tick heartbeat so the dashboard can show the last tick."""
-    detail = {**counts, "now": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    values = {"name": HEARTBEAT, "at": utcnow(), "detail": detail}
+    upsert_heartbeat(HEARTBEAT, {**counts, "now": now.strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+
+def upsert_heartbeat(name: str, detail: dict[str, Any]) -> None:
+    """Insert or replace one heartbeat row; safe when several workers write at once."""
+    values = {"name": name, "at": utcnow(), "detail": detail}
     table = FeedHeartbeat.__table__
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
