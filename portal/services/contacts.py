@@ -64,10 +64,14 @@ class ContactRow:
         self.dial_time = dial_time
 
 
-_PHONE_FIELDS = tuple((name, name, i == 1) for i, name in enumerate(PHONES, start=1))
-_PARAM_FIELDS = tuple(
-    (f"businessParam{i}", column) for i, column in enumerate(BUSINESS_PARAMS, start=1)
-)
+_PHONE, _PARAM, _TIME = 0, 1, 2
+_FIELD_SPECS: dict[str, tuple[int, str]] = {
+    **{name: (_PHONE, name) for name in PHONES},
+    **{f"businessParam{i}": (_PARAM, c) for i, c in enumerate(BUSINESS_PARAMS, start=1)},
+    "dialTime": (_TIME, "dialTime"),
+}
+_FIELD_ORDER = {name: i for i, name in enumerate(_FIELD_SPECS)}
+_NO_VALUES: dict[str, Any] = {column: None for column in (*PHONES, *BUSINESS_PARAMS)}
 _UTC = ZoneInfo("UTC")
 
 
@@ -80,44 +84,44 @@ def validate_contact_fields(
 ) -> ContactRow:
     """Check phones, params and dial time of one contact; one rule for API, portal, CSV.
 
-    `fields` uses the seed's names (phone1..5, businessParam1..12, dialTime).
-    Raises ValidationFailed naming each bad field. Bulk imports pass `region` and
-    `now` once per file, since this runs for every row of a million-row upload.
+    `fields` uses the seed's names (phone1..5, businessParam1..12, dialTime); other
+    keys are ignored, and None or "" means "not given". Raises ValidationFailed naming
+    each bad field. Bulk imports pass `region` and `now` once per file: this runs for
+    every row of a million-row upload, so it only visits the fields that were given.
     """
     errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
+    values = _NO_VALUES.copy()
     key = ""
+    raw_time = None
     if region is None:
         region = dnc.region()
     normalise = phones.normalise
-    get = fields.get
-    for name, column, mandatory in _PHONE_FIELDS:
-        raw = get(name)
-        if raw is None or raw == "":
-            if mandatory:
-                errors[name] = "is required"
-            values[column] = None
+    specs = _FIELD_SPECS
+    for name, raw in fields.items():
+        spec = specs.get(name)
+        if spec is None or raw is None or raw == "":
             continue
-        try:
-            cleaned, match = normalise(raw, region)
-        except phones.InvalidNumber as exc:
-            errors[name] = str(exc)
-            continue
-        values[column] = cleaned
-        if mandatory:
-            key = match
-    for name, column in _PARAM_FIELDS:
-        value = get(name)
-        if value is None or value == "":
-            values[column] = None
-            continue
-        text = value if value.__class__ is str else str(value)
-        if len(text) > MAX_TEXT:
-            errors[name] = f"is longer than {MAX_TEXT} characters"
-        values[column] = text
+        kind, column = spec
+        if kind == _PHONE:
+            try:
+                cleaned, match = normalise(raw, region)
+            except phones.InvalidNumber as exc:
+                errors[name] = str(exc)
+                continue
+            values[column] = cleaned
+            if column == "phone1":
+                key = match
+        elif kind == _PARAM:
+            text = raw if raw.__class__ is str else str(raw)
+            if len(text) > MAX_TEXT:
+                errors[name] = f"is longer than {MAX_TEXT} characters"
+            values[column] = text
+        else:
+            raw_time = raw
+    if values["phone1"] is None and "phone1" not in errors:
+        errors["phone1"] = "is required"
     dial_time = now or utcnow()
-    raw_time = get("dialTime")
-    if raw_time is not None and raw_time != "":
+    if raw_time is not None:
         try:
             local = parse_dial_time(raw_time)
             zone = ZoneInfo(campaign.time_zone or "UTC")
@@ -128,6 +132,8 @@ def validate_contact_fields(
         except ValueError as exc:
             errors["dialTime"] = str(exc)
     if errors:
+        if len(errors) > 1:
+            errors = dict(sorted(errors.items(), key=lambda item: _FIELD_ORDER[item[0]]))
         raise ValidationFailed(errors)
     return ContactRow(values, key, dial_time)
 

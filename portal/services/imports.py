@@ -389,6 +389,7 @@ class CsvSource:
         self.delimiter = ","
         self.cp1252_lines = 0
         self._overlong = False
+        self._nul = False
 
     def _lines(self, handle: BinaryIO) -> Iterator[str]:
         """Decoded physical lines: UTF-8 (BOM dropped), else cp1252; never raises."""
@@ -414,6 +415,9 @@ class CsvSource:
             except UnicodeDecodeError:
                 line = raw.decode("cp1252", "replace")
                 self.cp1252_lines += 1
+            if "\x00" in line:
+                self._nul = True
+                line = line.replace("\x00", "")
             if first:
                 first = False
                 if line[:1] == "\ufeff":
@@ -452,8 +456,12 @@ class CsvSource:
                 line = consumed + 1
                 consumed = reader.line_num
                 if self._overlong:
-                    self._overlong = False
+                    self._overlong = self._nul = False
                     yield line, None, f"line is longer than {MAX_LINE_BYTES} bytes"
+                    continue
+                if self._nul:
+                    self._nul = False
+                    yield line, cells, "row: must not contain NUL characters"
                     continue
                 if not cells or (
                     not cells[0].strip() and not any(c.strip() for c in cells)
@@ -479,6 +487,22 @@ def count_lines(path: str | Path) -> int:
             total += block.count(b"\n")
             last = block[-1:]
     return total + (0 if last == b"\n" else 1)
+
+
+COPY_NULL = "\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+_COPY_SPECIAL = re.compile(r"[\\\n\r]")
+
+
+def copy_cell(value: Any) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return COPY_NULL
+    if isinstance(value, datetime):
+        return value.isoformat(" ")
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return str(value).translate(_COPY_ESCAPES)
 
 
 def _raw_text(cells: list[str] | None, delimiter: str) -> str | None:
@@ -570,6 +594,8 @@ class Importer:
         if self.kind == "contacts":
             self.campaign = db.session.get(Campaign, upload.campaign_id)
             self._prepare_contacts()
+        else:
+            self.encode_dnc = self._dnc_encoder()
 
     # ---- per-kind setup -------------------------------------------------
 
@@ -581,10 +607,12 @@ class Importer:
         self.default_columns = [
             k for k in pending if k not in ("campaign_id", "crm_campaign_id")
         ]
-        self.prefix = (campaign.id, campaign.crm_campaign_id)
-        self.pending_tail = tuple(pending[k] for k in self.default_columns)
-        self.blocked_tail = tuple(blocked[k] for k in self.default_columns)
-        self.field_values = itemgetter(*PHONES, *BUSINESS_PARAMS)
+        prefix = (campaign.id, campaign.crm_campaign_id)
+        tails = {
+            False: tuple(pending[k] for k in self.default_columns) + (self.upload_id,),
+            True: tuple(blocked[k] for k in self.default_columns) + (self.upload_id,),
+        }
+        self.encode_contact = self._contact_encoder(prefix, tails)
         self.columns = (
             "campaign_id",
             "crm_campaign_id",
@@ -596,11 +624,58 @@ class Importer:
             "upload_id",
             "row_number",
         )
-        self.datetime_columns = {
-            i
-            for i, name in enumerate(self.columns)
-            if name in ("dial_time", "date_created", "last_status_update_time")
-        }
+
+    def _contact_encoder(self, prefix: tuple, tails: dict[bool, tuple]) -> Callable:
+        """A function making one stored row, with the per-file constants made once.
+
+        PostgreSQL gets COPY text lines built here (the server parses them while this
+        process validates the next batch); SQLite gets tuples for executemany.
+        """
+        values_of = itemgetter(*PHONES, *BUSINESS_PARAMS)
+        now = self.now
+        if self.dialect == "postgresql":
+            head = "\t".join(copy_cell(v) for v in prefix) + "\t"
+            tail_text = {b: "\t".join(copy_cell(v) for v in t) + "\t" for b, t in tails.items()}
+            now_text = copy_cell(now)
+            width = len(PHONES) + len(BUSINESS_PARAMS) - 1
+
+            def encode(values: dict, key: str, dial_time: datetime, blocked: bool, line: int):
+                parts = values_of(values)
+                # NUL marks SQL NULL here: the reader has refused rows containing NUL
+                body = "\t".join(["\x00" if v is None else v for v in parts])
+                if body.count("\t") != width or _COPY_SPECIAL.search(body):
+                    body = "\t".join([copy_cell(v) for v in parts])
+                else:
+                    body = body.replace("\x00", COPY_NULL)
+                dial = now_text if dial_time is now else dial_time.isoformat(" ")
+                return f"{head}{body}\t{key}\t{dial}\t{tail_text[blocked]}{line}\n"
+
+            return encode
+        lite_tails = {b: tuple(_lite(v) for v in t) for b, t in tails.items()}
+        now_lite = _lite(now)
+
+        def encode_lite(values: dict, key: str, dial_time: datetime, blocked: bool, line: int):
+            dial = now_lite if dial_time is now else _lite(dial_time)
+            return prefix + values_of(values) + (key, dial) + lite_tails[blocked] + (line,)
+
+        return encode_lite
+
+    def _dnc_encoder(self) -> Callable:
+        """One DNC entry row: COPY text on PostgreSQL, a tuple on SQLite."""
+        tail = (self.upload.created_by, self.upload_id, self.now, self.now)
+        if self.dialect == "postgresql":
+            tail_text = "\t".join(copy_cell(v) for v in tail)
+
+            def encode(name: str | None, cleaned: str, key: str) -> str:
+                return f"{copy_cell(name)}\t{cleaned}\t{key}\t{tail_text}\n"
+
+            return encode
+        lite_tail = tuple(_lite(v) for v in tail)
+
+        def encode_lite(name: str | None, cleaned: str, key: str) -> tuple:
+            return (name, cleaned, key) + lite_tail
+
+        return encode_lite
 
     # ---- the loop -----------------------------------------------------------
 
@@ -700,7 +775,7 @@ class Importer:
                 )
                 counters.rejected += 1
                 continue
-            fields = dict(zip(names, [c.strip() for c in cells]))
+            fields = {n: c.strip() for n, c in zip(names, cells) if c}
             try:
                 row = validate(fields, campaign, now, region=region)
             except ValidationFailed as exc:
@@ -720,9 +795,7 @@ class Importer:
         db.session.rollback()  # end the read transaction: the next lookup sees new commits
         pending_keys = self.pending_keys
         deny = self.deny
-        prefix, values_of = self.prefix, self.field_values
-        pending_tail, blocked_tail = self.pending_tail, self.blocked_tail
-        upload_id = self.upload_id
+        encode = self.encode_contact
         rows = chunk.rows
         for line, cells, row in valid:
             key = row.match_key
@@ -753,13 +826,7 @@ class Importer:
             if blocked:
                 counters.dnc_flagged += 1
             counters.accepted += 1
-            rows.append(
-                prefix
-                + values_of(row.values)
-                + (key, row.dial_time)
-                + (blocked_tail if blocked else pending_tail)
-                + (upload_id, line)
-            )
+            rows.append(encode(row.values, key, row.dial_time, blocked, line))
 
     def _classify_dnc(self, batch, delimiter: str, chunk: Chunk) -> None:
         validate = dnc.validate_entry_fields
@@ -797,8 +864,7 @@ class Importer:
         listed = dnc.blocked_keys([v[3] for v in valid])
         db.session.rollback()
         pending_keys = self.pending_keys
-        created_by = self.upload.created_by
-        upload_id, now = self.upload_id, self.now
+        encode = self.encode_dnc
         for line, cells, cleaned, key, name_value in valid:
             if key in listed:
                 errors.append(
@@ -823,9 +889,7 @@ class Importer:
             pending_keys.add(key)
             chunk.keys.append(key)
             counters.accepted += 1
-            chunk.rows.append(
-                (name_value, cleaned, key, created_by, upload_id, now, now)
-            )
+            chunk.rows.append(encode(name_value, cleaned, key))
 
     # ---- writing --------------------------------------------------------------
 
@@ -860,6 +924,7 @@ class ChunkWriter:
         self.expected_rows_read = importer.counters.rows_read
         self.conn = None
         self.open = False
+        self.commits = 0
 
     def __enter__(self) -> ChunkWriter:
         self.conn = db.engine.connect()
@@ -916,6 +981,16 @@ class ChunkWriter:
         self.conn.commit()
         self.open = False
         self.expected_rows_read = counters.rows_read
+        self.commits += 1
+        if final or self.commits == 1:
+            self._refresh_statistics()
+
+    def _refresh_statistics(self) -> None:
+        """Bulk loads leave the planner's row counts stale: the next lookups (and the
+        feed) would scan whole tables. ANALYZE samples, so it stays cheap."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text(f"ANALYZE {self.table}"))
+            self.conn.commit()
 
     def _block_contacts(self, keys: list[str]) -> int:
         blocked = 0
@@ -959,9 +1034,7 @@ class PostgresWriter(ChunkWriter):
             sql = f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN"
             self.copy_cm = self.cursor.copy(sql)
             self.copy = self.copy_cm.__enter__()
-        write_row = self.copy.write_row
-        for row in rows:
-            write_row(row)
+        self.copy.write("".join(rows))
 
     def _end_rows(self) -> None:
         if self.copy is not None:
@@ -991,9 +1064,11 @@ class PostgresWriter(ChunkWriter):
                     copy.write_row((upload_id, line, reason, raw))
 
 
-def _sqlite_time(value: datetime | None) -> str | None:
-    """SQLAlchemy's SQLite storage format, so ORM reads and comparisons agree."""
-    return None if value is None else value.isoformat(" ", "microseconds")
+def _lite(value: Any) -> Any:
+    """Datetimes in SQLAlchemy's SQLite storage format, so ORM reads and comparisons agree."""
+    if isinstance(value, datetime):
+        return value.isoformat(" ", "microseconds")
+    return value
 
 
 class SqliteWriter(ChunkWriter):
@@ -1005,23 +1080,9 @@ class SqliteWriter(ChunkWriter):
         self.sql = (
             f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES ({marks})"
         )
-        if self.table == "contacts":
-            self.time_columns = sorted(self.importer.datetime_columns)
-        else:
-            self.time_columns = [5, 6]
 
     def _write_rows(self, rows: list[tuple]) -> None:
-        time_columns = self.time_columns
-        converted = []
-        for row in rows:
-            row = list(row)
-            for i in time_columns:
-                value = row[i]
-                if value is not None:
-                    row[i] = value.isoformat(" ", "microseconds")
-            converted.append(row)
-        driver = self.conn.connection.driver_connection
-        driver.executemany(self.sql, converted)
+        self.conn.connection.driver_connection.executemany(self.sql, rows)
 
     def _write_errors(self, errors: list[tuple[int, str, str | None]]) -> None:
         driver = self.conn.connection.driver_connection

@@ -404,3 +404,35 @@ def test_viewer_cannot_upload_but_can_read(admin, viewer, campaign, tmp_path):
     upload = upload_file(admin, "contacts", path, campaign)
     assert imports.get_upload(viewer, upload.id).id == upload.id
     assert [u.id for u in imports.list_uploads(viewer, "contacts", campaign.id)] == [upload.id]
+
+
+def test_text_that_copy_treats_specially_is_stored_as_given(admin, campaign, tmp_path):
+    path = tmp_path / "special.csv"
+    path.write_text(
+        '2025550191,,,,,\\N,"tab\there","two\nlines",C:\\path\\file\n'
+        "2025550192,,,,,plain\n",
+        encoding="utf-8",
+    )
+    done = run(upload_file(admin, "contacts", path, campaign))
+    assert (done.rows_read, done.accepted) == (2, 2)
+    first = db.session.scalar(
+        select(Contact).where(Contact.upload_id == done.id).order_by(Contact.row_number)
+    )
+    assert first.business_param1 == "\\N"
+    assert first.business_param2 == "tab\there"
+    assert first.business_param3 == "two\nlines"
+    assert first.business_param4 == "C:\\path\\file"
+    assert first.phone2 is None and first.row_number == 1
+
+
+def test_nul_bytes_past_the_sniffed_head_reject_only_their_row(admin, campaign, tmp_path):
+    good = "".join(f"20255{i:05d},,,,,padding-{'x' * 40}\n" for i in range(2000))
+    path = tmp_path / "nul.csv"
+    path.write_bytes(good.encode() + b"2025559999,,,,,bad\x00byte\n2025559998\n")
+    done = run(upload_file(admin, "contacts", path, campaign))
+    assert (done.rows_read, done.accepted, done.rejected) == (2002, 2001, 1)
+    assert report(admin, done)[0] == {
+        "line": "2001",
+        "reason": "row: must not contain NUL characters",
+        "row": "2025559999,,,,,badbyte",
+    }
