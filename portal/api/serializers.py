@@ -51,14 +51,15 @@ def campaign(c: Campaign) -> dict:
 def retry_map(rows: list | None) -> list[dict]:
     out = []
     for row in rows or []:
-        item = {
-            "attempt_number": row["attempt_number"],
-            "delay": row.get("delay", 0),
-            "call_result": row["call_result"],
-        }
-        if row.get("expiry") is not None:
-            item["expiry"] = row["expiry"]
-        out.append(item)
+        # expiry is always present (null when unset) so every rule has one shape
+        out.append(
+            {
+                "attempt_number": row["attempt_number"],
+                "delay": row.get("delay", 0),
+                "expiry": row.get("expiry"),
+                "call_result": row["call_result"],
+            }
+        )
     return out
 
 

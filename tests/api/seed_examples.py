@@ -207,6 +207,13 @@ CALLBACK_LIST_RESPONSE = {
     "total": 1,
 }
 
+# A contact's optional fields: null on a row that does not have them.
+OPTIONAL_CONTACT_FIELDS = frozenset(
+    {f"phone{i}" for i in range(2, 6)}
+    | {f"businessParam{i}" for i in range(1, 13)}
+    | {"requestTime", "lastStatusUpdateTime", "responseTimeout", "numberToCall"}
+)
+
 STRATEGY_SAVE_REQUEST = {"name": "TestStrategy"}
 STRATEGY_SAVE_RESPONSE = {"id": 1, "name": "TestStrategy"}
 
