@@ -202,12 +202,15 @@ def machine_for(world):
                 SEEN["no_target"] += 1
                 return
             SEEN["results"] += 1
-            contact = data.draw(st.sampled_from(dispatched))
-            codes = [100, 101, 102] if contact.channel == 1 else [10, 8, 9, 12, 3]
-            code = data.draw(st.sampled_from(codes))
-            self.pending_results[contact.id] = code
-            target = self.sms if contact.channel == 1 else self.dialer
-            target.results.append(DialResult(contact.id, code, f"raw{code}", None))
+            chosen = data.draw(
+                st.lists(st.sampled_from(dispatched), min_size=1, unique_by=lambda c: c.id)
+            )
+            for contact in chosen:
+                codes = [100, 101, 102] if contact.channel == 1 else [10, 8, 9, 12, 3]
+                code = data.draw(st.sampled_from(codes))
+                self.pending_results[contact.id] = code
+                target = self.sms if contact.channel == 1 else self.dialer
+                target.results.append(DialResult(contact.id, code, f"raw{code}", None))
 
         @rule(index=st.integers(0, len(NUMBERS) - 1), second=st.booleans())
         def add_dnc(self, index: int, second: bool) -> None:
@@ -259,6 +262,7 @@ def test_feed_state_machine(world, backend):
             deadline=None,
             suppress_health_check=list(HealthCheck),
             database=None,
+            derandomize=True,
         ),
     )
     # the run really dialed, applied results and dialed with numbers on the DNC list

@@ -30,7 +30,8 @@ from portal.services.enums import (
     RESULT_ON_DNC,
 )
 from portal.services.feed._sql import begin_write, bulk_update, id_list_clause, is_postgres, run
-from portal.services.feed.eligibility import contact_window_open, contact_zones, match_key
+from portal.services import phones
+from portal.services.feed.eligibility import contact_window_open, contact_zones, region
 from portal.services.feed.plans import StrategyPlan, number_for
 from portal.services.feed.windows import campaign_window
 
@@ -108,7 +109,7 @@ def claim_due_contacts(
             )
         rows = db.session.execute(page_query).all()
         for row in rows:
-            phones_ = {p: getattr(row, p) for p in _PHONES}
+            phones_ = dict(zip(_PHONES, row[4:9], strict=True))
             attempt = plan.attempt_for(row.attempt_id, row.attempt_number)
             number = number_for(phones_, attempt)
             if number and check_zone and not contact_window_open(
@@ -122,7 +123,8 @@ def claim_due_contacts(
         if len(chosen) >= limit or len(rows) < limit:
             break
         after = (rows[-1].dial_time, rows[-1].id)
-    keys = {number: match_key(number) for _, _, number in chosen if number}
+    region_code = region()
+    keys = {number: _key(number, region_code) for _, _, number in chosen if number}
     blocked = dnc.blocked_keys(keys.values()) if keys else set()
     dispatch_rows: list[dict[str, Any]] = []
     dnc_ids: list[int] = []
@@ -152,8 +154,8 @@ def claim_due_contacts(
                 attempt_id=attempt.id,
                 attempt_number=attempt.number,
                 channel=channel,
-                phones={p: getattr(row, p) for p in _PHONES},
-                params={p: getattr(row, p) for p in _PARAMS},
+                phones=dict(zip(_PHONES, row[4:9], strict=True)),
+                params=dict(zip(_PARAMS, row[9:21], strict=True)),
             )
         )
     bulk_update(
@@ -182,6 +184,13 @@ def claim_due_contacts(
     result.invalid = len(invalid_ids)
     db.session.commit()
     return result
+
+
+def _key(number: str, region_code: str) -> str:
+    try:
+        return phones.match_key(number, region_code)
+    except Exception:  # noqa: BLE001 - an odd stored number still gets a DNC check
+        return number
 
 
 def _close(ids: list[int], state: int, now: datetime, call_result: int | None = None) -> None:
