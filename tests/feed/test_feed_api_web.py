@@ -39,6 +39,11 @@ def test_result_endpoint_queues_and_refuses(api, app):
     assert api.post("/umm/ecm/callback/result", {"id": ids[0], "callResult": 77}).status_code == 406
     assert api.post("/umm/ecm/callback/result", {"id": ids[0], "callResult": 0}).status_code == 406
     assert api.post("/umm/ecm/callback/result", {"callResult": 10}).status_code == 406
+    assert api.post("/umm/ecm/callback/result", {"id": 10**30, "callResult": 10}).status_code == 406
+    assert api.post("/umm/ecm/callback/result", {"numberToCall": "abc", "campaignId": campaign_id, "callResult": 10}).status_code == 406
+    assert api.post("/umm/ecm/callback/result", {"numberToCall": "2025550100", "campaignId": 999999, "callResult": 10}).status_code == 404
+    assert api.post("/umm/ecm/callback/result", [1, 2]).status_code in (400, 406)
+    assert api.get("/umm/ecm/callback/99999999999999999999/eligibility").status_code in (404, 406)
     assert api.post("/umm/ecm/callback/result", {"id": "x", "callResult": "y"}).status_code == 406
     assert api.post("/umm/ecm/callback/result", {"id": ids[0], "callResult": 10, "extra": 1}).status_code == 406
     bad = api.client.post(

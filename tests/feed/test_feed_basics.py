@@ -62,6 +62,17 @@ def test_decide_refuses_sms_back_to_voice_at_apply_time(admin):
     assert (outcome.state, outcome.call_result) == (2, 101)
 
 
+def test_sms_campaign_retries_voice_attempts_as_sms(admin):
+    strategy = make_strategy(
+        admin, [{"retryMap": [{"call_result": 101, "attempt_number": 2, "delay": 1}]}, {}]
+    )
+    plan = load_plan(strategy.id)
+    first = plan.by_number[1]
+    assert decide(plan, first.id, 1, 1, 1, 101, T0).state == 2  # voice target: refused
+    sms = decide(plan, first.id, 1, 1, 1, 101, T0, sms_campaign=True)
+    assert (sms.state, sms.attempt_number, sms.channel) == (0, 2, 1)
+
+
 def test_tick_dispatches_applies_and_retries(admin):
     strategy = make_strategy(
         admin,

@@ -37,6 +37,7 @@ CLOSING_CODES = frozenset({RESULT_CONNECTED, RESULT_SMS_DELIVERED})
 UNKNOWN_CODE_AS = 2  # a dialer code we do not know is recorded as "Error"
 APPLY_CHUNK = 5000
 RAW_MAX = 255
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def decide(
     attempts_made: int,
     code: int,
     now: datetime,
+    sms_campaign: bool = False,
 ) -> Outcome:
     """Apply SPEC §4's rule to one result: connected closes, the cap closes, a rule retries.
 
@@ -68,7 +70,8 @@ def decide(
     maxAttempts cap per contact (attempts_made counts dials already made, this one
     included) closes with state 3; then the current attempt's rule for the code moves
     the contact to the named attempt after its delay; with no rule the contact is
-    completed with that result. An SMS attempt never moves back to voice.
+    completed with that result. An SMS attempt never moves back to voice; in an SMS
+    campaign every attempt is sent as SMS.
     """
     current = plan.attempt_for(attempt_id, attempt_number)
     keep = (attempt_id, attempt_number, channel)
@@ -86,12 +89,13 @@ def decide(
     target = plan.by_number.get(rule.attempt_number)
     if target is None:
         return close(COMPLETED, f"retry names missing attempt {rule.attempt_number}")
-    if channel == SMS and target.channel == VOICE:
+    target_channel = SMS if sms_campaign else target.channel
+    if channel == SMS and target_channel == VOICE:
         return close(COMPLETED, "an SMS attempt may not retry into voice")
     due = now + timedelta(minutes=rule.delay)
     expires = now + timedelta(minutes=rule.expiry) if rule.expiry is not None else None
     return Outcome(
-        PENDING, code, target.id, target.number, target.channel, due, expires, "retry"
+        PENDING, code, target.id, target.number, target_channel, due, expires, "retry"
     )
 
 
@@ -112,9 +116,9 @@ def normalise_code(code: Any) -> tuple[int, str | None]:
 class ResultIn(Schema):
     """POST /umm/ecm/callback/result: a contact by id, or by number and campaign."""
 
-    id: int | None = None
+    id: int | None = Field(default=None, ge=1, le=MAX_ID)
     numberToCall: str | None = Field(default=None, max_length=64)
-    campaignId: int | None = None
+    campaignId: int | None = Field(default=None, ge=1, le=MAX_ID)
     callResult: int
     raw: str | None = Field(default=None, max_length=RAW_MAX)
 
@@ -237,13 +241,14 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
             datetimes=("request_time",),
         )
     }
-    campaigns = dict(
-        db.session.execute(
-            select(Campaign.id, Campaign.strategy_id).where(
-                Campaign.id.in_({c.campaign_id for c in contacts.values()})
-            )
-        ).all()
-    )
+    kinds: dict[int, int] = {}
+    campaigns: dict[int, int] = {}
+    for cid, strategy_id, kind in db.session.execute(
+        select(Campaign.id, Campaign.strategy_id, Campaign.type).where(
+            Campaign.id.in_({c.campaign_id for c in contacts.values()})
+        )
+    ).all():
+        campaigns[cid], kinds[cid] = strategy_id, kind
     plans = load_plans(campaigns.values())
     done_inbox: list[int] = []
     attempts: list[dict[str, Any]] = []
@@ -276,6 +281,7 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
             contact.attempts_made,
             item.call_result,
             now,
+            sms_campaign=kinds.get(contact.campaign_id) == 2,
         )
         attempts.append(
             {
