@@ -28,8 +28,6 @@ class Contact(db.Model):
             postgresql_where=text("request_state = 1"),
             sqlite_where=text("request_state = 1"),
         ),
-        # feed: dashboard counts by state/result come from this index alone
-        Index("ix_contacts_stats", "campaign_id", "request_state", "call_result"),
         # feed: retry expiry housekeeping and the "retry expired" count (partial: most
         # contacts never expire, and an index they are not in costs their updates nothing)
         Index(

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6b906adb6cc9
+Revision ID: 03b934968645
 Revises: 
-Create Date: 2026-11-27 04:40:03.133709
+Create Date: 2026-11-27 04:53:20.411118
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '6b906adb6cc9'
+revision = '03b934968645'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -220,7 +220,6 @@ def upgrade():
         batch_op.create_index('ix_contacts_expiry', ['campaign_id', 'expires_at'], unique=False, postgresql_where=sa.text('request_state = 0 AND expires_at IS NOT NULL'), sqlite_where=sa.text('request_state = 0 AND expires_at IS NOT NULL'))
         batch_op.create_index('ix_contacts_match_key', ['match_key'], unique=False)
         batch_op.create_index('ix_contacts_spent', ['campaign_id', 'attempts_made'], unique=False, postgresql_where=sa.text('request_state = 0'), sqlite_where=sa.text('request_state = 0'))
-        batch_op.create_index('ix_contacts_stats', ['campaign_id', 'request_state', 'call_result'], unique=False)
 
     op.create_table('uploads',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -307,7 +306,6 @@ def downgrade():
 
     op.drop_table('uploads')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
-        batch_op.drop_index('ix_contacts_stats')
         batch_op.drop_index('ix_contacts_spent', postgresql_where=sa.text('request_state = 0'), sqlite_where=sa.text('request_state = 0'))
         batch_op.drop_index('ix_contacts_match_key')
         batch_op.drop_index('ix_contacts_expiry', postgresql_where=sa.text('request_state = 0 AND expires_at IS NOT NULL'), sqlite_where=sa.text('request_state = 0 AND expires_at IS NOT NULL'))
