@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(feed_tick_command)
+    app.cli.add_command(uploads_resume_command)
 
 
 @click.command("init-db")
@@ -144,3 +145,25 @@ def feed_tick_command() -> None:
 
     counts = run_tick()
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@click.command("uploads-resume")
+@click.option(
+    "--older-than",
+    default=120,
+    show_default=True,
+    help="Seconds without a job heartbeat before a running import counts as dead.",
+)
+@with_appcontext
+def uploads_resume_command(older_than: int) -> None:
+    """Queue again the uploads whose worker died; each continues from its checkpoint."""
+    from flask import current_app
+
+    from portal.services import imports
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException(
+            "set REDIS_URL: in embedded mode the web process resumes its own uploads"
+        )
+    resumed = imports.resume_stale(older_than)
+    click.echo(f"resumed uploads: {', '.join(map(str, resumed))}" if resumed else "nothing to resume")

@@ -5,6 +5,7 @@ A job takes ids, opens its own app context, calls one service and returns a smal
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from worker.context import app_context
@@ -14,6 +15,8 @@ from worker.context import app_context
 PERIODIC_JOBS = [
     ("ECM_FEED_INTERVAL", "worker.jobs.feed_tick", "feed-tick"),
     ("ECM_FEED_INTERVAL", "worker.jobs.refresh_stats", "stats-refresh"),
+    # cheap (one query on uploads); after a restart it restarts interrupted imports
+    ("ECM_FEED_INTERVAL", "worker.jobs.resume_stale_uploads", "uploads-resume"),
 ]
 
 
@@ -49,10 +52,18 @@ def _mirror_progress(job):
         return None
 
     def report(values: dict[str, Any]) -> None:
-        job.meta["progress"] = values
+        job.meta["progress"] = {**values, "at": time.time()}
         job.save_meta()
 
     return report
+
+
+def resume_stale_uploads() -> dict[str, Any]:
+    """Queue again the imports whose worker died (their job is gone or silent)."""
+    with app_context():
+        from portal.services import imports
+
+        return {"resumed": imports.resume_stale()}
 
 
 def refresh_stats() -> dict[str, Any]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request, stream_with_context
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.api import serializers
 from portal.api.core import actor, endpoint
 from portal.services import imports
+from portal.upload_requests import receive_files
 from portal.services.validation import as_int
 
 ACCEPTED = {
@@ -46,14 +46,8 @@ FORM = "multipart/form-data"
 
 def _received(kind: str, campaign_field: bool) -> Response:
     """Stream the multipart file to the upload folder and answer at once."""
-    length = request.content_length
-    if length is not None and length > imports.max_upload_bytes():
-        raise imports.PayloadTooLarge(imports.too_large_message())
-    try:
-        storage = request.files.get("file")
-        form = request.form
-    except RequestEntityTooLarge:
-        raise imports.PayloadTooLarge(imports.too_large_message()) from None
+    form, files = receive_files(request)
+    storage = files.get("file")
     values = {**request.args.to_dict(), **form.to_dict()}
     upload = imports.store_upload(
         actor(),

@@ -24,9 +24,9 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -128,31 +128,85 @@ def _safe_name(filename: str | None) -> str:
     return (name or "upload.csv")[:255]
 
 
-def _store(stream: BinaryIO, folder: Path) -> tuple[Path, str, int, bytes]:
-    """Copy the stream to disk in 1 MB blocks while hashing; never all in memory."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}.csv"
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    limit = max_upload_bytes()
+class IncomingFile:
+    """A file being received into ECM_UPLOAD_DIR, hashed as it is written.
+
+    Web adapters hand this to werkzeug as the multipart stream factory, so a 100 MB
+    upload is written once and never held in memory. Unless `keep()` is called,
+    closing it deletes the file (a refused or abandoned request leaves nothing).
+    """
+
+    def __init__(self, folder: Path, limit: int) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{uuid.uuid4().hex}.csv"
+        self.limit = limit
+        self.size = 0
+        self.head = b""
+        self._digest = hashlib.sha256()
+        self._out: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115
+        self._kept = False
+
+    def write(self, block: bytes) -> int:
+        self.size += len(block)
+        if self.size > self.limit:
+            self.discard()
+            raise PayloadTooLarge(too_large_message())
+        if len(self.head) < SNIFF_BYTES:
+            self.head += block[: SNIFF_BYTES - len(self.head)]
+        self._digest.update(block)
+        assert self._out is not None
+        return self._out.write(block)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """werkzeug rewinds a finished part; the bytes are already on disk."""
+        if self._out is not None:
+            self._out.flush()
+        return 0
+
+    def digest(self) -> str:
+        return self._digest.hexdigest()
+
+    def finish(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def keep(self) -> None:
+        self.finish()
+        self._kept = True
+
+    def discard(self) -> None:
+        self.finish()
+        self.path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if not self._kept:
+            self.discard()
+
+    @classmethod
+    def factory(cls, folder: Path, limit: int) -> Callable[..., IncomingFile]:
+        """A werkzeug `stream_factory` making one IncomingFile per file part."""
+
+        def make(*_args: Any, **_kwargs: Any) -> IncomingFile:
+            return cls(folder, limit)
+
+        return make
+
+
+def _receive(stream: BinaryIO | IncomingFile, folder: Path) -> IncomingFile:
+    """The upload as an IncomingFile: already one, or copied in 1 MB blocks."""
+    if isinstance(stream, IncomingFile):
+        stream.finish()
+        return stream
+    incoming = IncomingFile(folder, max_upload_bytes())
     try:
-        with open(path, "wb") as out:
-            while True:
-                block = stream.read(COPY_BLOCK)
-                if not block:
-                    break
-                size += len(block)
-                if size > limit:
-                    raise PayloadTooLarge(too_large_message())
-                if len(head) < SNIFF_BYTES:
-                    head += block[: SNIFF_BYTES - len(head)]
-                digest.update(block)
-                out.write(block)
+        while block := stream.read(COPY_BLOCK):
+            incoming.write(block)
     except BaseException:
-        path.unlink(missing_ok=True)
+        incoming.discard()
         raise
-    return path, digest.hexdigest(), size, head
+    incoming.finish()
+    return incoming
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -163,7 +217,7 @@ def _looks_binary(head: bytes) -> bool:
 def store_upload(
     actor: User,
     kind: str,
-    stream: BinaryIO | None,
+    stream: BinaryIO | IncomingFile | None,
     filename: str | None,
     campaign_id: Any = None,
     duplicate_policy: Any = None,
@@ -183,7 +237,8 @@ def store_upload(
     if stream is None:
         raise ValidationFailed({"file": "is required (multipart field 'file')"})
     folder = Path(current_app.config["ECM_UPLOAD_DIR"])
-    path, digest, size, head = _store(stream, folder)
+    incoming = _receive(stream, folder)
+    path, digest, size, head = incoming.path, incoming.digest(), incoming.size, incoming.head
     try:
         if size == 0:
             raise ValidationFailed({"file": "is empty"}, "Empty file")
@@ -226,9 +281,10 @@ def store_upload(
             },
         )
         db.session.commit()
+        incoming.keep()
     except BaseException:
         db.session.rollback()
-        path.unlink(missing_ok=True)
+        incoming.discard()
         raise
     try:
         enqueue_import(upload)
@@ -1133,6 +1189,8 @@ def run_import(
         raise
     db.session.expire_all()
     upload = db.session.get(Upload, upload_id)
+    # the rows and the error report are in the database now; the copy is not needed
+    Path(upload.stored_path).unlink(missing_ok=True)
     audit.record(
         None,
         "import",
@@ -1182,7 +1240,7 @@ def summary(upload: Upload) -> dict[str, Any]:
 
 
 def job_state(upload: Upload) -> tuple[str, datetime | None]:
-    """The RQ status of the upload's job and its last heartbeat ("missing" if none)."""
+    """The RQ status of the upload's job and when it last showed life ("missing")."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
@@ -1193,23 +1251,35 @@ def job_state(upload: Upload) -> tuple[str, datetime | None]:
     except NoSuchJobError:
         return "missing", None
     status = job.get_status(refresh=False)
-    beat = job.last_heartbeat or job.started_at or job.enqueued_at
-    return (str(getattr(status, "value", status)) if status else "missing"), beat
+    beats = [_naive_utc(t) for t in (job.last_heartbeat, job.started_at) if t]
+    progress_at = (job.meta or {}).get("progress", {}).get("at")
+    if progress_at:
+        beats.append(datetime.fromtimestamp(progress_at, UTC).replace(tzinfo=None))
+    return str(getattr(status, "value", status) or "missing"), max(beats, default=None)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def is_stale(upload: Upload, older_than: int = STALE_SECONDS) -> bool:
-    """Queued or running in the database, but no live job is working on it."""
+    """Queued or running in the database, but no live job is working on it.
+
+    A started job counts as alive while its worker heartbeat or its last committed
+    chunk is younger than `older_than` seconds (SIGKILL stops both).
+    """
     if upload.state not in ACTIVE_STATES:
         return False
+    now = utcnow()
+    if upload.state == "queued" and (now - upload.created_at).total_seconds() < older_than:
+        return False  # just uploaded: its job is being queued right now
     status, beat = job_state(upload)
     if status in ("queued", "scheduled", "deferred"):
         return False
     if status == "started":
-        if beat is None:
-            return True
-        if beat.tzinfo is not None:
-            beat = beat.replace(tzinfo=None) - (beat.utcoffset() or timedelta(0))
-        return (utcnow() - beat).total_seconds() >= older_than
+        return beat is None or (now - beat).total_seconds() >= older_than
     return True
 
 

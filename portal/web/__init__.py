@@ -36,6 +36,9 @@ def register(app: Flask) -> None:
 
     for module in (auth, dashboard, campaigns, strategies, dnc, settings):
         app.register_blueprint(module.bp)
+    from portal.web.uploads import bp as uploads_bp
+
+    app.register_blueprint(uploads_bp)
 
     if "dashboard.index" not in app.view_functions:
         app.add_url_rule("/", "home", _home)

@@ -1,0 +1,168 @@
+"""Bulk CSV uploads in the portal: the form, a live progress bar, the rejected rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms.validators import ValidationError
+
+from portal.extensions import csrf
+from portal.models import Campaign, Upload
+from portal.services import campaigns, imports
+from portal.upload_requests import receive_files
+from portal.web.htmx import expect_form, fragment, is_htmx_fragment, render
+
+bp = Blueprint("uploads", __name__)
+
+STATE_NAMES = {
+    "queued": "Queued",
+    "running": "Importing",
+    "done": "Done",
+    "failed": "Failed",
+}
+KIND_NAMES = {"contacts": "Contacts", "dnc": "DNC numbers"}
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def recent_uploads(kind: str | None, campaign: Campaign | None = None, limit: int = 5):
+    """The panel's list: this campaign's (or the DNC list's) latest uploads."""
+    if not current_user.is_authenticated:
+        return []
+    campaign_id = campaign.id if campaign is not None else None
+    return imports.list_uploads(_actor(), kind or None, campaign_id, limit)
+
+
+@bp.app_context_processor
+def _upload_helpers() -> dict[str, Any]:
+    return {
+        "recent_uploads": recent_uploads,
+        "upload_percent": imports.percent,
+        "UPLOAD_STATES": STATE_NAMES,
+        "UPLOAD_KINDS": KIND_NAMES,
+    }
+
+
+def _progress_context(upload: Upload) -> dict[str, Any]:
+    active = imports.is_active(upload)
+    return {
+        "u": upload,
+        "active": active,
+        "stale": active and imports.is_stale(upload),
+    }
+
+
+def _check_csrf(form) -> None:
+    """The upload view is exempt from the global check so the file can stream to disk;
+    HTMX sends the token in a header (checked before reading the body), forms in a field."""
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    token = request.headers.get("X-CSRFToken") or (form or {}).get("csrf_token")
+    try:
+        validate_csrf(token)
+    except ValidationError as exc:
+        raise CSRFError(str(exc)) from None
+
+
+@bp.route("/uploads", methods=["POST"])
+@csrf.exempt
+@login_required
+def create():
+    if request.headers.get("X-CSRFToken"):
+        _check_csrf(None)
+        form, files = receive_files(request)
+    else:
+        form, files = receive_files(request)
+        _check_csrf(form)
+    kind = form.get("kind") if form.get("kind") in imports.KINDS else "contacts"
+    campaign_id = form.get("campaignId") or None
+    campaign = None
+    if kind == "contacts" and campaign_id:
+        campaign = campaigns.get_campaign(_actor(), campaign_id, "campaignId")
+    expect_form(
+        "uploads/new.html",
+        "uploads/_upload_error.html",
+        upload_kind=kind,
+        campaign=campaign,
+        values=form.to_dict(),
+    )
+    storage = files.get("file")
+    upload = imports.store_upload(
+        _actor(),
+        kind,
+        storage.stream if storage is not None and storage.filename else None,
+        storage.filename if storage is not None else None,
+        campaign_id=campaign_id,
+        duplicate_policy=form.get("duplicateCallbacks"),
+        force=form.get("force"),
+    )
+    message = f"{upload.filename} is uploaded; the import has started."
+    if is_htmx_fragment():
+        return fragment("uploads/_progress.html", message, **_progress_context(upload))
+    flash(message, "success")
+    return redirect(url_for("uploads.show", upload_id=upload.id))
+
+
+@bp.route("/uploads")
+@login_required
+def index():
+    kind = request.args.get("kind")
+    kind = kind if kind in imports.KINDS else None
+    items = imports.list_uploads(_actor(), kind, None, 50)
+    return render_template("uploads/index.html", uploads=items, kind=kind)
+
+
+@bp.route("/uploads/<int:upload_id>")
+@login_required
+def show(upload_id: int):
+    """The upload's page, or (for HTMX polls) just its progress partial."""
+    upload = imports.get_upload(_actor(), upload_id)
+    campaign = None
+    if upload.campaign_id is not None:
+        campaign = campaigns.get_campaign(_actor(), upload.campaign_id)
+    return render(
+        "uploads/show.html",
+        "uploads/_progress.html",
+        campaign=campaign,
+        **_progress_context(upload),
+    )
+
+
+@bp.route("/uploads/<int:upload_id>/errors.csv")
+@login_required
+def errors_csv(upload_id: int) -> Response:
+    upload = imports.get_upload(_actor(), upload_id)
+    lines = imports.error_report(_actor(), upload)
+    response = Response(stream_with_context(lines), mimetype="text/csv")
+    name = imports.report_filename(upload)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/uploads/<int:upload_id>/resume", methods=["POST"])
+@login_required
+def resume(upload_id: int):
+    upload = imports.get_upload(_actor(), upload_id)
+    expect_form("uploads/show.html", "uploads/_progress.html", **_progress_context(upload))
+    upload = imports.resume_upload(_actor(), upload_id)
+    message = f"Upload {upload.id} is queued again; it continues where it stopped."
+    if is_htmx_fragment():
+        return fragment("uploads/_progress.html", message, **_progress_context(upload))
+    flash(message, "success")
+    return redirect(url_for("uploads.show", upload_id=upload.id))
