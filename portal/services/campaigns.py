@@ -232,11 +232,16 @@ def delete_campaign(actor: User, campaign_id: Any) -> None:
     """Delete a campaign with its contacts, their history and its uploads."""
     require(actor, WRITERS)
     campaign = get_campaign(actor, campaign_id)
-    from portal.models import Contact, ContactAttempt, Upload, UploadError
+    from portal.models import CallResultInbox, Contact, ContactAttempt, Upload, UploadError
 
     cid = campaign.id
     contact_ids = select(Contact.id).where(Contact.campaign_id == cid)
     db.session.execute(ContactAttempt.__table__.delete().where(ContactAttempt.contact_id.in_(contact_ids)))
+    db.session.execute(
+        CallResultInbox.__table__.delete().where(
+            CallResultInbox.contact_id.in_(contact_ids)
+        )
+    )
     db.session.execute(Contact.__table__.delete().where(Contact.campaign_id == cid))
     upload_ids = select(Upload.id).where(Upload.campaign_id == cid)
     db.session.execute(UploadError.__table__.delete().where(UploadError.upload_id.in_(upload_ids)))

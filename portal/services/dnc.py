@@ -136,7 +136,8 @@ def list_entries(
     if search:
         text = search.replace("\x00", "").strip()[:40]
         digits = "".join(ch for ch in text if ch.isdigit())
-        conds = [DncEntry.name.ilike(f"%{text}%")]
+        # autoescape: a % or _ typed in the search box is a character, not a wildcard
+        conds = [func.lower(DncEntry.name).contains(text.lower(), autoescape=True)]
         if digits:
             conds.append(DncEntry.match_key.like(f"%{digits}%"))
             conds.append(DncEntry.primary_number.like(f"%{digits}%"))

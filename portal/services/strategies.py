@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +15,7 @@ from portal.extensions import db
 from portal.models import CallStrategy, Campaign, StrategyAttempt, User
 from portal.services import audit
 from portal.services.enums import CALL_RESULTS
-from portal.services.errors import NotFound, ValidationFailed
+from portal.services.errors import NotFound, ServiceError, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.validation import MAX_TEXT, Schema, as_int, parse
 
@@ -232,6 +234,16 @@ def _check_channel_moves(strategy: CallStrategy, ordered: list[StrategyAttempt])
                 )
 
 
+@contextmanager
+def _all_or_nothing() -> Iterator[None]:
+    """Undo the session's changes when a rule checked after applying them refuses."""
+    try:
+        yield
+    except ServiceError:
+        db.session.rollback()
+        raise
+
+
 def create_attempt(actor: User, data: dict) -> StrategyAttempt:
     require(actor, WRITERS)
     body = parse(AttemptIn, data)
@@ -239,19 +251,20 @@ def create_attempt(actor: User, data: dict) -> StrategyAttempt:
     ordered = list(strategy.attempts)
     position = body.attemptNumber or len(ordered) + 1
     position = min(position, len(ordered) + 1)
-    attempt = StrategyAttempt(
-        strategy=strategy,
-        name=body.name,
-        phone=body.phone,
-        channel=body.channel,
-        retry_map=_rules_json(body.retryMap),
-    )
-    if attempt in strategy.attempts:
-        strategy.attempts.remove(attempt)
-    ordered.insert(position - 1, attempt)
-    _renumber(strategy, ordered)
-    strategy.attempts[:] = ordered
-    _check_channel_moves(strategy, ordered)
+    with _all_or_nothing():
+        attempt = StrategyAttempt(
+            strategy=strategy,
+            name=body.name,
+            phone=body.phone,
+            channel=body.channel,
+            retry_map=_rules_json(body.retryMap),
+        )
+        if attempt in strategy.attempts:
+            strategy.attempts.remove(attempt)
+        ordered.insert(position - 1, attempt)
+        _renumber(strategy, ordered)
+        strategy.attempts[:] = ordered
+        _check_channel_moves(strategy, ordered)
     db.session.flush()
     audit.record(actor, "create", "strategy_attempt", attempt.id, {"csId": strategy.id, "name": attempt.name, "attemptNumber": attempt.attempt_number, "retryMap": attempt.retry_map})
     db.session.commit()
@@ -279,15 +292,16 @@ def update_attempt(actor: User, data: dict) -> StrategyAttempt:
         values["channel"] = body.channel
     if "retryMap" in body.model_fields_set:
         values["retry_map"] = _rules_json(body.retryMap)
-    changes = audit.diff(attempt, values)
-    ordered = list(strategy.attempts)
-    if body.attemptNumber is not None and body.attemptNumber != attempt.attempt_number:
-        ordered.remove(attempt)
-        ordered.insert(min(body.attemptNumber, len(ordered) + 1) - 1, attempt)
-        old = attempt.attempt_number
-        _renumber(strategy, ordered)
-        changes["attemptNumber"] = [old, attempt.attempt_number]
-    _check_channel_moves(strategy, ordered)
+    with _all_or_nothing():
+        changes = audit.diff(attempt, values)
+        ordered = list(strategy.attempts)
+        if body.attemptNumber is not None and body.attemptNumber != attempt.attempt_number:
+            ordered.remove(attempt)
+            ordered.insert(min(body.attemptNumber, len(ordered) + 1) - 1, attempt)
+            old = attempt.attempt_number
+            _renumber(strategy, ordered)
+            changes["attemptNumber"] = [old, attempt.attempt_number]
+        _check_channel_moves(strategy, ordered)
     if changes:
         audit.record(actor, "update", "strategy_attempt", attempt.id, changes)
     db.session.commit()
@@ -347,9 +361,10 @@ def update_order(actor: User, data: Any) -> CallStrategy:
     for attempt in ordered:
         rest.insert(min(max(positions[attempt.id], 1), len(rest) + 1) - 1, attempt)
     before = [a.id for a in strategy.attempts]
-    _renumber(strategy, rest)
-    strategy.attempts[:] = rest
-    _check_channel_moves(strategy, rest)
+    with _all_or_nothing():
+        _renumber(strategy, rest)
+        strategy.attempts[:] = rest
+        _check_channel_moves(strategy, rest)
     audit.record(actor, "update", "strategy", strategy.id, {"order": [before, [a.id for a in rest]]})
     db.session.commit()
     return strategy
