@@ -124,13 +124,20 @@ def _decode(token: str, typ: str) -> dict:
 def user_for_access_token(token: str) -> tuple[User, dict]:
     """Resolve a bearer token to its active user, refusing revoked or stale tokens."""
     claims = _decode(token, "access")
-    if db.session.get(RevokedAccessToken, claims["jti"]) is not None:
-        raise Unauthorized("Token revoked")
     try:
-        user = db.session.get(User, int(claims["sub"]))
+        user_id = int(claims["sub"])
     except (TypeError, ValueError):
         raise Unauthorized("Invalid token") from None
-    if user is None or not user.active or claims.get("sv") != user.session_version:
+    # one round trip on every API call: the user and whether this token was logged out
+    row = db.session.execute(
+        select(User, RevokedAccessToken.jti)
+        .outerjoin(RevokedAccessToken, RevokedAccessToken.jti == str(claims["jti"]))
+        .where(User.id == user_id)
+    ).first()
+    if row is None or row[1] is not None:
+        raise Unauthorized("Token revoked")
+    user = row[0]
+    if not user.active or claims.get("sv") != user.session_version:
         raise Unauthorized("Token revoked")
     return user, claims
 
