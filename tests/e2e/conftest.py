@@ -11,9 +11,11 @@ Reuse: `live_app` (the Flask app, for setting data up in `with live_app.app_cont
 from __future__ import annotations
 
 import threading
+import traceback
 from pathlib import Path
 
 import pytest
+from flask import got_request_exception
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,10 +59,22 @@ def live_app(tmp_path_factory):
             "PROPAGATE_EXCEPTIONS": False,
         }
     )
+    got_request_exception.connect(_remember_server_error, app)
     yield app
     runner = app.extensions.get("ecm_embedded_runner")
     if runner:
         runner.stop()
+
+
+SERVER_ERRORS: list[str] = []
+
+
+def _remember_server_error(sender, exception, **extra) -> None:
+    """Keep the server's tracebacks so a failing browser test can show them."""
+    from flask import request
+
+    trace = "".join(traceback.format_exception(exception))
+    SERVER_ERRORS.append(f"{request.method} {request.full_path}\n{trace}")
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +121,9 @@ def _no_browser_errors(request):
 
     page.on("console", on_console)
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc} @ {page.url}"))
+    seen = len(SERVER_ERRORS)
     yield
+    errors.extend(f"server error: {trace}" for trace in SERVER_ERRORS[seen:])
     if errors:
         pytest.fail("browser errors:\n" + "\n".join(errors))
 
