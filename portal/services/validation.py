@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import ValidationError as PydanticError
 
 from portal.services.errors import ValidationFailed
@@ -23,6 +23,25 @@ class Schema(BaseModel):
     model_config = ConfigDict(
         extra="forbid", coerce_numbers_to_str=True, str_strip_whitespace=True
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, data: Any) -> Any:
+        """true/false for a number field is refused there, not read as 1/0."""
+        if not isinstance(data, dict):
+            return data
+        for name, info in cls.model_fields.items():
+            value = data.get(name)
+            if isinstance(value, bool) and _takes_int(info.annotation):
+                data = {**data, name: str(value).lower()}
+        return data
+
+
+def _takes_int(annotation: Any) -> bool:
+    if annotation is int:
+        return True
+    args = get_args(annotation)
+    return bool(args) and int in args and bool not in args
 
 
 def _describe(err: dict) -> str:
