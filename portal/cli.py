@@ -53,8 +53,12 @@ def create_user(username: str, role: str, password: str) -> None:
 def seed_demo(contacts: int) -> None:
     """Load a believable demo: strategies, campaigns, DNC entries and contacts."""
     from portal.services import demo
+    from portal.services.errors import ServiceError
 
-    summary = demo.seed(contacts)
+    try:
+        summary = demo.seed(contacts)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
     click.echo(", ".join(f"{k}: {v}" for k, v in summary.items()))
 
 

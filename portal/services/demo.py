@@ -10,6 +10,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Campaign, User, utcnow
 from portal.services import campaigns, contacts, dnc, preferences, strategies
+from portal.services.errors import NotFound
 
 FIRST = ["Ayesha", "Bilal", "Carmen", "David", "Elena", "Farid", "Grace", "Hassan", "Ines", "James", "Keiko", "Liam", "Maria", "Noah", "Omar", "Priya"]
 LAST = ["Ahmed", "Brown", "Costa", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jones", "Khan", "Lopez", "Malik", "Novak", "Okafor", "Patel"]
@@ -22,6 +23,8 @@ def _admin() -> User:
 def seed(contact_count: int = 300, seed_value: int = 7) -> dict[str, int]:
     """Create demo strategies, campaigns, DNC entries and contacts; safe to run twice."""
     actor = _admin()
+    if actor is None:
+        raise NotFound("No administrator yet: run `flask init-db` first")
     rng = random.Random(seed_value)
     if db.session.scalar(select(Campaign).where(Campaign.name == "Card renewals")):
         return {"skipped": 1}
