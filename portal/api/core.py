@@ -192,6 +192,7 @@ HTTP_ERROR_NAMES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     429: "too_many_requests",
+    500: "internal_error",
     503: "service_unavailable",
 }
 

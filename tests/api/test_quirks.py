@@ -635,3 +635,21 @@ def test_an_inactive_users_token_stops_working(client, app):
         temp = db.session.scalar(db.select(User).where(User.username == "temp"))
         users.update_user(admin, {"id": temp.id, "active": False})
     assert_error(Api(client, token).get("/umm/ecm/campaign"), 401, "unauthorized")
+
+
+def test_an_unexpected_failure_is_a_json_500_not_a_html_page(app_factory, monkeypatch):
+    from portal.services import campaigns, users
+
+    app = app_factory(PROPAGATE_EXCEPTIONS=False)
+    with app.app_context():
+        users.ensure_admin("admin", is_default=True)
+    client = app.test_client()
+    api = Api(client, login_token(client, "admin", "admin"))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(campaigns, "list_campaigns", broken)
+    res = api.get("/umm/ecm/campaign")
+    assert_error(res, 500, "internal_error")
+    assert "a bug" not in res.get_data(as_text=True), "no internals leak out"
