@@ -1,4 +1,4 @@
-"""Load benchmark: many API clients against gunicorn while a bulk import runs (not a test).
+"""Load benchmark: API clients against gunicorn while a bulk import runs (not a test).
 
     python tests/bench/bench_load.py [--duration 120] [--clients 200] [--rows 1000000]
         [--think 1.0] [--workers 2] [--threads 4] [--rq-workers 2] [--no-import]
@@ -7,10 +7,11 @@
 
 What it does, all on this machine:
 
-1. wipes and migrates the PostgreSQL database, starts a private redis-server, gunicorn
-   (`--workers` processes x `--threads` threads, gthread) on the portal, the same gunicorn
-   settings on a hello-world Flask app, `--rq-workers` `flask worker` processes and one
-   `flask scheduler` (feed tick every ECM_FEED_INTERVAL = 10 s, simulator dialer);
+1. wipes and migrates the PostgreSQL database, starts a private redis-server,
+   gunicorn (`--workers` processes x `--threads` threads, gthread) on the portal, the
+   same gunicorn settings on a hello-world Flask app, `--rq-workers` `flask worker`
+   processes and one `flask scheduler` (feed tick every ECM_FEED_INTERVAL = 10 s,
+   simulator dialer);
 2. single-client throughput: one keep-alive client on GET /umm/ecm/campaign, then on the
    hello-world endpoint, 10 s each, and their ratio;
 3. the load: `--clients` threads, each with its own keep-alive connection, loop over
@@ -200,7 +201,7 @@ def single_client_rps(port: int, path: str, token: str | None, seconds: float) -
 
 
 def write_csv(path: Path, rows: int) -> None:
-    """Contacts by position: phone1..phone5, businessParam1.., one unique number a row."""
+    """Contacts by position (phone1..phone5, businessParam1..), unique numbers."""
     with path.open("w") as out:
         out.write("phone1,phone2,phone3,phone4,phone5,businessParam1,businessParam2\n")
         for i in range(rows):
@@ -216,9 +217,11 @@ def upload_file(
     """POST a multipart upload, streaming the file from disk."""
     boundary = "----bench" + os.urandom(8).hex()
     head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="campaignId"\r\n\r\n'
-        f'{campaign_id}\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-        f'filename="{path.name}"\r\nContent-Type: text/csv\r\n\r\n'
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="campaignId"\r\n\r\n{campaign_id}\r\n'
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     size = len(head) + path.stat().st_size + len(tail)
@@ -243,12 +246,14 @@ class Results:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.latency: dict[str, list[float]] = defaultdict(list)
+        self.timeline: list[tuple[float, float]] = []  # (started, seconds)
         self.statuses: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.errors: list[str] = []
 
-    def add(self, op: str, seconds: float, status: str) -> None:
+    def add(self, op: str, started: float, seconds: float, status: str) -> None:
         with self.lock:
             self.latency[op].append(seconds)
+            self.timeline.append((started, seconds))
             self.statuses[op][status] += 1
 
 
@@ -260,6 +265,7 @@ def client_loop(
     think: float,
     stop: threading.Event,
     results: Results,
+    bulk_share: float = 0.5,
 ) -> None:
     rng = random.Random(n)
     client = Client(port, token)
@@ -271,7 +277,7 @@ def client_loop(
         if op == "campaigns":
             args = ("GET", "/umm/ecm/campaign?max=50", None)
         elif op == "getList":
-            campaign = ids["load"] if rng.random() < 0.5 else ids["bulk"]
+            campaign = ids["bulk"] if rng.random() < bulk_share else ids["load"]
             page = rng.randrange(20)
             args = (
                 "GET",
@@ -299,13 +305,14 @@ def client_loop(
                 },
             )
         started = time.perf_counter()
+        began = time.monotonic()
         try:
             status, _ = client.request(*args)
             label = str(status)
         except Exception as exc:  # noqa: BLE001 - a failure is a result
             label = type(exc).__name__
             client.close()
-        results.add(op, time.perf_counter() - started, label)
+        results.add(op, began, time.perf_counter() - started, label)
         if think > 0:
             stop.wait(rng.expovariate(1 / think))
     client.close()
@@ -338,6 +345,18 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=1.0)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--no-import", action="store_true")
+    parser.add_argument(
+        "--bulk-share",
+        type=float,
+        default=0.5,
+        help="share of getList calls that page the imported (large) campaign",
+    )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        help="run the RQ workers at this nice level (web first on a shared machine)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rq-workers", type=int, default=2)
@@ -449,7 +468,10 @@ def run(args, folder: Path, procs: Processes) -> None:
         env,
     )
     for i in range(args.rq_workers):
-        procs.start(f"worker{i}", [sys.executable, "-m", "flask", "worker"], env)
+        command = [sys.executable, "-m", "flask", "worker"]
+        if args.worker_nice:
+            command = ["nice", "-n", str(args.worker_nice), *command]
+        procs.start(f"worker{i}", command, env)
     procs.start("scheduler", [sys.executable, "-m", "flask", "scheduler"], env)
     wait_for(lambda: Client(port).request("GET", "/healthz")[0] == 200, 60, "gunicorn")
     wait_for(lambda: Client(hello_port).request("GET", "/hello")[0] == 200, 60, "hello")
@@ -520,7 +542,8 @@ def run(args, folder: Path, procs: Processes) -> None:
     api_rps = single_client_rps(port, "/umm/ecm/campaign", token, args.single_seconds)
     hello_rps = single_client_rps(hello_port, "/hello", None, args.single_seconds)
     log(
-        f"  GET /umm/ecm/campaign {api_rps:.0f} req/s, hello-world {hello_rps:.0f} req/s, "
+        f"  GET /umm/ecm/campaign {api_rps:.0f} req/s, "
+        f"hello-world {hello_rps:.0f} req/s, "
         f"ratio {api_rps / hello_rps:.2f}"
     )
 
@@ -567,7 +590,7 @@ def run(args, folder: Path, procs: Processes) -> None:
     threads = [
         threading.Thread(
             target=client_loop,
-            args=(n, port, token, ids, args.think, stop, results),
+            args=(n, port, token, ids, args.think, stop, results, args.bulk_share),
             daemon=True,
         )
         for n in range(args.clients)
@@ -610,7 +633,8 @@ def report(args, results, samples, upload, elapsed, api_rps, hello_rps, began) -
     )
     print(
         f"latency all: p50 {1000 * percentile(every, 50):.0f} ms, "
-        f"p95 {1000 * percentile(every, 95):.0f} ms, p99 {1000 * percentile(every, 99):.0f} ms"
+        f"p95 {1000 * percentile(every, 95):.0f} ms, "
+        f"p99 {1000 * percentile(every, 99):.0f} ms"
     )
     rows = []
     for op in sorted(results.latency):
@@ -628,9 +652,24 @@ def report(args, results, samples, upload, elapsed, api_rps, hello_rps, began) -
         )
         print(
             f"  {op:15s} n={len(lat):6d} p50 {1000 * percentile(lat, 50):6.0f} ms "
-            f"p95 {1000 * percentile(lat, 95):6.0f} ms p99 {1000 * percentile(lat, 99):6.0f} ms "
+            f"p95 {1000 * percentile(lat, 95):6.0f} ms "
+            f"p99 {1000 * percentile(lat, 99):6.0f} ms "
             f"{statuses}"
         )
+    if upload.get("end"):
+        during = [
+            x for t, x in results.timeline if upload["start"] <= t <= upload["end"]
+        ]
+        outside = [
+            x for t, x in results.timeline if not upload["start"] <= t <= upload["end"]
+        ]
+        for name, values in (("while importing", during), ("without import", outside)):
+            if values:
+                print(
+                    f"latency {name}: n={len(values)}, "
+                    f"p50 {1000 * percentile(values, 50):.0f} ms, "
+                    f"p95 {1000 * percentile(values, 95):.0f} ms"
+                )
     if lag:
         print(
             f"feed lag: max {max(lag):.1f} s, p95 {percentile(lag, 95):.1f} s, "
