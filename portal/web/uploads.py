@@ -113,7 +113,14 @@ def create():
     )
     message = f"{upload.filename} is uploaded; the import has started."
     if is_htmx_fragment():
-        return fragment("uploads/_progress.html", message, **_progress_context(upload))
+        return fragment(
+            "uploads/_progress_panel.html",
+            message,
+            campaign=campaign,
+            in_panel=True,
+            refresh_list=True,
+            **_progress_context(upload),
+        )
     flash(message, "success")
     return redirect(url_for("uploads.show", upload_id=upload.id))
 
@@ -135,11 +142,16 @@ def show(upload_id: int):
     campaign = None
     if upload.campaign_id is not None:
         campaign = campaigns.get_campaign(_actor(), upload.campaign_id)
+    context = _progress_context(upload)
+    in_panel = request.args.get("panel") == "1"
     return render(
         "uploads/show.html",
-        "uploads/_progress.html",
+        "uploads/_progress_panel.html",
         campaign=campaign,
-        **_progress_context(upload),
+        in_panel=in_panel,
+        # a poll that sees the import end also refreshes the panel's list
+        refresh_list=in_panel and not context["active"],
+        **context,
     )
 
 

@@ -48,9 +48,13 @@ def test_upload_polls_while_running_then_shows_the_summary(web_admin, app, seed)
     assert 'hx-trigger="every 1s"' in body and 'data-state="queued"' in body
     assert '<progress max="100" value="0"' in body
     assert "is uploaded; the import has started." in body  # the notice, out of band
+    assert 'id="uploads-contacts-list" hx-swap-oob="true"' in body
+    assert f'id="upload-row-{upload_id}"' in body  # the list shows it at once
+    assert f"/uploads/{upload_id}?panel=1" in body
     work_queue(app)
-    poll = web_admin.get(f"/uploads/{upload_id}", htmx=True)
+    poll = web_admin.get(f"/uploads/{upload_id}?panel=1", htmx=True)
     partial = text(poll)
+    assert 'id="uploads-contacts-list" hx-swap-oob="true"' in partial
     assert poll.status_code == 200 and not partial.lstrip().startswith("<!doctype")
     assert 'data-state="done"' in partial and "every 1s" not in partial
     assert '<progress max="100" value="100"' in partial
