@@ -311,49 +311,41 @@ def return_timed_out(campaigns: list[Campaign], now: datetime) -> int:
     default = int(current_app.config.get("ECM_RESPONSE_TIMEOUT", 1800))
     lock = " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
     total = 0
+    begin_write()
     for campaign in campaigns:
         cutoff = now - timedelta(seconds=campaign.response_timeout or default)
-        begin_write()
         result = run(
-            (
-                "UPDATE contacts SET request_state = :pending, "
-                "attempts_made = CASE WHEN attempts_made > 0 THEN attempts_made - 1 "
-                "ELSE 0 END, last_status_update_time = :now "
-                "WHERE id IN (SELECT id FROM contacts WHERE request_state = 1 "
-                f"AND campaign_id = :c AND request_time <= :cutoff{lock})"
-            ),
-            {
-                "pending": PENDING,
-                "dispatched": DISPATCHED,
-                "now": now,
-                "cutoff": cutoff,
-                "c": campaign.id,
-            },
+            "UPDATE contacts SET request_state = :pending, "
+            "attempts_made = CASE WHEN attempts_made > 0 THEN attempts_made - 1 "
+            "ELSE 0 END, last_status_update_time = :now "
+            "WHERE id IN (SELECT id FROM contacts WHERE request_state = 1 "
+            f"AND campaign_id = :c AND request_time <= :cutoff{lock})",
+            {"pending": PENDING, "now": now, "cutoff": cutoff, "c": campaign.id},
         )
-        db.session.commit()
         total += result.rowcount or 0
+    db.session.commit()
     return total
 
 
-def close_unreachable(campaign: Campaign, plan: StrategyPlan | None, now: datetime) -> dict[str, int]:
+def close_unreachable(
+    campaigns: list[Campaign], plans: dict[int, StrategyPlan], now: datetime
+) -> dict[str, int]:
     """Close pending contacts whose retry expired (4) or whose attempts are spent (3)."""
+    counts = {"expired": 0, "spent": 0}
     begin_write()
-    expired = run(
-        (
+    for campaign in campaigns:
+        counts["expired"] += run(
             "UPDATE contacts SET request_state = :state, last_status_update_time = :now "
             "WHERE campaign_id = :c AND request_state = 0 AND expires_at IS NOT NULL "
-            "AND expires_at <= :now"
-        ),
-        {"state": EXPIRED, "now": now, "c": campaign.id, "pending": PENDING},
-    ).rowcount
-    spent = 0
-    if plan is not None:
-        spent = run(
-            (
+            "AND expires_at <= :now",
+            {"state": EXPIRED, "now": now, "c": campaign.id},
+        ).rowcount or 0
+        plan = plans.get(campaign.strategy_id)
+        if plan is not None:
+            counts["spent"] += run(
                 "UPDATE contacts SET request_state = :state, last_status_update_time = :now "
-                "WHERE campaign_id = :c AND request_state = 0 AND attempts_made >= :m"
-            ),
-            {"state": MAX_ATTEMPTS, "now": now, "c": campaign.id, "m": plan.max_attempts},
-        ).rowcount
+                "WHERE campaign_id = :c AND request_state = 0 AND attempts_made >= :m",
+                {"state": MAX_ATTEMPTS, "now": now, "c": campaign.id, "m": plan.max_attempts},
+            ).rowcount or 0
     db.session.commit()
-    return {"expired": expired or 0, "spent": spent or 0}
+    return counts

@@ -88,11 +88,10 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
     # (3) claim and hand over each eligible campaign's batch
     sizes = preferences.batch_sizes()
     db.session.commit()
+    closed = claims.close_unreachable(campaigns, plans, now)
+    counts["expired"], counts["spent"] = closed["expired"], closed["spent"]
     for campaign in campaigns:
         plan = plans.get(campaign.strategy_id)
-        closed = claims.close_unreachable(campaign, plan, now)
-        counts["expired"] += closed["expired"]
-        counts["spent"] += closed["spent"]
         if campaign_blockers(campaign, plan, now):
             continue
         adapter_missing = (dialer is None and campaign.type != 2) or (
