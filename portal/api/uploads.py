@@ -1,4 +1,4 @@
-"""/umm/ecm bulk uploads: contacts to a campaign, numbers to the DNC list, their status."""
+"""/umm/ecm bulk uploads: contacts to a campaign, numbers to the DNC list, status."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from flask import Response, jsonify, request, stream_with_context
 from portal.api import serializers
 from portal.api.core import actor, endpoint
 from portal.services import imports
-from portal.upload_requests import receive_files
 from portal.services.validation import as_int
+from portal.upload_requests import receive_files
 
 ACCEPTED = {
     "type": "object",

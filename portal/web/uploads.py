@@ -68,8 +68,9 @@ def _progress_context(upload: Upload) -> dict[str, Any]:
 
 
 def _check_csrf(form) -> None:
-    """The upload view is exempt from the global check so the file can stream to disk;
-    HTMX sends the token in a header (checked before reading the body), forms in a field."""
+    """Check the CSRF token here: the view is exempt from the global check so that the
+    file streams to disk. HTMX sends it in a header (checked before the body is read),
+    plain forms in a field."""
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
     token = request.headers.get("X-CSRFToken") or (form or {}).get("csrf_token")
@@ -171,7 +172,9 @@ def errors_csv(upload_id: int) -> Response:
 @login_required
 def resume(upload_id: int):
     upload = imports.get_upload(_actor(), upload_id)
-    expect_form("uploads/show.html", "uploads/_progress.html", **_progress_context(upload))
+    expect_form(
+        "uploads/show.html", "uploads/_progress.html", **_progress_context(upload)
+    )
     upload = imports.resume_upload(_actor(), upload_id)
     message = f"Upload {upload.id} is queued again; it continues where it stopped."
     if is_htmx_fragment():

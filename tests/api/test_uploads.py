@@ -1,4 +1,4 @@
-"""The upload endpoints over the wire: multipart in, job queued, status and report out."""
+"""Upload endpoints over the wire: multipart in, job queued, status and report out."""
 
 from __future__ import annotations
 
@@ -120,7 +120,12 @@ def test_dnc_csv_upload(api, app):
         ({}, b"2025550101\n", 406, "campaignId"),
         ({"campaignId": 999}, b"2025550101\n", 404, None),
         ({"campaignId": "x"}, b"2025550101\n", 406, "campaignId"),
-        ({"campaignId": "{cid}", "duplicateCallbacks": "maybe"}, b"1\n", 406, "duplicateCallbacks"),
+        (
+            {"campaignId": "{cid}", "duplicateCallbacks": "maybe"},
+            b"1\n",
+            406,
+            "duplicateCallbacks",
+        ),
         ({"campaignId": "{cid}"}, b"", 406, "file"),
         ({"campaignId": "{cid}"}, b"PK\x03\x04\x00\x00binary", 406, "file"),
     ],
@@ -138,7 +143,9 @@ def test_bad_uploads_are_refused_with_the_seed_errors(
 
 
 def test_missing_file_field(api, campaign_id, app):
-    res = api.post(BULK, data={"campaignId": str(campaign_id)}, content_type="multipart/form-data")
+    res = api.post(
+        BULK, data={"campaignId": str(campaign_id)}, content_type="multipart/form-data"
+    )
     assert res.status_code == 406
     assert res.get_json()["fields"] == {"file": "is required (multipart field 'file')"}
 
@@ -191,9 +198,9 @@ def test_roles_and_auth(api, viewer_api, client, app, campaign_id, new_files):
     res = post_file(viewer_api, BULK, b"2025550101\n", campaignId=campaign_id)
     assert res.status_code == 403
     assert new_files() == []
-    upload_id = post_file(api, BULK, b"2025550101\n", campaignId=campaign_id).get_json()[
-        "uploadId"
-    ]
+    upload_id = post_file(
+        api, BULK, b"2025550101\n", campaignId=campaign_id
+    ).get_json()["uploadId"]
     assert viewer_api.get(f"/umm/ecm/upload/{upload_id}").status_code == 200
     assert viewer_api.get(f"/umm/ecm/upload/{upload_id}/errors.csv").status_code == 200
     assert client.get(f"/umm/ecm/upload/{upload_id}").status_code == 401

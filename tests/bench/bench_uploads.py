@@ -102,35 +102,63 @@ class Server:
 def token(url: str) -> str:
     out = subprocess.run(
         [
-            "curl", "-s", "-X", "POST", f"{url}/umm/api/login",
-            "-H", "Content-Type: application/json",
-            "-d", json.dumps({"username": "admin", "password": ADMIN_PASSWORD}),
+            "curl",
+            "-s",
+            "-X",
+            "POST",
+            f"{url}/umm/api/login",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            json.dumps({"username": "admin", "password": ADMIN_PASSWORD}),
         ],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(out)["token"]
 
 
-def post_file(url: str, bearer: str, path: Path, fields: dict[str, str]) -> tuple[float, dict]:
+def post_file(
+    url: str, bearer: str, path: Path, fields: dict[str, str]
+) -> tuple[float, dict]:
     """curl streams the file from disk as multipart; returns (seconds, JSON answer)."""
-    command = ["curl", "-s", "-H", f"Authorization: Bearer {bearer}", "-F", f"file=@{path}"]
+    command = [
+        "curl",
+        "-s",
+        "-H",
+        f"Authorization: Bearer {bearer}",
+        "-F",
+        f"file=@{path}",
+    ]
     for key, value in fields.items():
         command += ["-F", f"{key}={value}"]
     started = time.perf_counter()
-    out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        command + [url], capture_output=True, text=True, check=True
+    ).stdout
     return time.perf_counter() - started, json.loads(out)
 
 
 def status(url: str, bearer: str, upload_id: int) -> dict:
     out = subprocess.run(
-        ["curl", "-s", "-H", f"Authorization: Bearer {bearer}",
-         f"{url}/umm/ecm/upload/{upload_id}"],
-        capture_output=True, text=True, check=True,
+        [
+            "curl",
+            "-s",
+            "-H",
+            f"Authorization: Bearer {bearer}",
+            f"{url}/umm/ecm/upload/{upload_id}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(out)
 
 
-def upload_and_wait(url: str, bearer: str, endpoint: str, path: Path, fields: dict) -> dict:
+def upload_and_wait(
+    url: str, bearer: str, endpoint: str, path: Path, fields: dict
+) -> dict:
     started = time.perf_counter()
     request_s, answer = post_file(f"{url}{endpoint}", bearer, path, fields)
     upload_id = answer["uploadId"]
@@ -185,7 +213,9 @@ def raw_copy(database: str, upload_id: int) -> tuple[int, float]:
                 copy.write(view[start : start + (1 << 20)])
         conn.commit()
         seconds = time.perf_counter() - started
-        conn.execute("DELETE FROM contacts WHERE upload_id = %s", (upload_id + 1_000_000,))
+        conn.execute(
+            "DELETE FROM contacts WHERE upload_id = %s", (upload_id + 1_000_000,)
+        )
         conn.commit()
     return rows, seconds
 
@@ -202,7 +232,10 @@ def start_worker(database: str, redis: str, upload_dir: Path) -> subprocess.Pope
     }
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "worker"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -215,8 +248,11 @@ def stop_worker(worker: subprocess.Popen) -> int:
 
 def write_padded(path: Path, megabytes: int) -> None:
     """A contacts file of about `megabytes` MB for the upload-request timing."""
-    line = ("2025550143,+44 20 7946 0958,,,,Customer name here,ref-000000,"
-            + "x" * 60 + "\n").encode()
+    line = (
+        "2025550143,+44 20 7946 0958,,,,Customer name here,ref-000000,"
+        + "x" * 60
+        + "\n"
+    ).encode()
     target = megabytes * 1024 * 1024
     block = line * 10_000
     with open(path, "wb") as out:
@@ -231,7 +267,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--dnc-rows", type=int, default=1_000_000)
     parser.add_argument(
-        "--database", default="postgresql+psycopg://postgres@127.0.0.1:5432/bench_uploads"
+        "--database",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/bench_uploads",
     )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/2")
     parser.add_argument("--request-mb", type=int, default=100)
@@ -247,7 +284,8 @@ def main() -> None:
         work / "contacts.csv", args.rows, bad_every=20, dnc_every=50, seed=11
     )
     dnc_rows = write_dnc_csv(
-        work / "dnc.csv", contacts_csv.dnc_keys,
+        work / "dnc.csv",
+        contacts_csv.dnc_keys,
         extra=max(0, args.dnc_rows - len(contacts_csv.dnc_keys)),
     )
     log(
@@ -272,7 +310,9 @@ def main() -> None:
     big = work / "big.csv"
     write_padded(big, args.request_mb)
     seconds, answer = post_file(
-        f"{server.url}/umm/ecm/callback/uploadBulkCaller", bearer, big,
+        f"{server.url}/umm/ecm/callback/uploadBulkCaller",
+        bearer,
+        big,
         {"campaignId": str(campaign_id)},
     )
     log(
@@ -296,11 +336,15 @@ def main() -> None:
     bearer = token(server.url)
     worker = start_worker(args.database, args.redis, uploads)
     time.sleep(2)  # let the worker start, as it would be in production
-    dnc_state = upload_and_wait(server.url, bearer, "/umm/ecm/contact/uploadCsv",
-                                work / "dnc.csv", {})
+    dnc_state = upload_and_wait(
+        server.url, bearer, "/umm/ecm/contact/uploadCsv", work / "dnc.csv", {}
+    )
     describe("PostgreSQL DNC upload", dnc_state)
     pg_state = upload_and_wait(
-        server.url, bearer, "/umm/ecm/callback/uploadBulkCaller", work / "contacts.csv",
+        server.url,
+        bearer,
+        "/umm/ecm/callback/uploadBulkCaller",
+        work / "contacts.csv",
         {"campaignId": str(campaign_id)},
     )
     describe("PostgreSQL contacts upload", pg_state)
@@ -319,19 +363,24 @@ def main() -> None:
     # 5. SQLite in embedded mode
     if not args.skip_sqlite:
         sqlite_file = work / "bench.sqlite3"
-        lite = make_app(f"sqlite:///{sqlite_file}", None, work / "uploads-lite",
-                        start_worker=True)
+        lite = make_app(
+            f"sqlite:///{sqlite_file}", None, work / "uploads-lite", start_worker=True
+        )
         server = Server(lite)
         bearer = token(server.url)
         with lite.app_context():
             admin = db.session.query(User).filter_by(username="admin").one()
             lite_campaign = make_campaign(admin, name="Bench").id
-        state = upload_and_wait(server.url, bearer, "/umm/ecm/contact/uploadCsv",
-                                work / "dnc.csv", {})
+        state = upload_and_wait(
+            server.url, bearer, "/umm/ecm/contact/uploadCsv", work / "dnc.csv", {}
+        )
         describe("SQLite DNC upload (embedded)", state)
         state = upload_and_wait(
-            server.url, bearer, "/umm/ecm/callback/uploadBulkCaller",
-            work / "contacts.csv", {"campaignId": str(lite_campaign)},
+            server.url,
+            bearer,
+            "/umm/ecm/callback/uploadBulkCaller",
+            work / "contacts.csv",
+            {"campaignId": str(lite_campaign)},
         )
         describe("SQLite contacts upload (embedded)", state)
         server.stop()

@@ -1,4 +1,4 @@
-"""Bulk uploads in a real browser: pick a CSV, watch the bar fill, get the rejected rows."""
+"""Bulk uploads in a browser: pick a CSV, watch the bar fill, get the rejected rows."""
 
 from __future__ import annotations
 
@@ -38,14 +38,20 @@ def test_upload_contacts_watch_the_bar_and_download_rejected_rows(
     with live_app.app_context():
         admin = db.session.query(User).filter_by(username="admin").one()
         campaign_id = make_campaign(admin, name="Browser upload campaign").id
-    info = write_contacts_csv(tmp_path / "customers.csv", 100_000, bad_every=25, header=True)
+    info = write_contacts_csv(
+        tmp_path / "customers.csv", 100_000, bad_every=25, header=True
+    )
 
     login(page)
     page.goto(f"/campaigns/{campaign_id}")
     panel = page.locator("#uploads-contacts")
-    expect(panel.get_by_role("heading", name="Upload contacts from a CSV file")).to_be_visible()
+    expect(
+        panel.get_by_role("heading", name="Upload contacts from a CSV file")
+    ).to_be_visible()
     panel.get_by_label("CSV file").set_input_files(str(info.path))
-    panel.get_by_label("Numbers that already have an open contact").select_option("deny")
+    panel.get_by_label("Numbers that already have an open contact").select_option(
+        "deny"
+    )
     panel.get_by_role("button", name="Upload and import").click()
 
     progress = page.locator(BAR.format(kind="contacts"))
@@ -58,11 +64,17 @@ def test_upload_contacts_watch_the_bar_and_download_rejected_rows(
     expect(progress.locator("progress")).to_have_attribute("value", "100")
     expect(progress.locator(".upload-pct")).to_have_text("100%")
     expect(progress.locator('[data-count="rowsRead"]')).to_have_text("100,000")
-    expect(progress.locator('[data-count="accepted"]')).to_have_text(f"{info.accepted:,}")
-    expect(progress.locator('[data-count="rejected"]')).to_have_text(f"{info.rejected:,}")
+    expect(progress.locator('[data-count="accepted"]')).to_have_text(
+        f"{info.accepted:,}"
+    )
+    expect(progress.locator('[data-count="rejected"]')).to_have_text(
+        f"{info.rejected:,}"
+    )
     screenshot(page, "upload-done")
 
-    link = progress.get_by_role("link", name=re.compile(r"Download the [\d,]+ rejected rows"))
+    link = progress.get_by_role(
+        "link", name=re.compile(r"Download the [\d,]+ rejected rows")
+    )
     with page.expect_download() as download:
         link.click()
     saved = tmp_path / "rejected.csv"
@@ -79,12 +91,16 @@ def test_upload_contacts_watch_the_bar_and_download_rejected_rows(
     expect(row).to_contain_text("customers.csv")
     expect(row).to_contain_text("Done")
     page.reload()
-    expect(page.locator("#uploads-contacts-list tbody tr").first).to_contain_text("Done")
+    expect(page.locator("#uploads-contacts-list tbody tr").first).to_contain_text(
+        "Done"
+    )
 
 
 def test_dnc_upload_from_the_dnc_page(page: Page, live_app, tmp_path):
     path = tmp_path / "dnc.csv"
-    path.write_text("number;name\n(303) 555-0190;Opted out\n303.555.0191;\nnot a number;x\n")
+    path.write_text(
+        "number;name\n(303) 555-0190;Opted out\n303.555.0191;\nnot a number;x\n"
+    )
     login(page)
     page.goto("/dnc")
     panel = page.locator("#uploads-dnc")

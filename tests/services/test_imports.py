@@ -19,7 +19,6 @@ from tests.services.upload_files import (
     BAD_REASONS,
     make_campaign,
     write_contacts_csv,
-    write_dnc_csv,
 )
 
 
@@ -50,7 +49,9 @@ def report(admin, upload) -> list[dict[str, str]]:
 def assert_balanced(upload: Upload) -> None:
     assert upload.rows_read == upload.accepted + upload.rejected + upload.duplicates
     errors = db.session.scalar(
-        select(func.count()).select_from(UploadError).where(UploadError.upload_id == upload.id)
+        select(func.count())
+        .select_from(UploadError)
+        .where(UploadError.upload_id == upload.id)
     )
     assert errors == upload.rejected + upload.duplicates
 
@@ -99,7 +100,9 @@ def test_happy_path_with_every_kind_of_bad_row(admin, campaign, tmp_path):
     assert first.dial_time == datetime(2030, 1, 2, 14, 30)
     blocked = [c for c in stored if c.match_key in set(info.dnc_keys)]
     assert len(blocked) == info.dnc_flagged
-    assert {(c.request_state, c.call_result) for c in blocked} == {(BLOCKED_DNC, RESULT_ON_DNC)}
+    assert {(c.request_state, c.call_result) for c in blocked} == {
+        (BLOCKED_DNC, RESULT_ON_DNC)
+    }
     others = {c.request_state for c in stored if c.match_key not in set(info.dnc_keys)}
     assert others == {PENDING}
 
@@ -143,9 +146,15 @@ def test_header_row_is_detected(admin, campaign, tmp_path, with_header):
 
 
 def test_bom_semicolons_and_cp1252(admin, campaign, tmp_path):
-    bom = write_contacts_csv(tmp_path / "bom.csv", 20, header=True, bom=True, delimiter=";")
+    bom = write_contacts_csv(
+        tmp_path / "bom.csv", 20, header=True, bom=True, delimiter=";"
+    )
     done = run(upload_file(admin, "contacts", bom.path, campaign))
-    assert (done.rows_read, done.accepted, done.rejected) == (20, bom.accepted, bom.rejected)
+    assert (done.rows_read, done.accepted, done.rejected) == (
+        20,
+        bom.accepted,
+        bom.rejected,
+    )
     path = tmp_path / "excel.csv"
     path.write_bytes(
         "phone1;phone2;phone3;phone4;phone5;businessParam1\r\n"
@@ -212,10 +221,17 @@ def test_header_only_file_finishes_with_no_rows(admin, campaign, tmp_path):
     path = tmp_path / "header.csv"
     path.write_text("phone1,phone2\n", encoding="utf-8")
     done = run(upload_file(admin, "contacts", path, campaign))
-    assert (done.state, done.rows_read, done.accepted, done.rows_total) == ("done", 0, 0, 0)
+    assert (done.state, done.rows_read, done.accepted, done.rows_total) == (
+        "done",
+        0,
+        0,
+        0,
+    )
 
 
-def test_garbage_text_never_crashes_and_every_row_is_reported(admin, campaign, tmp_path):
+def test_garbage_text_never_crashes_and_every_row_is_reported(
+    admin, campaign, tmp_path
+):
     import random
 
     rng = random.Random(3)
@@ -242,15 +258,24 @@ def test_overlong_line_is_rejected_not_loaded(admin, campaign, tmp_path, monkeyp
     assert report(admin, done)[0]["line"] == "2"
 
 
-def test_deny_duplicates_against_open_contacts_and_within_the_file(admin, campaign, tmp_path):
-    contacts.insert_contact(admin, {"campaignId": campaign.id, "phone1": "(202) 555-0150"})
+def test_deny_duplicates_against_open_contacts_and_within_the_file(
+    admin, campaign, tmp_path
+):
+    contacts.insert_contact(
+        admin, {"campaignId": campaign.id, "phone1": "(202) 555-0150"}
+    )
     path = tmp_path / "dups.csv"
     path.write_text(
         "2025550150\n2025550151\n+1 202 555 0151\n2025550152\n202.555.0152\n",
         encoding="utf-8",
     )
     done = run(upload_file(admin, "contacts", path, campaign, duplicate_policy="deny"))
-    assert (done.rows_read, done.accepted, done.duplicates, done.rejected) == (5, 2, 3, 0)
+    assert (done.rows_read, done.accepted, done.duplicates, done.rejected) == (
+        5,
+        2,
+        3,
+        0,
+    )
     assert_balanced(done)
     reasons = {r["line"]: r["reason"] for r in report(admin, done)}
     assert reasons["1"].startswith("duplicate: phone1 already has an open contact")
@@ -268,7 +293,9 @@ def test_deny_policy_is_validated(admin, campaign, tmp_path):
         upload_file(admin, "contacts", path, campaign, duplicate_policy="maybe")
     assert exc.value.fields == {"duplicateCallbacks": "must be allow or deny"}
     with pytest.raises(NotFound):
-        imports.store_upload(admin, "contacts", io.BytesIO(b"1\n"), "x.csv", campaign_id=999)
+        imports.store_upload(
+            admin, "contacts", io.BytesIO(b"1\n"), "x.csv", campaign_id=999
+        )
 
 
 def test_same_file_twice_is_refused_unless_forced(admin, campaign, tmp_path):
@@ -285,8 +312,12 @@ def test_same_file_twice_is_refused_unless_forced(admin, campaign, tmp_path):
     assert upload_file(admin, "contacts", path, other).campaign_id == other.id
 
 
-def test_dnc_upload_counts_duplicates_and_blocks_pending_contacts(admin, campaign, tmp_path):
-    pending = contacts.insert_contact(admin, {"campaignId": campaign.id, "phone1": "2025550171"})
+def test_dnc_upload_counts_duplicates_and_blocks_pending_contacts(
+    admin, campaign, tmp_path
+):
+    pending = contacts.insert_contact(
+        admin, {"campaignId": campaign.id, "phone1": "2025550171"}
+    )
     dnc.add_entry(admin, {"primaryNumber": "2025550172"})
     path = tmp_path / "dnc.csv"
     path.write_text(
@@ -301,12 +332,19 @@ def test_dnc_upload_counts_duplicates_and_blocks_pending_contacts(admin, campaig
         encoding="utf-8",
     )
     done = run(upload_file(admin, "dnc", path))
-    assert (done.rows_read, done.accepted, done.duplicates, done.rejected) == (7, 2, 2, 3)
+    assert (done.rows_read, done.accepted, done.duplicates, done.rejected) == (
+        7,
+        2,
+        2,
+        3,
+    )
     assert_balanced(done)
     assert done.dnc_flagged == 1  # the pending contact it blocked
     db.session.refresh(pending)
     assert (pending.request_state, pending.call_result) == (BLOCKED_DNC, RESULT_ON_DNC)
-    entries = db.session.scalars(select(DncEntry).where(DncEntry.upload_id == done.id)).all()
+    entries = db.session.scalars(
+        select(DncEntry).where(DncEntry.upload_id == done.id)
+    ).all()
     assert sorted(e.match_key for e in entries) == ["+12025550171", "+12025550173"]
     assert {e.name for e in entries} == {"Pending contact", None}
     reasons = {r["line"]: r["reason"] for r in report(admin, done)}
@@ -333,7 +371,9 @@ def test_killed_run_resumes_without_loss_or_duplicates(
 ):
     app.config["ECM_IMPORT_CHUNK_ROWS"] = chunk_rows
     info = write_contacts_csv(tmp_path / "resume.csv", 300, bad_every=9, dnc_every=0)
-    upload = upload_file(admin, "contacts", info.path, campaign, duplicate_policy="deny")
+    upload = upload_file(
+        admin, "contacts", info.path, campaign, duplicate_policy="deny"
+    )
     commits = []
 
     def die_after_two(values):
@@ -357,9 +397,13 @@ def test_killed_run_resumes_without_loss_or_duplicates(
         info.rejected,
         0,
     )
-    rows = db.session.execute(
-        select(Contact.row_number).where(Contact.upload_id == upload.id)
-    ).scalars().all()
+    rows = (
+        db.session.execute(
+            select(Contact.row_number).where(Contact.upload_id == upload.id)
+        )
+        .scalars()
+        .all()
+    )
     assert len(rows) == len(set(rows)) == info.accepted
     assert [int(r["line"]) for r in report(admin, done)] == sorted(info.bad_lines)
 
@@ -368,7 +412,9 @@ def test_a_second_run_that_lost_the_race_stops(admin, campaign, tmp_path):
     info = write_contacts_csv(tmp_path / "race.csv", 20, bad_every=0)
     upload = upload_file(admin, "contacts", info.path, campaign)
     importer = imports.Importer(upload)
-    db.session.execute(text("UPDATE uploads SET rows_read = 5 WHERE id = :id"), {"id": upload.id})
+    db.session.execute(
+        text("UPDATE uploads SET rows_read = 5 WHERE id = :id"), {"id": upload.id}
+    )
     db.session.commit()
     with pytest.raises(imports.LostRace):
         importer.run()
@@ -403,7 +449,9 @@ def test_viewer_cannot_upload_but_can_read(admin, viewer, campaign, tmp_path):
         upload_file(viewer, "contacts", path, campaign)
     upload = upload_file(admin, "contacts", path, campaign)
     assert imports.get_upload(viewer, upload.id).id == upload.id
-    assert [u.id for u in imports.list_uploads(viewer, "contacts", campaign.id)] == [upload.id]
+    assert [u.id for u in imports.list_uploads(viewer, "contacts", campaign.id)] == [
+        upload.id
+    ]
 
 
 def test_text_that_copy_treats_specially_is_stored_as_given(admin, campaign, tmp_path):
@@ -425,7 +473,9 @@ def test_text_that_copy_treats_specially_is_stored_as_given(admin, campaign, tmp
     assert first.phone2 is None and first.row_number == 1
 
 
-def test_nul_bytes_past_the_sniffed_head_reject_only_their_row(admin, campaign, tmp_path):
+def test_nul_bytes_past_the_sniffed_head_reject_only_their_row(
+    admin, campaign, tmp_path
+):
     good = "".join(f"20255{i:05d},,,,,padding-{'x' * 40}\n" for i in range(2000))
     path = tmp_path / "nul.csv"
     path.write_bytes(good.encode() + b"2025559999,,,,,bad\x00byte\n2025559998\n")

@@ -108,7 +108,7 @@ def write_contacts_csv(
     encoding: str = "utf-8",
     bom: bool = False,
 ) -> ContactsFile:
-    """rows contacts, two numbers each in mixed formats; 1/bad_every bad, 1/dnc_every DNC.
+    """Contacts with two numbers each, mixed formats; 1/bad_every bad, 1/dnc_every DNC.
 
     DNC rows use numbers from `dnc_keys` (load them onto the DNC list first). Bad rows
     cycle through every kind of BAD_KINDS.
@@ -150,7 +150,7 @@ def write_contacts_csv(
 def write_dnc_csv(
     path: Path, keys: list[str], *, extra: int = 0, start: int = 50_000_000
 ) -> int:
-    """The given E.164 keys (written nationally) plus `extra` fresh numbers; row count."""
+    """The E.164 keys (written nationally) and `extra` fresh numbers; the row count."""
     count = 0
     with open(path, "w", encoding="utf-8", newline="") as out:
         for n, key in enumerate(keys):
@@ -165,10 +165,18 @@ def write_dnc_csv(
 
 def make_campaign(admin, name: str = "Uploads", time_zone: str = "UTC", **fields):
     """A campaign with a one-attempt strategy, as a manager would set it up."""
-    strategy = strategies.create_strategy(admin, {"name": f"{name} strategy", "maxAttempts": 3})
+    strategy = strategies.create_strategy(
+        admin, {"name": f"{name} strategy", "maxAttempts": 3}
+    )
     strategies.create_attempt(
         admin,
-        {"csId": strategy.id, "name": "First", "phone": "1", "channel": 0, "retryMap": []},
+        {
+            "csId": strategy.id,
+            "name": "First",
+            "phone": "1",
+            "channel": 0,
+            "retryMap": [],
+        },
     )
     data = {"name": name, "strategyId": strategy.id, "timeZone": time_zone}
     data.update(fields)

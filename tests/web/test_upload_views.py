@@ -9,7 +9,9 @@ from tests.api.test_uploads import work_queue
 from tests.web.conftest import text
 
 
-def upload(browser, data: bytes, htmx: bool = True, header_token: bool = True, **fields):
+def upload(
+    browser, data: bytes, htmx: bool = True, header_token: bool = True, **fields
+):
     form = {k: str(v) for k, v in fields.items()}
     form["file"] = (io.BytesIO(data), fields.pop("filename", "contacts.csv"))
     headers = {"HX-Request": "true"} if htmx else {}
@@ -58,7 +60,9 @@ def test_upload_polls_while_running_then_shows_the_summary(web_admin, app, seed)
     assert poll.status_code == 200 and not partial.lstrip().startswith("<!doctype")
     assert 'data-state="done"' in partial and "every 1s" not in partial
     assert '<progress max="100" value="100"' in partial
-    assert 'data-count="accepted">2<' in partial and 'data-count="rejected">1<' in partial
+    assert (
+        'data-count="accepted">2<' in partial and 'data-count="rejected">1<' in partial
+    )
     assert f'href="/uploads/{upload_id}/errors.csv"' in partial
     report = web_admin.get(f"/uploads/{upload_id}/errors.csv")
     assert report.status_code == 200 and report.mimetype == "text/csv"
@@ -118,12 +122,16 @@ def test_upload_without_a_valid_csrf_token_is_refused(web_admin, app, seed):
 
 
 def test_viewer_cannot_upload(web_viewer, seed):
-    response = upload(web_viewer, b"2025550101\n", kind="contacts", campaignId=seed["campaign"])
+    response = upload(
+        web_viewer, b"2025550101\n", kind="contacts", campaignId=seed["campaign"]
+    )
     assert response.status_code == 403
 
 
 def test_stale_upload_offers_resume(web_admin, app, seed):
-    response = upload(web_admin, b"2025550101\n", kind="contacts", campaignId=seed["campaign"])
+    response = upload(
+        web_admin, b"2025550101\n", kind="contacts", campaignId=seed["campaign"]
+    )
     upload_id = int(re.search(r'id="upload-(\d+)"', text(response)).group(1))
     with app.app_context():
         from rq.job import Job
@@ -140,7 +148,10 @@ def test_stale_upload_offers_resume(web_admin, app, seed):
         row.created_at -= timedelta(minutes=5)  # older than a job takes to be queued
         db.session.commit()
     partial = text(web_admin.get(f"/uploads/{upload_id}", htmx=True))
-    assert "No worker is importing this upload" in partial and "Resume the import" in partial
+    assert (
+        "No worker is importing this upload" in partial
+        and "Resume the import" in partial
+    )
     resumed = web_admin.post(f"/uploads/{upload_id}/resume", htmx=True)
     assert resumed.status_code == 200 and "queued again" in text(resumed)
     work_queue(app)

@@ -55,7 +55,14 @@ def worker_env(app, **extra) -> dict[str, str]:
 
 def rq_worker(app, burst: bool, **extra) -> subprocess.Popen:
     """A real `rq worker` process (forking work horses) on the portal's queue."""
-    command = ["rq", "worker", "--url", REDIS_URL, "--name", f"test-{time.monotonic_ns()}"]
+    command = [
+        "rq",
+        "worker",
+        "--url",
+        REDIS_URL,
+        "--name",
+        f"test-{time.monotonic_ns()}",
+    ]
     if burst:
         command.append("--burst")
     return subprocess.Popen(
@@ -69,7 +76,7 @@ def rq_worker(app, burst: bool, **extra) -> subprocess.Popen:
 
 
 def descendants(pid: int) -> list[int]:
-    """Processes started by `pid`, found through /proc (RQ's work horse calls setpgrp)."""
+    """Processes started by `pid`, found in /proc (RQ's work horse calls setpgrp)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -110,7 +117,10 @@ def upload(app, path: Path, campaign_id: int) -> int:
     api = Api(client, login_token(client, "admin", "admin"))
     res = api.post(
         BULK,
-        data={"campaignId": str(campaign_id), "file": (io.BytesIO(path.read_bytes()), path.name)},
+        data={
+            "campaignId": str(campaign_id),
+            "file": (io.BytesIO(path.read_bytes()), path.name),
+        },
         content_type="multipart/form-data",
     )
     assert res.status_code == 200, res.get_data(as_text=True)
@@ -134,7 +144,9 @@ def counts(app, upload_id: int) -> dict:
         db.session.expire_all()
         up = db.session.get(Upload, upload_id)
         stored = db.session.scalar(
-            select(func.count()).select_from(Contact).where(Contact.upload_id == upload_id)
+            select(func.count())
+            .select_from(Contact)
+            .where(Contact.upload_id == upload_id)
         )
         distinct_rows = db.session.scalar(
             select(func.count(func.distinct(Contact.row_number))).where(
@@ -236,7 +248,9 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(app_factory, redis_db, tm
         )
         horses = descendants(worker.pid)
         assert horses, "the worker runs the import in a forked work horse"
-        kill_hard([worker.pid, *horses])  # the whole machine dies, as far as RQ can tell
+        kill_hard(
+            [worker.pid, *horses]
+        )  # the whole machine dies, as far as RQ can tell
     finally:
         kill_hard([worker.pid, *descendants(worker.pid)])
         worker.wait(timeout=30)
@@ -271,7 +285,9 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(app_factory, redis_db, tm
 
 
 @pytest.mark.slow
-def test_sigkilled_work_horse_is_retried_by_rq_and_resumes(app_factory, redis_db, tmp_path):
+def test_sigkilled_work_horse_is_retried_by_rq_and_resumes(
+    app_factory, redis_db, tmp_path
+):
     """The OOM-killer case: only the horse dies; its worker fails the job and RQ's
     Retry(max=3) runs it again at once, from the last checkpoint."""
     rows = 100_000
@@ -281,7 +297,9 @@ def test_sigkilled_work_horse_is_retried_by_rq_and_resumes(app_factory, redis_db
     upload_id = upload(app, info.path, campaign_id)
     worker = rq_worker(app, burst=True, ECM_IMPORT_CHUNK_ROWS="10000")
     try:
-        wait_until(lambda: counts(app, upload_id)["rows_read"] > 0, timeout=120, interval=0.02)
+        wait_until(
+            lambda: counts(app, upload_id)["rows_read"] > 0, timeout=120, interval=0.02
+        )
         horses = descendants(worker.pid)
         assert horses
         kill_hard(horses)
