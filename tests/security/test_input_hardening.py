@@ -203,3 +203,30 @@ def test_malformed_json_is_400_and_wrong_shape_is_406(api, admin):
     for shape in ([1, 2], "text", 42, None):
         res = api.post("/umm/ecm/callback/insertCallback", json=shape)
         assert res.status_code in (400, 406), shape
+
+
+def test_oversized_portal_upload_is_a_clear_413(small_limit_app):
+    from portal.extensions import db
+    from portal.models import Upload
+    from tests.security.builders import as_admin, csrf_token, portal_login
+
+    app = small_limit_app
+    campaign_id = as_admin(app, lambda admin: new_campaign(admin).id)
+    browser = app.test_client()
+    assert portal_login(browser, "admin", "admin").status_code in (302, 303)
+    token = csrf_token(browser, "/campaigns")
+    big = b"".join(b"+1415555%04d,Name %d\n" % (i % 10000, i) for i in range(6000))
+    res = browser.post(
+        "/uploads",
+        data={
+            "kind": "contacts",
+            "campaignId": str(campaign_id),
+            "file": (io.BytesIO(big), "big.csv"),
+        },
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+        content_type="multipart/form-data",
+    )
+    assert res.status_code == 413
+    assert "0.0625 MB" in res.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Upload)) == 0
