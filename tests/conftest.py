@@ -62,8 +62,8 @@ def base_config(url: str, **extra) -> dict:
     config = {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
-        "SECRET_KEY": "test-secret-key-0123456789",
-        "JWT_SECRET": "test-jwt-secret-0123456789",
+        "SECRET_KEY": "test-secret-key-0123456789-abcdefghijkl",
+        "JWT_SECRET": "test-jwt-secret-0123456789-abcdefghijkl",
         "ECM_AUTO_INIT": False,
         "ECM_START_WORKER": False,
         "ECM_ADMIN_PASSWORD": "admin",

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Contact, FeedHeartbeat, utcnow
-from tests.conftest import REDIS_URL
+from tests.conftest import BACKENDS, REDIS_URL
 from tests.feed.support import add_contacts, make_campaign, make_strategy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,9 +39,9 @@ def _flask(url: str, *args: str) -> str:
 
 
 @pytest.mark.redis
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
 def test_scheduler_and_worker_commands_run_the_feed(backend, admin, app):
-    if backend != "postgresql":
-        pytest.skip("production mode is PostgreSQL with Redis")
+    """Production mode is PostgreSQL with Redis, so this runs on PostgreSQL only."""
     campaign = make_campaign(admin, make_strategy(admin))
     ids = add_contacts(campaign, 5, dial_time=utcnow() - timedelta(minutes=1))
     url = app.config["SQLALCHEMY_DATABASE_URI"]

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import login_token, make_user
 
-SECRET = "test-jwt-secret-0123456789"  # tests/conftest.py base_config
+SECRET = "test-jwt-secret-0123456789-abcdefghijkl"  # tests/conftest.py base_config
 
 
 def _b64(data: dict) -> str:
