@@ -12,7 +12,8 @@ from tests.conftest import truncate_all
 
 def test_create_user_with_options(app):
     result = app.test_cli_runner().invoke(
-        args=["create-user", "bob", "--role", "Supervisor", "--password", "password-1"])
+        args=["create-user", "bob", "--role", "Supervisor", "--password", "password-1"]
+    )
     assert result.exit_code == 0, result.output
     assert "created bob (Supervisor)" in result.output
     with app.app_context():
@@ -21,8 +22,9 @@ def test_create_user_with_options(app):
 
 
 def test_create_user_prompts_for_the_password_twice(app):
-    result = app.test_cli_runner().invoke(args=["create-user", "carol"],
-                                          input="password-2\npassword-2\n")
+    result = app.test_cli_runner().invoke(
+        args=["create-user", "carol"], input="password-2\npassword-2\n"
+    )
     assert result.exit_code == 0, result.output
     assert "created carol (Viewer)" in result.output
     assert "password-2" not in result.output, "the prompt hides the input"
@@ -36,7 +38,9 @@ def test_create_user_reports_refusals_without_a_traceback(app):
     assert "username: is already taken" in result.output
     result = runner.invoke(args=["create-user", "erin", "--password", "short"])
     assert result.exit_code == 1 and "password" in result.output
-    result = runner.invoke(args=["create-user", "frank", "--role", "Root", "--password", "x" * 9])
+    result = runner.invoke(
+        args=["create-user", "frank", "--role", "Root", "--password", "x" * 9]
+    )
     assert result.exit_code == 2, "click refuses an unknown role"
     assert "Traceback" not in result.output
 

@@ -1,4 +1,4 @@
-"""Run modes from the environment, and a production mode that refuses unsafe defaults."""
+"""Run modes from the environment; production mode refuses unsafe defaults."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ def test_embedded_mode_is_the_default():
     assert config.SESSION_COOKIE_SECURE is False
     assert (config.SECRET_KEY, config.ECM_ADMIN_PASSWORD) == (DEFAULT_SECRET, "admin")
     assert (config.JWT_EXPIRES_IN, config.ECM_FEED_INTERVAL, config.ECM_DIALER) == (
-        36000, 10, "simulator")
+        36000,
+        10,
+        "simulator",
+    )
     config.check_production_safety()  # embedded mode may keep its defaults
 
 
@@ -41,10 +44,13 @@ def test_redis_url_selects_production_mode():
 
 @pytest.mark.parametrize(
     ("override", "message"),
-    [({"SECRET_KEY": ""}, "SECRET_KEY"), ({"SECRET_KEY": DEFAULT_SECRET}, "SECRET_KEY"),
-     ({"SECRET_KEY": "short"}, "SECRET_KEY"),
-     ({"ECM_ADMIN_PASSWORD": DEFAULT_ADMIN_PASSWORD}, "ECM_ADMIN_PASSWORD"),
-     ({"ECM_ADMIN_PASSWORD": ""}, "ECM_ADMIN_PASSWORD")],
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"SECRET_KEY": DEFAULT_SECRET}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"ECM_ADMIN_PASSWORD": DEFAULT_ADMIN_PASSWORD}, "ECM_ADMIN_PASSWORD"),
+        ({"ECM_ADMIN_PASSWORD": ""}, "ECM_ADMIN_PASSWORD"),
+    ],
 )
 def test_production_refuses_default_secret_and_admin_password(override, message):
     config = Config({**PRODUCTION, **override})
@@ -69,24 +75,35 @@ def test_create_app_starts_in_production_with_real_settings(monkeypatch):
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
     assert app.config["SESSION_COOKIE_SECURE"] is True
-    assert "ecm_embedded_runner" not in app.extensions, "no worker inside the web process"
+    assert "ecm_embedded_runner" not in app.extensions, (
+        "no worker inside the web process"
+    )
 
 
 @pytest.mark.parametrize(
     ("given", "used"),
-    [("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
-     ("postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
-     ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
-     ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db")],
+    [
+        ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
 )
 def test_database_urls_get_the_psycopg3_driver(given, used):
     assert Config({"DATABASE_URL": given}).SQLALCHEMY_DATABASE_URI == used
 
 
 def test_numbers_and_flags_from_the_environment():
-    config = Config({"ECM_JWT_EXPIRES_IN": "600", "ECM_FEED_INTERVAL": "oops",
-                     "ECM_AUTO_INIT": "no", "ECM_START_WORKER": "1",
-                     "ECM_DEFAULT_REGION": "gb", "ECM_MAX_UPLOAD_MB": "2"})
+    config = Config(
+        {
+            "ECM_JWT_EXPIRES_IN": "600",
+            "ECM_FEED_INTERVAL": "oops",
+            "ECM_AUTO_INIT": "no",
+            "ECM_START_WORKER": "1",
+            "ECM_DEFAULT_REGION": "gb",
+            "ECM_MAX_UPLOAD_MB": "2",
+        }
+    )
     assert (config.JWT_EXPIRES_IN, config.ECM_FEED_INTERVAL) == (600, 10)
     assert (config.ECM_AUTO_INIT, config.ECM_START_WORKER) == (False, True)
     assert config.ECM_DEFAULT_REGION == "GB"
@@ -95,7 +112,10 @@ def test_numbers_and_flags_from_the_environment():
 
 def test_jwt_secret_defaults_to_the_secret_key():
     assert Config({"SECRET_KEY": "k" * 20}).JWT_SECRET == "k" * 20
-    assert Config({"SECRET_KEY": "k" * 20, "ECM_JWT_SECRET": "j" * 20}).JWT_SECRET == "j" * 20
+    assert (
+        Config({"SECRET_KEY": "k" * 20, "ECM_JWT_SECRET": "j" * 20}).JWT_SECRET
+        == "j" * 20
+    )
 
 
 def test_first_start_in_production_uses_the_configured_admin_password(app_factory):

@@ -1,4 +1,4 @@
-"""Who may call what, over every endpoint in the live registry (portal.api.core.ENDPOINTS).
+"""Who may call what, over every endpoint in the live registry (core.ENDPOINTS).
 
 Endpoints added later are covered without touching this file: every authenticated
 endpoint must refuse missing, expired, unsigned and otherwise-signed tokens with 401;
@@ -89,12 +89,15 @@ def forged_tokens(app, admin) -> dict[str, str]:
         "hs512-right-secret": jwt.encode(good, secret, algorithm="HS512"),
         "hs256-wrong-secret": jwt.encode(good, secret + "-not", algorithm="HS256"),
         "tampered-payload": tampered,
-        "refresh-as-access": jwt.encode({**good, "typ": "refresh", "fam": "f"}, secret,
-                                        algorithm="HS256"),
-        "no-exp": jwt.encode({k: v for k, v in good.items() if k != "exp"}, secret,
-                             algorithm="HS256"),
+        "refresh-as-access": jwt.encode(
+            {**good, "typ": "refresh", "fam": "f"}, secret, algorithm="HS256"
+        ),
+        "no-exp": jwt.encode(
+            {k: v for k, v in good.items() if k != "exp"}, secret, algorithm="HS256"
+        ),
         "stale-session-version": jwt.encode(
-            {**good, "sv": admin.session_version + 1}, secret, algorithm="HS256"),
+            {**good, "sv": admin.session_version + 1}, secret, algorithm="HS256"
+        ),
         "garbage": "a.b.c",
     }
     try:
@@ -103,7 +106,9 @@ def forged_tokens(app, admin) -> dict[str, str]:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         tokens["rs256"] = jwt.encode(good, key, algorithm="RS256")
     except ImportError:  # pragma: no cover - cryptography ships with the stack
-        tokens["rs256-header"] = f"{_b64({'alg': 'RS256', 'typ': 'JWT'})}.{_b64(good)}.c2ln"
+        tokens["rs256-header"] = (
+            f"{_b64({'alg': 'RS256', 'typ': 'JWT'})}.{_b64(good)}.c2ln"
+        )
     return tokens
 
 
@@ -132,12 +137,24 @@ def test_without_a_token_every_endpoint_is_401(client, app):
 
 @pytest.mark.parametrize(
     "case",
-    ["expired", "alg-none", "alg-none-upper", "hs512-right-secret", "hs256-wrong-secret",
-     "tampered-payload", "refresh-as-access", "no-exp", "stale-session-version", "garbage",
-     "rs256"],
+    [
+        "expired",
+        "alg-none",
+        "alg-none-upper",
+        "hs512-right-secret",
+        "hs256-wrong-secret",
+        "tampered-payload",
+        "refresh-as-access",
+        "no-exp",
+        "stale-session-version",
+        "garbage",
+        "rs256",
+    ],
 )
 def test_forged_or_expired_tokens_are_401_everywhere(client, app, admin, case):
-    token = forged_tokens(app, admin).get(case) or forged_tokens(app, admin)["rs256-header"]
+    token = (
+        forged_tokens(app, admin).get(case) or forged_tokens(app, admin)["rs256-header"]
+    )
     failures = []
     for method, rule in calls():
         res = _send(client, method, rule, token)
@@ -183,7 +200,9 @@ def test_supervisor_may_not_write_preferences_but_may_write_the_rest(supervisor_
     assert failures == []
 
 
-def test_login_and_refresh_need_no_token_but_the_openapi_document_is_public(client, app):
+def test_login_and_refresh_need_no_token_but_the_openapi_document_is_public(
+    client, app
+):
     assert client.get("/umm/openapi.json").status_code == 200
     public = {ep.rule for ep in ENDPOINTS if not ep.auth}
     assert public == {"/umm/api/login", "/umm/oauth/access_token"}

@@ -51,7 +51,9 @@ def _validator(document, schema):
 def _rebase(schema):
     if isinstance(schema, dict):
         return {
-            k: "urn:ecm-openapi" + v if k == "$ref" and v.startswith("#/") else _rebase(v)
+            k: "urn:ecm-openapi" + v
+            if k == "$ref" and v.startswith("#/")
+            else _rebase(v)
             for k, v in schema.items()
         }
     if isinstance(schema, list):
@@ -62,7 +64,9 @@ def _rebase(schema):
 def _check(document, method: str, rule: str, res) -> None:
     op = document["paths"][openapi_path(rule)][method.lower()]
     documented = op["responses"].get(str(res.status_code))
-    assert documented is not None, f"{method} {rule} answered undocumented {res.status_code}"
+    assert documented is not None, (
+        f"{method} {rule} answered undocumented {res.status_code}"
+    )
     if res.status_code == 204:
         return
     schema = documented["content"]["application/json"]["schema"]
@@ -76,45 +80,83 @@ def test_answers_to_the_seed_examples_fit_the_documented_schemas(document, api):
         _check(document, method, rule, res)
         return res.get_json()
 
-    sid = call("POST", "/umm/ecm/callStrategy/save", body=seed.STRATEGY_SAVE_REQUEST)["id"]
-    aid = call("POST", "/umm/ecm/callStrategyAttempt/save",
-               body=seed.attempt_save_request(sid))["id"]
-    call("POST", "/umm/ecm/callStrategyAttempt/update",
-         body=seed.attempt_update_request(sid, aid))
-    call("GET", "/umm/ecm/callStrategyAttempt", f"/umm/ecm/callStrategyAttempt?csId={sid}")
+    sid = call("POST", "/umm/ecm/callStrategy/save", body=seed.STRATEGY_SAVE_REQUEST)[
+        "id"
+    ]
+    aid = call(
+        "POST", "/umm/ecm/callStrategyAttempt/save", body=seed.attempt_save_request(sid)
+    )["id"]
+    call(
+        "POST",
+        "/umm/ecm/callStrategyAttempt/update",
+        body=seed.attempt_update_request(sid, aid),
+    )
+    call(
+        "GET",
+        "/umm/ecm/callStrategyAttempt",
+        f"/umm/ecm/callStrategyAttempt?csId={sid}",
+    )
     call("GET", "/umm/ecm/callStrategy")
-    cid = call("POST", "/umm/ecm/campaign/createCampaign",
-               body=seed.create_campaign_request(sid))["id"]
-    call("POST", "/umm/ecm/campaign/createCampaignBySkilllGroup",
-         body=seed.skill_group_request(sid))
+    cid = call(
+        "POST",
+        "/umm/ecm/campaign/createCampaign",
+        body=seed.create_campaign_request(sid),
+    )["id"]
+    call(
+        "POST",
+        "/umm/ecm/campaign/createCampaignBySkilllGroup",
+        body=seed.skill_group_request(sid),
+    )
     call("PUT", "/umm/ecm/campaign/update", body=seed.update_campaign_request(int(cid)))
     call("GET", "/umm/ecm/campaign")
     call("GET", "/umm/ecm/campaign/fetchCiscoCampaigns")
-    call("POST", "/umm/ecm/campaign/campaignUpdateStatus", body={"id": cid, "status": 0})
-    call("POST", "/umm/ecm/callback/insertCallback", body=seed.insert_callback_request(int(cid)))
+    call(
+        "POST", "/umm/ecm/campaign/campaignUpdateStatus", body={"id": cid, "status": 0}
+    )
+    call(
+        "POST",
+        "/umm/ecm/callback/insertCallback",
+        body=seed.insert_callback_request(int(cid)),
+    )
     call("POST", "/umm/ecm/callback/getList", body={"campaignId": cid})
     eid = call("POST", "/umm/ecm/contact/save", body=seed.DNC_SAVE_REQUEST)["id"]
     call("POST", "/umm/ecm/contact/update", body=seed.dnc_update_request(eid))
     call("GET", "/umm/ecm/contact")
-    pid = call("POST", "/umm/ecm/preferenceSettings/save",
-               body=seed.PREFERENCES_SAVE_REQUEST)["id"]
+    pid = call(
+        "POST", "/umm/ecm/preferenceSettings/save", body=seed.PREFERENCES_SAVE_REQUEST
+    )["id"]
     call("POST", "/umm/ecm/preferenceSettings")
-    call("POST", "/umm/ecm/preferenceSettings/update", body=seed.preferences_update_request(pid))
-    call("POST", "/umm/ecm/callStrategyAttempt/updateOrder",
-         body=seed.update_order_request([(aid, 1)]))
+    call(
+        "POST",
+        "/umm/ecm/preferenceSettings/update",
+        body=seed.preferences_update_request(pid),
+    )
+    call(
+        "POST",
+        "/umm/ecm/callStrategyAttempt/updateOrder",
+        body=seed.update_order_request([(aid, 1)]),
+    )
     call("POST", "/umm/ecm/campaign/createCampaign", body={"name": ""})  # a 406
     call("DELETE", "/umm/ecm/contact/delete", f"/umm/ecm/contact/delete?id={eid}")
-    call("POST", "/umm/ecm/callStrategyAttempt/delete",
-         f"/umm/ecm/callStrategyAttempt/delete?id={aid}")
+    call(
+        "POST",
+        "/umm/ecm/callStrategyAttempt/delete",
+        f"/umm/ecm/callStrategyAttempt/delete?id={aid}",
+    )
     call("DELETE", "/umm/ecm/campaign/delete", f"/umm/ecm/campaign/delete?id={cid}")
-    call("POST", "/umm/ecm/preferenceSettings/delete",
-         f"/umm/ecm/preferenceSettings/delete?id={pid}")
+    call(
+        "POST",
+        "/umm/ecm/preferenceSettings/delete",
+        f"/umm/ecm/preferenceSettings/delete?id={pid}",
+    )
     call("POST", "/umm/api/logout")
 
 
 def test_login_answer_fits_its_schema(document, client, app):
     res = client.post("/umm/api/login", json=seed.LOGIN_REQUEST)
     _check(document, "POST", "/umm/api/login", res)
-    res = client.post("/umm/oauth/access_token",
-                      data={"refresh_token": res.get_json()["refresh_token"]})
+    res = client.post(
+        "/umm/oauth/access_token",
+        data={"refresh_token": res.get_json()["refresh_token"]},
+    )
     _check(document, "POST", "/umm/oauth/access_token", res)

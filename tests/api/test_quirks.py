@@ -21,7 +21,9 @@ def attempt_id(api, sid: int, name: str = "A") -> int:
 
 
 def campaign_id(api, sid: int, name: str = "C", **extra) -> int:
-    res = api.post("/umm/ecm/campaign/createCampaign", {"name": name, "strategyId": sid, **extra})
+    res = api.post(
+        "/umm/ecm/campaign/createCampaign", {"name": name, "strategyId": sid, **extra}
+    )
     assert res.status_code == 201, res.get_json()
     return int(res.get_json()["id"])
 
@@ -31,7 +33,9 @@ def dnc_id(api, number: str = "+14155550100") -> int:
 
 
 def prefs_id(api) -> int:
-    return api.post("/umm/ecm/preferenceSettings/save", {"campaignBatchSize": 5}).get_json()["id"]
+    return api.post(
+        "/umm/ecm/preferenceSettings/save", {"campaignBatchSize": 5}
+    ).get_json()["id"]
 
 
 def assert_error(res, status: int, error: str) -> dict:
@@ -67,7 +71,9 @@ def _login(client) -> dict:
 
 
 @pytest.mark.parametrize("encoding", ["form", "json"])
-def test_refresh_rotates_the_pair_and_revokes_the_old_refresh_token(client, app, encoding):
+def test_refresh_rotates_the_pair_and_revokes_the_old_refresh_token(
+    client, app, encoding
+):
     first = _login(client)
     data = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
     kwargs = {"data": data} if encoding == "form" else {"json": data}
@@ -83,29 +89,41 @@ def test_refresh_rotates_the_pair_and_revokes_the_old_refresh_token(client, app,
 
 def test_reusing_a_revoked_refresh_token_revokes_its_whole_family(client, app):
     first = _login(client)
-    second = client.post("/umm/oauth/access_token", data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"]}).get_json()
-    reuse = client.post("/umm/oauth/access_token", data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    second = client.post(
+        "/umm/oauth/access_token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+    ).get_json()
+    reuse = client.post(
+        "/umm/oauth/access_token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+    )
     assert reuse.status_code == 401
     # the thief's re-use ended the family: the legitimate newer token is dead too
-    res = client.post("/umm/oauth/access_token", data={
-        "grant_type": "refresh_token", "refresh_token": second["refresh_token"]})
+    res = client.post(
+        "/umm/oauth/access_token",
+        data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]},
+    )
     assert_error(res, 401, "unauthorized")
     # another login (another family) is untouched
     other = _login(client)
-    res = client.post("/umm/oauth/access_token", data={
-        "grant_type": "refresh_token", "refresh_token": other["refresh_token"]})
+    res = client.post(
+        "/umm/oauth/access_token",
+        data={"grant_type": "refresh_token", "refresh_token": other["refresh_token"]},
+    )
     assert res.status_code == 200
 
 
 def test_refresh_refuses_another_grant_type_and_an_access_token(client, app):
     first = _login(client)
-    res = client.post("/umm/oauth/access_token", data={
-        "grant_type": "password", "refresh_token": first["refresh_token"]})
+    res = client.post(
+        "/umm/oauth/access_token",
+        data={"grant_type": "password", "refresh_token": first["refresh_token"]},
+    )
     assert_error(res, 406, "not_acceptable")
-    res = client.post("/umm/oauth/access_token", data={
-        "grant_type": "refresh_token", "refresh_token": first["token"]})
+    res = client.post(
+        "/umm/oauth/access_token",
+        data={"grant_type": "refresh_token", "refresh_token": first["token"]},
+    )
     assert_error(res, 401, "unauthorized")
 
 
@@ -116,8 +134,10 @@ def test_logout_revokes_the_access_token_and_the_refresh_family(client, app):
     assert res.status_code == 200
     assert "logged out" in res.get_json()["message"]
     assert_error(api.get("/umm/ecm/campaign"), 401, "unauthorized")
-    res = client.post("/umm/oauth/access_token", data={
-        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    res = client.post(
+        "/umm/oauth/access_token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
     assert_error(res, 401, "unauthorized")
 
 
@@ -133,56 +153,92 @@ def test_logout_without_refresh_token_leaves_other_sessions(client, app):
 
 @pytest.mark.parametrize(
     "path",
-    ["/umm/ecm/campaign/createCampaignBySkilllGroup",
-     "/umm/ecm/campaign/createCampaignBySkillGroup"],
+    [
+        "/umm/ecm/campaign/createCampaignBySkilllGroup",
+        "/umm/ecm/campaign/createCampaignBySkillGroup",
+    ],
 )
 def test_both_skill_group_spellings_create_a_campaign(api, path):
     sid = strategy_id(api)
     res = api.post(path, seed.skill_group_request(sid))
     assert res.status_code == 200
     assert res.get_json()["skillGroup"] == "skillGroupName"
-    res = api.post(path, {**seed.skill_group_request(sid), "name": "x", "skillGroup": None})
-    assert assert_error(res, 406, "not_acceptable")["fields"] == {"skillGroup": "is required"}
+    res = api.post(
+        path, {**seed.skill_group_request(sid), "name": "x", "skillGroup": None}
+    )
+    assert assert_error(res, 406, "not_acceptable")["fields"] == {
+        "skillGroup": "is required"
+    }
 
 
 def test_start_time_and_week_days_accept_the_seed_spellings_and_answer_ours(api):
     sid = strategy_id(api)
-    res = api.post("/umm/ecm/campaign/createCampaign", {
-        "name": "Seedish", "strategyId": sid, "startTIme": "08:30", "endTime": "17:00",
-        "weekdays": "1,2,3"})
+    res = api.post(
+        "/umm/ecm/campaign/createCampaign",
+        {
+            "name": "Seedish",
+            "strategyId": sid,
+            "startTIme": "08:30",
+            "endTime": "17:00",
+            "weekdays": "1,2,3",
+        },
+    )
     assert res.status_code == 201
     body = res.get_json()
     assert body["startTime"] == "08:30" and "startTIme" not in body
     assert body["weekDays"] == body["weekdays"] == "1,2,3"
-    res = api.put("/umm/ecm/campaign/update",
-                  {"id": body["id"], "startTIme": "09:00", "weekdays": "0,6"})
+    res = api.put(
+        "/umm/ecm/campaign/update",
+        {"id": body["id"], "startTIme": "09:00", "weekdays": "0,6"},
+    )
     assert (res.get_json()["startTime"], res.get_json()["weekDays"]) == ("09:00", "0,6")
-    res = api.put("/umm/ecm/campaign/update",
-                  {"id": body["id"], "startTime": "10:00", "weekDays": "5"})
+    res = api.put(
+        "/umm/ecm/campaign/update",
+        {"id": body["id"], "startTime": "10:00", "weekDays": "5"},
+    )
     assert (res.get_json()["startTime"], res.get_json()["weekDays"]) == ("10:00", "5")
 
 
 def test_campaign_numbers_in_responses_are_strings_and_inputs_take_either(api):
     sid = strategy_id(api)
-    as_text = api.post("/umm/ecm/campaign/createCampaign", {
-        "name": "text", "strategyId": str(sid), "status": "0", "type": "1"}).get_json()
-    as_numbers = api.post("/umm/ecm/campaign/createCampaign", {
-        "name": "numbers", "strategyId": sid, "status": 0, "type": 1}).get_json()
+    as_text = api.post(
+        "/umm/ecm/campaign/createCampaign",
+        {"name": "text", "strategyId": str(sid), "status": "0", "type": "1"},
+    ).get_json()
+    as_numbers = api.post(
+        "/umm/ecm/campaign/createCampaign",
+        {"name": "numbers", "strategyId": sid, "status": 0, "type": 1},
+    ).get_json()
     for body in (as_text, as_numbers):
-        assert (body["strategyId"], body["status"], body["type"]) == (str(sid), "0", "1")
+        assert (body["strategyId"], body["status"], body["type"]) == (
+            str(sid),
+            "0",
+            "1",
+        )
         assert isinstance(body["id"], str)
-        assert seed.ISO_UTC.match(body["dateCreated"]) and seed.ISO_UTC.match(body["lastUpdated"])
+        assert seed.ISO_UTC.match(body["dateCreated"]) and seed.ISO_UTC.match(
+            body["lastUpdated"]
+        )
 
 
 @pytest.mark.parametrize(
     ("status", "verb", "stored"),
-    [(0, "paused", 0), (1, "resumed", 1), ("0", "paused", 0), ("1", "resumed", 1),
-     ("pause", "paused", 0), ("resume", "resumed", 1), ("PAUSE", "paused", 0)],
+    [
+        (0, "paused", 0),
+        (1, "resumed", 1),
+        ("0", "paused", 0),
+        ("1", "resumed", 1),
+        ("pause", "paused", 0),
+        ("resume", "resumed", 1),
+        ("PAUSE", "paused", 0),
+    ],
 )
 def test_pause_and_resume_accept_numbers_and_words(api, status, verb, stored):
     sid = strategy_id(api)
     cid = campaign_id(api, sid, status=1 - stored)
-    res = api.post("/umm/ecm/campaign/campaignUpdateStatus", {"id": cid, "status": status})
+    res = api.post(
+        "/umm/ecm/campaign/campaignUpdateStatus", {"id": cid, "status": status}
+    )
     assert res.status_code == 200
     assert res.get_json() == {"message": f"Campaign with id {cid} successfully {verb}"}
     listed = api.get("/umm/ecm/campaign").get_json()[0]
@@ -191,7 +247,9 @@ def test_pause_and_resume_accept_numbers_and_words(api, status, verb, stored):
 
 def test_pause_refuses_other_values(api):
     cid = campaign_id(api, strategy_id(api))
-    res = api.post("/umm/ecm/campaign/campaignUpdateStatus", {"id": cid, "status": "stop"})
+    res = api.post(
+        "/umm/ecm/campaign/campaignUpdateStatus", {"id": cid, "status": "stop"}
+    )
     assert set(assert_error(res, 406, "not_acceptable")["fields"]) == {"status"}
 
 
@@ -200,7 +258,9 @@ def test_campaign_type_cannot_change(api):
     res = api.put("/umm/ecm/campaign/update", {"id": cid, "type": 2})
     body = assert_error(res, 406, "not_acceptable")
     assert "type" in body["fields"]
-    assert api.put("/umm/ecm/campaign/update", {"id": cid, "type": "0"}).status_code == 200
+    assert (
+        api.put("/umm/ecm/campaign/update", {"id": cid, "type": "0"}).status_code == 200
+    )
 
 
 # -- strategies and attempts ----------------------------------------------------------
@@ -227,11 +287,18 @@ def test_post_to_the_attempt_save_url_creates(api):
 def test_attempt_update_names_the_attempt_by_id_or_cs_attempt(api, key):
     sid = strategy_id(api)
     aid = attempt_id(api, sid)
-    res = api.post("/umm/ecm/callStrategyAttempt/update",
-                   {key: aid, "name": "Renamed", "phone": "2", "channel": 1})
+    res = api.post(
+        "/umm/ecm/callStrategyAttempt/update",
+        {key: aid, "name": "Renamed", "phone": "2", "channel": 1},
+    )
     assert res.status_code == 200
     body = res.get_json()
-    assert (body["id"], body["name"], body["phone"], body["channel"]) == (aid, "Renamed", "2", 1)
+    assert (body["id"], body["name"], body["phone"], body["channel"]) == (
+        aid,
+        "Renamed",
+        "2",
+        1,
+    )
     res = api.post("/umm/ecm/callStrategyAttempt/update", {"name": "nobody"})
     assert "id" in assert_error(res, 406, "not_acceptable")["fields"]
 
@@ -239,8 +306,10 @@ def test_attempt_update_names_the_attempt_by_id_or_cs_attempt(api, key):
 def test_attempt_update_prefers_id_over_cs_attempt(api):
     sid = strategy_id(api)
     first, second = attempt_id(api, sid, "one"), attempt_id(api, sid, "two")
-    res = api.post("/umm/ecm/callStrategyAttempt/update",
-                   {"id": second, "csAttempt": first, "name": "picked"})
+    res = api.post(
+        "/umm/ecm/callStrategyAttempt/update",
+        {"id": second, "csAttempt": first, "name": "picked"},
+    )
     assert res.get_json()["id"] == second
 
 
@@ -282,29 +351,43 @@ def test_preferences_read_with_get_or_post(api, method):
 def test_preferences_password_is_masked_and_the_mask_keeps_it(api, app):
     from portal.services import preferences
 
-    saved = api.post("/umm/ecm/preferenceSettings/save",
-                     {**seed.PREFERENCES_SAVE_REQUEST, "password": "s3cret"}).get_json()
+    saved = api.post(
+        "/umm/ecm/preferenceSettings/save",
+        {**seed.PREFERENCES_SAVE_REQUEST, "password": "s3cret"},
+    ).get_json()
     assert saved["password"] == "********"
     assert api.get("/umm/ecm/preferenceSettings").get_json()["password"] == "********"
-    res = api.post("/umm/ecm/preferenceSettings/update",
-                   {"id": saved["id"], "password": "********", "ivrBatchSize": 7})
+    res = api.post(
+        "/umm/ecm/preferenceSettings/update",
+        {"id": saved["id"], "password": "********", "ivrBatchSize": 7},
+    )
     assert res.get_json()["password"] == "********"
     with app.app_context():
         assert preferences.current().password == "s3cret"
         assert preferences.current().ivr_batch_size == 7
-    api.post("/umm/ecm/preferenceSettings/update", {"id": saved["id"], "password": "n3w"})
+    api.post(
+        "/umm/ecm/preferenceSettings/update", {"id": saved["id"], "password": "n3w"}
+    )
     with app.app_context():
         assert preferences.current().password == "n3w"
-    api.post("/umm/ecm/preferenceSettings/update", {"id": saved["id"], "password": None})
+    api.post(
+        "/umm/ecm/preferenceSettings/update", {"id": saved["id"], "password": None}
+    )
     assert api.get("/umm/ecm/preferenceSettings").get_json()["password"] is None
 
 
 def test_preferences_are_one_row_saved_twice_is_an_update(api):
-    first = api.post("/umm/ecm/preferenceSettings/save", {"campaignBatchSize": 5}).get_json()
-    second = api.post("/umm/ecm/preferenceSettings/save", {"ivrBatchSize": 6}).get_json()
+    first = api.post(
+        "/umm/ecm/preferenceSettings/save", {"campaignBatchSize": 5}
+    ).get_json()
+    second = api.post(
+        "/umm/ecm/preferenceSettings/save", {"ivrBatchSize": 6}
+    ).get_json()
     assert first["id"] == second["id"]
     assert (second["campaignBatchSize"], second["ivrBatchSize"]) == (5, 6)
-    res = api.post("/umm/ecm/preferenceSettings/update", {"id": first["id"] + 1, "ivrBatchSize": 1})
+    res = api.post(
+        "/umm/ecm/preferenceSettings/update", {"id": first["id"] + 1, "ivrBatchSize": 1}
+    )
     assert_error(res, 404, "not_found")
 
 
@@ -330,8 +413,10 @@ def test_dnc_entries_carry_both_date_spellings(api):
 
 
 def test_validation_failure_is_406_with_fields(api):
-    res = api.post("/umm/ecm/campaign/createCampaign",
-                   {"name": "", "strategyId": "x", "startTime": "25:00", "weekDays": "7"})
+    res = api.post(
+        "/umm/ecm/campaign/createCampaign",
+        {"name": "", "strategyId": "x", "startTime": "25:00", "weekDays": "7"},
+    )
     body = assert_error(res, 406, "not_acceptable")
     assert set(body) == {"error", "message", "fields"}
     assert {"name", "strategyId", "startTime", "weekDays"} <= set(body["fields"])
@@ -340,23 +425,36 @@ def test_validation_failure_is_406_with_fields(api):
 
 def test_unknown_fields_are_refused_not_ignored(api):
     res = api.post("/umm/ecm/callStrategy/save", {"name": "x", "isAdmin": True})
-    assert assert_error(res, 406, "not_acceptable")["fields"] == {"isAdmin": "unknown field"}
+    assert assert_error(res, 406, "not_acceptable")["fields"] == {
+        "isAdmin": "unknown field"
+    }
 
 
 @pytest.mark.parametrize("raw", [b"{", b'{"name": "x",}', b"[1, 2", b"\xff\xfe"])
 def test_malformed_json_is_400(api, raw):
-    res = api.post("/umm/ecm/callStrategy/save", data=raw, content_type="application/json")
+    res = api.post(
+        "/umm/ecm/callStrategy/save", data=raw, content_type="application/json"
+    )
     assert_error(res, 400, "bad_request")
 
 
 def test_a_json_array_where_an_object_belongs_is_406(api):
     res = api.post("/umm/ecm/callStrategy/save", [{"name": "x"}])
-    assert assert_error(res, 406, "not_acceptable")["fields"] == {"body": "must be a JSON object"}
+    assert assert_error(res, 406, "not_acceptable")["fields"] == {
+        "body": "must be a JSON object"
+    }
 
 
 @pytest.mark.parametrize(
     "header",
-    [None, "Bearer", "Bearer ", "Basic YWRtaW46YWRtaW4=", "Bearer not-a-jwt", "Token abc"],
+    [
+        None,
+        "Bearer",
+        "Bearer ",
+        "Basic YWRtaW46YWRtaW4=",
+        "Bearer not-a-jwt",
+        "Token abc",
+    ],
 )
 def test_missing_or_bad_token_is_401(client, app, header):
     headers = {"Authorization": header} if header is not None else {}
@@ -383,10 +481,17 @@ def test_wrong_role_is_403(viewer_api):
         ("POST", "/umm/ecm/callStrategyAttempt/save", {"csId": 999}),
         ("POST", "/umm/ecm/callStrategyAttempt/update", {"id": 999, "name": "x"}),
         ("POST", "/umm/ecm/callStrategyAttempt/delete?id=999", None),
-        ("POST", "/umm/ecm/callStrategyAttempt/updateOrder", {"idIndexJson": {"data": [
-            {"atId": 999, "index": 1}]}}),
+        (
+            "POST",
+            "/umm/ecm/callStrategyAttempt/updateOrder",
+            {"idIndexJson": {"data": [{"atId": 999, "index": 1}]}},
+        ),
         ("POST", "/umm/ecm/preferenceSettings/delete?id=999", None),
-        ("POST", "/umm/ecm/callback/insertCallback", {"campaignId": 999, "phone1": "+14155550100"}),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": 999, "phone1": "+14155550100"},
+        ),
         ("GET", "/umm/ecm/callback/getList?campaignId=999", None),
     ],
 )
@@ -396,9 +501,13 @@ def test_unknown_id_is_404(api, method, path, payload):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/umm/ecm/campaign/createCampaign"), ("PATCH", "/umm/ecm/campaign"),
-     ("DELETE", "/umm/ecm/callStrategy"), ("GET", "/umm/ecm/contact/delete"),
-     ("PUT", "/umm/api/login")],
+    [
+        ("GET", "/umm/ecm/campaign/createCampaign"),
+        ("PATCH", "/umm/ecm/campaign"),
+        ("DELETE", "/umm/ecm/callStrategy"),
+        ("GET", "/umm/ecm/contact/delete"),
+        ("PUT", "/umm/api/login"),
+    ],
 )
 def test_wrong_method_is_405_in_json(api, method, path):
     res = api.call(method, path)
@@ -422,7 +531,11 @@ def _make(api, resource: str) -> tuple[str, str, int]:
     if resource == "strategy":
         return "POST", "/umm/ecm/callStrategy/delete", strategy_id(api)
     if resource == "attempt":
-        return "POST", "/umm/ecm/callStrategyAttempt/delete", attempt_id(api, strategy_id(api))
+        return (
+            "POST",
+            "/umm/ecm/callStrategyAttempt/delete",
+            attempt_id(api, strategy_id(api)),
+        )
     return "POST", "/umm/ecm/preferenceSettings/delete", prefs_id(api)
 
 
@@ -434,12 +547,17 @@ def _exists(api, resource: str, rid: int) -> bool:
     if resource == "strategy":
         return any(s["id"] == rid for s in api.get("/umm/ecm/callStrategy").get_json())
     if resource == "attempt":
-        return any(a["id"] == rid for s in api.get("/umm/ecm/callStrategy").get_json()
-                   for a in s["callAttempts"])
+        return any(
+            a["id"] == rid
+            for s in api.get("/umm/ecm/callStrategy").get_json()
+            for a in s["callAttempts"]
+        )
     return api.get("/umm/ecm/preferenceSettings").status_code == 200
 
 
-@pytest.mark.parametrize("resource", ["campaign", "dnc", "strategy", "attempt", "preferences"])
+@pytest.mark.parametrize(
+    "resource", ["campaign", "dnc", "strategy", "attempt", "preferences"]
+)
 @pytest.mark.parametrize(
     ("use_delete", "where"),
     [(False, "query"), (False, "body"), (True, "query"), (True, "body")],
@@ -453,7 +571,9 @@ def test_delete_with_seed_method_or_delete_and_id_in_query_or_body(
         res = api.call(method, f"{path}?id={rid}")
     else:
         res = api.call(method, path, {"id": str(rid)})
-    assert res.status_code == (204 if resource == "dnc" else 200), res.get_data(as_text=True)
+    assert res.status_code == (204 if resource == "dnc" else 200), res.get_data(
+        as_text=True
+    )
     assert not _exists(api, resource, rid)
     assert_error(api.call(method, path), 406, "not_acceptable")
 
@@ -471,7 +591,10 @@ def test_campaign_delete_removes_its_contacts(api, app):
     from portal.models import Contact
 
     cid = campaign_id(api, strategy_id(api))
-    api.post("/umm/ecm/callback/insertCallback", {"campaignId": cid, "phone1": "+14155550100"})
+    api.post(
+        "/umm/ecm/callback/insertCallback",
+        {"campaignId": cid, "phone1": "+14155550100"},
+    )
     api.delete(f"/umm/ecm/campaign/delete?id={cid}")
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Contact)) == 0
@@ -486,16 +609,24 @@ def _names(res) -> list[str]:
 
 @pytest.mark.parametrize(
     ("resource", "path"),
-    [("campaign", "/umm/ecm/campaign"), ("dnc", "/umm/ecm/contact"),
-     ("strategy", "/umm/ecm/callStrategy")],
+    [
+        ("campaign", "/umm/ecm/campaign"),
+        ("dnc", "/umm/ecm/contact"),
+        ("strategy", "/umm/ecm/callStrategy"),
+    ],
 )
-def test_lists_page_with_max_offset_or_page_size_and_count_in_a_header(api, resource, path):
+def test_lists_page_with_max_offset_or_page_size_and_count_in_a_header(
+    api, resource, path
+):
     sid = strategy_id(api, "n0") if resource != "strategy" else None
     for n in range(1, 6):
         if resource == "campaign":
             campaign_id(api, sid, name=f"n{n}")
         elif resource == "dnc":
-            api.post("/umm/ecm/contact/save", {"primaryNumber": f"+1415555010{n}", "name": f"n{n}"})
+            api.post(
+                "/umm/ecm/contact/save",
+                {"primaryNumber": f"+1415555010{n}", "name": f"n{n}"},
+            )
         else:
             strategy_id(api, f"n{n}")
     everything = api.get(path)
@@ -526,9 +657,14 @@ def contacts_api(api, app):
     attempt_id(api, sid)
     one, two = campaign_id(api, sid, "one"), campaign_id(api, sid, "two")
     for n in range(3):
-        api.post("/umm/ecm/callback/insertCallback",
-                 {"campaignId": one, "phone1": f"+1415555020{n}"})
-    api.post("/umm/ecm/callback/insertCallback", {"campaignId": two, "phone1": "+14155550200"})
+        api.post(
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": one, "phone1": f"+1415555020{n}"},
+        )
+    api.post(
+        "/umm/ecm/callback/insertCallback",
+        {"campaignId": two, "phone1": "+14155550200"},
+    )
     with app.app_context():
         row = db.session.scalars(db.select(Contact).order_by(Contact.id)).first()
         row.request_state, row.call_result = 2, 10
@@ -565,7 +701,9 @@ def test_get_list_filters_from_query_or_json_body_with_total(contacts_api, via):
 
 def test_get_list_json_body_wins_over_the_query_string(contacts_api):
     one, two = contacts_api.campaigns
-    res = contacts_api.post(f"/umm/ecm/callback/getList?campaignId={one}", {"campaignId": two})
+    res = contacts_api.post(
+        f"/umm/ecm/callback/getList?campaignId={one}", {"campaignId": two}
+    )
     assert res.get_json()["total"] == 1
 
 
@@ -585,18 +723,30 @@ def test_insert_callback_dial_time_is_read_in_the_campaigns_time_zone(api, app):
     from portal.models import Contact
 
     cid = campaign_id(api, strategy_id(api), timeZone="America/New_York")
-    api.post("/umm/ecm/callback/insertCallback",
-             {"campaignId": cid, "phone1": "+14155550100", "dialTime": "2024-01-15 09:00:00"})
+    api.post(
+        "/umm/ecm/callback/insertCallback",
+        {
+            "campaignId": cid,
+            "phone1": "+14155550100",
+            "dialTime": "2024-01-15 09:00:00",
+        },
+    )
     with app.app_context():
         stored = db.session.scalars(db.select(Contact)).one().dial_time
     assert stored.strftime("%Y-%m-%d %H:%M:%S") == "2024-01-15 14:00:00", "naive UTC"
-    row = api.get(f"/umm/ecm/callback/getList?campaignId={cid}").get_json()["callbackData"][0]
+    row = api.get(f"/umm/ecm/callback/getList?campaignId={cid}").get_json()[
+        "callbackData"
+    ][0]
     assert row["dialTime"] == "2024-01-15 09:00:00", "answered in the campaign's zone"
 
 
 def test_insert_callback_deny_duplicates(api):
     cid = campaign_id(api, strategy_id(api))
-    body = {"campaignId": cid, "phone1": "+1 415 555 0100", "duplicateCallbacks": "deny"}
+    body = {
+        "campaignId": cid,
+        "phone1": "+1 415 555 0100",
+        "duplicateCallbacks": "deny",
+    }
     assert api.post("/umm/ecm/callback/insertCallback", body).status_code == 200
     res = api.post("/umm/ecm/callback/insertCallback", {**body, "phone1": "4155550100"})
     assert "phone1" in assert_error(res, 406, "not_acceptable")["fields"]
@@ -607,10 +757,15 @@ def test_insert_callback_deny_duplicates(api):
 def test_insert_callback_on_dnc_is_kept_but_blocked(api):
     cid = campaign_id(api, strategy_id(api))
     dnc_id(api, "+14155550100")
-    res = api.post("/umm/ecm/callback/insertCallback", {"campaignId": cid, "phone1": "415-555-0100"})
+    res = api.post(
+        "/umm/ecm/callback/insertCallback",
+        {"campaignId": cid, "phone1": "415-555-0100"},
+    )
     assert res.status_code == 200
     assert res.get_json()["requestState"] == 5
-    row = api.get(f"/umm/ecm/callback/getList?campaignId={cid}").get_json()["callbackData"][0]
+    row = api.get(f"/umm/ecm/callback/getList?campaignId={cid}").get_json()[
+        "callbackData"
+    ][0]
     assert (row["requestState"], row["callResult"]) == (5, 26)
 
 

@@ -77,7 +77,10 @@ def test_create_campaign_seed_example(api):
     assert body["name"] == "sample_campaign"
     assert body["strategyId"] == str(strategy["id"])
     assert (body["startTime"], body["endTime"], body["weekDays"]) == (
-        "22:10", "22:23", "0,1,2")
+        "22:10",
+        "22:23",
+        "0,1,2",
+    )
     assert body["ciscoCampaignId"] == "5001"
     assert body["ciscoCampaignName"], "the dialer campaign's name is filled in"
 
@@ -124,7 +127,9 @@ def test_create_campaign_by_skill_group_links_the_dialer_campaign(api, path):
 
 def test_update_campaign_seed_example(api):
     campaign = new_campaign(api, new_strategy(api)["id"])
-    res = api.put("/umm/ecm/campaign/update", seed.update_campaign_request(int(campaign["id"])))
+    res = api.put(
+        "/umm/ecm/campaign/update", seed.update_campaign_request(int(campaign["id"]))
+    )
     assert res.status_code == 200
     body = res.get_json()
     assert_campaign_shape(body)
@@ -149,7 +154,10 @@ def test_delete_campaign_seed_example(api):
     campaign = new_campaign(api, new_strategy(api)["id"])
     res = api.delete(f"/umm/ecm/campaign/delete?id={campaign['id']}")
     assert res.status_code == 200
-    assert res.get_json()["message"] == f"Campaign with id {campaign['id']} successfully deleted"
+    assert (
+        res.get_json()["message"]
+        == f"Campaign with id {campaign['id']} successfully deleted"
+    )
     assert api.get("/umm/ecm/campaign").get_json() == []
 
 
@@ -187,7 +195,9 @@ def test_dnc_list_seed_shape(api):
 
 
 def test_dnc_update_seed_example(api):
-    entry = api.post("/umm/ecm/contact/save", {"primaryNumber": "+14155550123"}).get_json()
+    entry = api.post(
+        "/umm/ecm/contact/save", {"primaryNumber": "+14155550123"}
+    ).get_json()
     res = api.post("/umm/ecm/contact/update", seed.dnc_update_request(entry["id"]))
     assert res.status_code == 200
     body = res.get_json()
@@ -210,7 +220,8 @@ def test_dnc_delete_seed_example(api):
 def test_insert_callback_seed_example(api):
     campaign = new_campaign(api, new_strategy(api)["id"])
     res = api.post(
-        "/umm/ecm/callback/insertCallback", seed.insert_callback_request(int(campaign["id"]))
+        "/umm/ecm/callback/insertCallback",
+        seed.insert_callback_request(int(campaign["id"])),
     )
     assert res.status_code == 200
     body = res.get_json()
@@ -222,7 +233,10 @@ def test_get_list_seed_shape(api):
     strategy = new_strategy(api)
     new_attempt(api, strategy["id"])
     campaign = new_campaign(api, strategy["id"])
-    api.post("/umm/ecm/callback/insertCallback", seed.insert_callback_request(int(campaign["id"])))
+    api.post(
+        "/umm/ecm/callback/insertCallback",
+        seed.insert_callback_request(int(campaign["id"])),
+    )
     res = api.get(f"/umm/ecm/callback/getList?campaignId={campaign['id']}")
     assert res.status_code == 200
     body = res.get_json()
@@ -244,14 +258,19 @@ def test_get_list_seed_shape_of_a_dispatched_contact(api, app):
     strategy = new_strategy(api)
     new_attempt(api, strategy["id"])
     campaign = new_campaign(api, strategy["id"])
-    api.post("/umm/ecm/callback/insertCallback", seed.insert_callback_request(int(campaign["id"])))
+    api.post(
+        "/umm/ecm/callback/insertCallback",
+        seed.insert_callback_request(int(campaign["id"])),
+    )
     with app.app_context():
         contact = db.session.scalars(db.select(Contact)).one()
         contact.request_state = 1
         contact.request_time = datetime(2019, 7, 31, 12, 53, 34)
         contact.number_to_call = contact.phone1
         db.session.commit()
-    body = api.post("/umm/ecm/callback/getList", {"campaignId": campaign["id"]}).get_json()
+    body = api.post(
+        "/umm/ecm/callback/getList", {"campaignId": campaign["id"]}
+    ).get_json()
     seed.assert_seed_shape(body, seed.CALLBACK_LIST_RESPONSE)
     row = body["callbackData"][0]
     assert row["requestTime"] == "2019-07-31T12:53:34Z"
@@ -272,8 +291,11 @@ def test_strategy_save_seed_example(api):
 
 def test_strategy_list_seed_shape(api):
     strategy = new_strategy(api, "default")
-    new_attempt(api, strategy["id"], retryMap=[
-        {"attempt_number": 2, "delay": 10, "expiry": 10, "call_result": 2}])
+    new_attempt(
+        api,
+        strategy["id"],
+        retryMap=[{"attempt_number": 2, "delay": 10, "expiry": 10, "call_result": 2}],
+    )
     res = api.get("/umm/ecm/callStrategy")
     assert res.status_code == 200
     seed.assert_seed_shape(res.get_json(), seed.STRATEGY_LIST_RESPONSE)
@@ -282,7 +304,9 @@ def test_strategy_list_seed_shape(api):
 
 def test_strategy_update_name_seed_example(api):
     strategy = new_strategy(api)
-    res = api.post("/umm/ecm/callStrategy/updateName", seed.update_name_request(strategy["id"]))
+    res = api.post(
+        "/umm/ecm/callStrategy/updateName", seed.update_name_request(strategy["id"])
+    )
     assert res.status_code == 200
     assert res.get_json()["name"] == "Renamed"
     assert api.get("/umm/ecm/callStrategy").get_json()[0]["name"] == "Renamed"
@@ -306,7 +330,9 @@ def test_attempt_list_seed_shape(api):
 
 def test_attempt_save_seed_example(api):
     strategy = new_strategy(api)
-    res = api.post("/umm/ecm/callStrategyAttempt/save", seed.attempt_save_request(strategy["id"]))
+    res = api.post(
+        "/umm/ecm/callStrategyAttempt/save", seed.attempt_save_request(strategy["id"])
+    )
     assert res.status_code == 200
     body = res.get_json()
     seed.assert_seed_shape(body, seed.ATTEMPT_RESPONSE)
@@ -319,12 +345,19 @@ def test_attempt_save_seed_example(api):
 def test_attempt_update_seed_example(api):
     strategy = new_strategy(api)
     attempt = new_attempt(api, strategy["id"])
-    request = {**seed.attempt_update_request(strategy["id"], attempt["id"]), "name": "Renamed"}
+    request = {
+        **seed.attempt_update_request(strategy["id"], attempt["id"]),
+        "name": "Renamed",
+    }
     res = api.post("/umm/ecm/callStrategyAttempt/update", request)
     assert res.status_code == 200
     body = res.get_json()
     seed.assert_seed_shape(body, seed.ATTEMPT_UPDATE_RESPONSE)
-    assert (body["id"], body["csAttempt"], body["name"]) == (attempt["id"], attempt["id"], "Renamed")
+    assert (body["id"], body["csAttempt"], body["name"]) == (
+        attempt["id"],
+        attempt["id"],
+        "Renamed",
+    )
 
 
 def test_attempt_delete_seed_example(api):
@@ -332,7 +365,9 @@ def test_attempt_delete_seed_example(api):
     attempt = new_attempt(api, strategy["id"])
     res = api.post(f"/umm/ecm/callStrategyAttempt/delete?id={attempt['id']}")
     assert res.status_code == 200
-    assert api.get(f"/umm/ecm/callStrategyAttempt?csId={strategy['id']}").get_json() == []
+    assert (
+        api.get(f"/umm/ecm/callStrategyAttempt?csId={strategy['id']}").get_json() == []
+    )
 
 
 def test_attempt_update_order_seed_example(api):
@@ -357,7 +392,11 @@ def test_preferences_save_seed_example(api):
     body = res.get_json()
     seed.assert_seed_shape(body, seed.PREFERENCES_RESPONSE)
     assert body["password"] == "********"
-    assert (body["campaignBatchSize"], body["ivrBatchSize"], body["Domain"]) == (22, 33, "DbDomain")
+    assert (body["campaignBatchSize"], body["ivrBatchSize"], body["Domain"]) == (
+        22,
+        33,
+        "DbDomain",
+    )
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
@@ -369,7 +408,9 @@ def test_preferences_get_seed_shape(api, method):
 
 
 def test_preferences_update_seed_example(api):
-    saved = api.post("/umm/ecm/preferenceSettings/save", seed.PREFERENCES_SAVE_REQUEST).get_json()
+    saved = api.post(
+        "/umm/ecm/preferenceSettings/save", seed.PREFERENCES_SAVE_REQUEST
+    ).get_json()
     request = {**seed.preferences_update_request(saved["id"]), "ivrBatchSize": 44}
     res = api.post("/umm/ecm/preferenceSettings/update", request)
     assert res.status_code == 200
@@ -379,7 +420,9 @@ def test_preferences_update_seed_example(api):
 
 
 def test_preferences_delete_seed_example(api):
-    saved = api.post("/umm/ecm/preferenceSettings/save", seed.PREFERENCES_SAVE_REQUEST).get_json()
+    saved = api.post(
+        "/umm/ecm/preferenceSettings/save", seed.PREFERENCES_SAVE_REQUEST
+    ).get_json()
     res = api.post(f"/umm/ecm/preferenceSettings/delete?id={saved['id']}")
     assert res.status_code == 200
     assert api.get("/umm/ecm/preferenceSettings").status_code == 404
@@ -405,8 +448,12 @@ def _import_now(app, upload_id: int) -> dict:
 
 def test_upload_bulk_caller_seed_example(api, app):
     campaign = new_campaign(api, new_strategy(api)["id"])
-    res = _multipart(api, "/umm/ecm/callback/uploadBulkCaller",
-                     b"0300948984,,,,,Ayesha\n", campaignId=campaign["id"])
+    res = _multipart(
+        api,
+        "/umm/ecm/callback/uploadBulkCaller",
+        b"0300948984,,,,,Ayesha\n",
+        campaignId=campaign["id"],
+    )
     assert res.status_code == 200
     body = res.get_json()
     assert body["message"] == "File is uploaded" and isinstance(body["uploadId"], int)
@@ -418,26 +465,34 @@ def test_upload_bulk_caller_seed_example(api, app):
 @pytest.mark.xfail(
     strict=True,
     reason="imports._is_header takes the seed's own example row for a header because "
-    "its business parameter is literally 'businessParam1' (reported to the uploads owner)",
+    "its business parameter is literally 'businessParam1' (reported to its owner)",
 )
 def test_upload_bulk_caller_seed_example_row_is_data(api, app):
     campaign = new_campaign(api, new_strategy(api)["id"])
-    res = _multipart(api, "/umm/ecm/callback/uploadBulkCaller",
-                     b"0300948984,,,,,businessParam1\n", campaignId=campaign["id"])
+    res = _multipart(
+        api,
+        "/umm/ecm/callback/uploadBulkCaller",
+        b"0300948984,,,,,businessParam1\n",
+        campaignId=campaign["id"],
+    )
     _import_now(app, res.get_json()["uploadId"])
     status = api.get(f"/umm/ecm/upload/{res.get_json()['uploadId']}").get_json()
     assert status["accepted"] == 1
 
 
 def test_upload_dnc_csv_seed_example(api, app):
-    res = _multipart(api, "/umm/ecm/contact/uploadCsv", b"03062558180,David\n+14155550100\n")
+    res = _multipart(
+        api, "/umm/ecm/contact/uploadCsv", b"03062558180,David\n+14155550100\n"
+    )
     assert res.status_code == 200
     body = res.get_json()
     assert body["message"] == "File is uploaded" and isinstance(body["uploadId"], int)
     _import_now(app, body["uploadId"])
     entries = api.get("/umm/ecm/contact").get_json()
     assert {(e["primaryNumber"], e["name"]) for e in entries} == {
-        ("03062558180", "David"), ("+14155550100", None)}
+        ("03062558180", "David"),
+        ("+14155550100", None),
+    }
 
 
 def test_bulk_uploads_are_post_only(api):

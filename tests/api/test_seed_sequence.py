@@ -30,7 +30,7 @@ def redis_app(app_factory):
 
 
 def run_worker(app) -> None:
-    """Drain the queue with an RQ worker in this process, as `rq worker --burst` would."""
+    """Drain the queue with an RQ worker here, as `rq worker --burst` would."""
     from rq import SimpleWorker
 
     from portal import queue
@@ -76,40 +76,62 @@ def test_the_seed_sequence_end_to_end(redis_app):
     assert res.status_code == 200
     seed.assert_seed_shape(res.get_json(), seed.ATTEMPT_RESPONSE)
     first = res.get_json()["id"]
-    res = api.post("/umm/ecm/callStrategyAttempt/save",
-                   {**seed.attempt_save_request(sid), "name": "Second", "attemptNumber": 2,
-                    "retryMap": []})
+    res = api.post(
+        "/umm/ecm/callStrategyAttempt/save",
+        {
+            **seed.attempt_save_request(sid),
+            "name": "Second",
+            "attemptNumber": 2,
+            "retryMap": [],
+        },
+    )
     assert res.status_code == 200
     second = res.get_json()["id"]
     res = api.get(f"/umm/ecm/callStrategyAttempt?csId={sid}")
     seed.assert_seed_shape(res.get_json(), seed.ATTEMPT_LIST_RESPONSE)
     assert [a["id"] for a in res.get_json()] == [first, second]
     res = api.get("/umm/ecm/callStrategy")
-    seed.assert_seed_shape(res.get_json(), seed.STRATEGY_LIST_RESPONSE, nullable={"expiry"})
+    seed.assert_seed_shape(
+        res.get_json(), seed.STRATEGY_LIST_RESPONSE, nullable={"expiry"}
+    )
 
     # Campaigns, both ways.
-    res = api.post("/umm/ecm/campaign/createCampaign", seed.create_campaign_request(sid))
+    res = api.post(
+        "/umm/ecm/campaign/createCampaign", seed.create_campaign_request(sid)
+    )
     assert res.status_code == 201
     seed.assert_seed_shape(res.get_json(), seed.CAMPAIGN_RESPONSE)
     cid = int(res.get_json()["id"])
-    res = api.post("/umm/ecm/campaign/createCampaignBySkilllGroup",
-                   seed.skill_group_request(sid))
+    res = api.post(
+        "/umm/ecm/campaign/createCampaignBySkilllGroup", seed.skill_group_request(sid)
+    )
     assert res.status_code == 200
-    seed.assert_seed_shape(res.get_json(), seed.SKILL_GROUP_RESPONSE,
-                           nullable={"ciscoCampaignId", "ciscoCampaignName", "smsTemplate"})
+    seed.assert_seed_shape(
+        res.get_json(),
+        seed.SKILL_GROUP_RESPONSE,
+        nullable={"ciscoCampaignId", "ciscoCampaignName", "smsTemplate"},
+    )
     skill_cid = int(res.get_json()["id"])
     res = api.get("/umm/ecm/campaign")
     assert res.headers["X-Total-Count"] == "2"
-    seed.assert_seed_shape(res.get_json(), [seed.CAMPAIGN_RESPONSE],
-                           nullable={"ciscoCampaignId", "ciscoCampaignName", "smsTemplate",
-                                     "description"})
+    seed.assert_seed_shape(
+        res.get_json(),
+        [seed.CAMPAIGN_RESPONSE],
+        nullable={"ciscoCampaignId", "ciscoCampaignName", "smsTemplate", "description"},
+    )
 
     # Contacts: one by insertCallback, one by the seed's bulk file.
-    res = api.post("/umm/ecm/callback/insertCallback", seed.insert_callback_request(cid))
+    res = api.post(
+        "/umm/ecm/callback/insertCallback", seed.insert_callback_request(cid)
+    )
     assert res.status_code == 200
     assert res.get_json()["statusString"] == "callback data saved"
-    res = upload(api, "/umm/ecm/callback/uploadBulkCaller",
-                 b"0300948984,,,,,Ayesha Khan\n", campaignId=str(cid))
+    res = upload(
+        api,
+        "/umm/ecm/callback/uploadBulkCaller",
+        b"0300948984,,,,,Ayesha Khan\n",
+        campaignId=str(cid),
+    )
     assert res.status_code == 200
     assert res.get_json()["message"] == "File is uploaded"
     contacts_upload = res.get_json()["uploadId"]
@@ -127,12 +149,17 @@ def test_the_seed_sequence_end_to_end(redis_app):
     run_worker(redis_app)
     for upload_id in (contacts_upload, dnc_upload):
         status = api.get(f"/umm/ecm/upload/{upload_id}").get_json()
-        assert (status["state"], status["accepted"], status["rejected"]) == ("done", 1, 0)
+        assert (status["state"], status["accepted"], status["rejected"]) == (
+            "done",
+            1,
+            0,
+        )
     res = api.get(f"/umm/ecm/callback/getList?campaignId={cid}")
     assert res.status_code == 200
     body = res.get_json()
-    seed.assert_seed_shape(body, seed.CALLBACK_LIST_RESPONSE,
-                           nullable=seed.OPTIONAL_CONTACT_FIELDS)
+    seed.assert_seed_shape(
+        body, seed.CALLBACK_LIST_RESPONSE, nullable=seed.OPTIONAL_CONTACT_FIELDS
+    )
     assert body["total"] == 2
     assert {c["phone1"] for c in body["callbackData"]} == {"+14155550101", "0300948984"}
     bulk_row = next(c for c in body["callbackData"] if c["phone1"] == "0300948984")
@@ -160,15 +187,20 @@ def test_the_seed_sequence_end_to_end(redis_app):
     seed.assert_seed_shape(res.get_json(), seed.DNC_ENTRY_RESPONSE)
     res = api.post("/umm/ecm/callStrategy/updateName", seed.update_name_request(sid))
     assert res.status_code == 200
-    res = api.post("/umm/ecm/callStrategyAttempt/update",
-                   seed.attempt_update_request(sid, first))
+    res = api.post(
+        "/umm/ecm/callStrategyAttempt/update", seed.attempt_update_request(sid, first)
+    )
     assert res.status_code == 200
     seed.assert_seed_shape(res.get_json(), seed.ATTEMPT_UPDATE_RESPONSE)
-    res = api.post("/umm/ecm/callStrategyAttempt/updateOrder",
-                   seed.update_order_request([(second, 1), (first, 2)]))
+    res = api.post(
+        "/umm/ecm/callStrategyAttempt/updateOrder",
+        seed.update_order_request([(second, 1), (first, 2)]),
+    )
     assert res.status_code == 200
     assert [a["id"] for a in res.get_json()["callAttempts"]] == [second, first]
-    res = api.post("/umm/ecm/preferenceSettings/update", seed.preferences_update_request(pid))
+    res = api.post(
+        "/umm/ecm/preferenceSettings/update", seed.preferences_update_request(pid)
+    )
     assert res.status_code == 200
     seed.assert_seed_shape(res.get_json(), seed.PREFERENCES_RESPONSE)
 

@@ -21,10 +21,13 @@ def test_diff_applies_values_and_reports_only_changes():
 
 def test_diff_masks_secrets_and_renders_dates():
     c = Campaign(name="a", date_created=datetime(2024, 1, 1, 12, 0))
-    changed = audit.diff(c, {"name": "pw", "date_created": datetime(2024, 1, 2)},
-                         secret={"name"})
-    assert changed == {"name": ["********", "********"],
-                       "date_created": ["2024-01-01T12:00:00", "2024-01-02T00:00:00"]}
+    changed = audit.diff(
+        c, {"name": "pw", "date_created": datetime(2024, 1, 2)}, secret={"name"}
+    )
+    assert changed == {
+        "name": ["********", "********"],
+        "date_created": ["2024-01-01T12:00:00", "2024-01-02T00:00:00"],
+    }
 
 
 def test_record_joins_the_callers_transaction(admin):
@@ -35,7 +38,12 @@ def test_record_joins_the_callers_transaction(admin):
     db.session.commit()
     [row] = audit.list_entries(admin, entity="campaign")
     assert (row.user_id, row.username, row.action, row.entity_id, row.summary) == (
-        admin.id, "admin", "update", "7", "renamed")
+        admin.id,
+        "admin",
+        "update",
+        "7",
+        "renamed",
+    )
     assert row.changes == {"name": ["a", "b"]} and row.at is not None
 
 

@@ -1,4 +1,4 @@
-"""Token rules: HS256 only, exp enforced, rotation with revocation, uniform login errors."""
+"""Token rules: HS256 only, exp enforced, rotation with revocation, uniform 401s."""
 
 from __future__ import annotations
 
@@ -21,8 +21,16 @@ def claims_of(token: str, app) -> dict:
 
 @pytest.mark.parametrize(
     ("username", "password"),
-    [("admin", "wrong"), ("ghost", "admin"), (None, "admin"), ("admin", None),
-     (["admin"], "admin"), ("admin", 12345), ("a" * 81, "admin"), ("admin", "x" * 1025)],
+    [
+        ("admin", "wrong"),
+        ("ghost", "admin"),
+        (None, "admin"),
+        ("admin", None),
+        (["admin"], "admin"),
+        ("admin", 12345),
+        ("a" * 81, "admin"),
+        ("admin", "x" * 1025),
+    ],
 )
 def test_authenticate_answers_one_uniform_401(admin, username, password):
     with pytest.raises(Unauthorized) as exc:
@@ -48,8 +56,11 @@ def test_issued_tokens(admin, app):
     assert (tokens["token_type"], tokens["expires_in"]) == ("Bearer", 36000)
     assert tokens["token"] == tokens["access_token"]
     access = claims_of(tokens["token"], app)
-    assert (access["typ"], access["sub"], access["role"]) == ("access", str(admin.id),
-                                                               "Administrator")
+    assert (access["typ"], access["sub"], access["role"]) == (
+        "access",
+        str(admin.id),
+        "Administrator",
+    )
     assert access["exp"] - access["iat"] == 36000
     assert jwt.get_unverified_header(tokens["token"])["alg"] == "HS256"
     refresh = claims_of(tokens["refresh_token"], app)
@@ -62,8 +73,11 @@ def test_expires_in_follows_the_config(app_factory):
         user = make_user("Viewer", "short")
         tokens = auth.issue_tokens(user)
         assert tokens["expires_in"] == 60
-        assert claims_of(tokens["token"], app)["exp"] - claims_of(tokens["token"], app)[
-            "iat"] == 60
+        assert (
+            claims_of(tokens["token"], app)["exp"]
+            - claims_of(tokens["token"], app)["iat"]
+            == 60
+        )
 
 
 def test_access_token_resolves_to_its_user(admin):
@@ -76,10 +90,18 @@ def test_access_token_resolves_to_its_user(admin):
 
 def test_an_expired_access_token_is_refused(admin, app):
     now = utcnow()
-    token = jwt.encode({"sub": str(admin.id), "jti": "j", "typ": "access",
-                        "sv": admin.session_version, "iat": now - timedelta(hours=2),
-                        "exp": now - timedelta(seconds=1)},
-                       app.config["JWT_SECRET"], algorithm="HS256")
+    token = jwt.encode(
+        {
+            "sub": str(admin.id),
+            "jti": "j",
+            "typ": "access",
+            "sv": admin.session_version,
+            "iat": now - timedelta(hours=2),
+            "exp": now - timedelta(seconds=1),
+        },
+        app.config["JWT_SECRET"],
+        algorithm="HS256",
+    )
     with pytest.raises(Unauthorized) as exc:
         auth.user_for_access_token(token)
     assert exc.value.message == "Token expired"

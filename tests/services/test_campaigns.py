@@ -1,4 +1,4 @@
-"""Campaign rules: required fields, unique names, HH:MM, weekDays 0-6, references, type."""
+"""Campaign rules: required fields, unique names, HH:MM, weekDays, references, type."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import AuditLog, CallResultInbox, Campaign, Contact, ContactAttempt, utcnow
+from portal.models import (
+    AuditLog,
+    CallResultInbox,
+    Campaign,
+    Contact,
+    ContactAttempt,
+    utcnow,
+)
 from portal.services import campaigns, contacts, strategies
 from portal.services.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 
@@ -17,8 +24,9 @@ def strategy(admin):
 
 
 def create(admin, strategy, **fields):
-    return campaigns.create_campaign(admin, {"name": "Renewals", "strategyId": strategy.id,
-                                             **fields})
+    return campaigns.create_campaign(
+        admin, {"name": "Renewals", "strategyId": strategy.id, **fields}
+    )
 
 
 def fields_of(exc_info) -> dict:
@@ -28,7 +36,11 @@ def fields_of(exc_info) -> dict:
 def test_create_with_defaults(admin, strategy, app):
     c = create(admin, strategy)
     assert (c.status, c.type, c.enabled) == (1, 0, True)
-    assert (c.start_time, c.end_time, c.week_days) == ("00:00", "23:59", "0,1,2,3,4,5,6")
+    assert (c.start_time, c.end_time, c.week_days) == (
+        "00:00",
+        "23:59",
+        "0,1,2,3,4,5,6",
+    )
     assert c.time_zone == app.config["ECM_TIMEZONE"]
     assert c.date_created is not None and c.last_updated is not None
 
@@ -59,18 +71,24 @@ def test_name_is_unique_ignoring_case(admin, strategy):
     with pytest.raises(ValidationFailed):
         campaigns.update_campaign(admin, {"id": other.id, "name": "renewals"})
     # renaming a campaign to its own name is fine
-    assert campaigns.update_campaign(admin, {"id": other.id, "name": "Other"}).name == "Other"
+    assert (
+        campaigns.update_campaign(admin, {"id": other.id, "name": "Other"}).name
+        == "Other"
+    )
 
 
-@pytest.mark.parametrize("value", ["24:00", "9:00", "12:60", "noon", "1200", "", "12:00:30"])
+@pytest.mark.parametrize(
+    "value", ["24:00", "9:00", "12:60", "noon", "1200", "", "12:00:30"]
+)
 def test_times_must_be_hh_mm(admin, strategy, value):
     with pytest.raises(ValidationFailed) as exc:
         create(admin, strategy, startTime=value)
     assert "HH:MM" in fields_of(exc)["startTime"]
 
 
-@pytest.mark.parametrize(("value", "stored"), [("00:00", "00:00"), ("23:59", "23:59"),
-                                               ("08:30:00", "08:30")])
+@pytest.mark.parametrize(
+    ("value", "stored"), [("00:00", "00:00"), ("23:59", "23:59"), ("08:30:00", "08:30")]
+)
 def test_valid_times(admin, strategy, value, stored):
     assert create(admin, strategy, endTime=value).end_time == stored
 
@@ -87,8 +105,15 @@ def test_week_days_are_0_to_6(admin, strategy, value):
     assert "weekDays" in fields_of(exc)
 
 
-@pytest.mark.parametrize(("value", "stored"), [("3,1,1", "1,3"), (" 0 , 6 ", "0,6"),
-                                               ([5, 0], "0,5"), ("0,1,2,3,4,5,6", "0,1,2,3,4,5,6")])
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("3,1,1", "1,3"),
+        (" 0 , 6 ", "0,6"),
+        ([5, 0], "0,5"),
+        ("0,1,2,3,4,5,6", "0,1,2,3,4,5,6"),
+    ],
+)
 def test_week_days_are_normalised(admin, strategy, value, stored):
     assert create(admin, strategy, weekDays=value).week_days == stored
 
@@ -117,14 +142,27 @@ def test_dialer_campaign_must_exist_and_its_name_is_filled_in(admin, strategy):
     assert "ciscoCampaignId" in fields_of(exc)
     c = create(admin, strategy, ciscoCampaignId="5001")
     assert c.cisco_campaign_name == "Collections_Predictive"
-    named = create(admin, strategy, name="Named", ciscoCampaignId=5002,
-                   ciscoCampaignName="My label")
+    named = create(
+        admin,
+        strategy,
+        name="Named",
+        ciscoCampaignId=5002,
+        ciscoCampaignName="My label",
+    )
     assert (named.cisco_campaign_id, named.cisco_campaign_name) == ("5002", "My label")
 
 
-@pytest.mark.parametrize(("field", "value"), [("type", 3), ("type", -1), ("status", 2),
-                                              ("dialerType", "ROBOCALL"),
-                                              ("responseTimeout", 5), ("enabled", "maybe")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("type", 3),
+        ("type", -1),
+        ("status", 2),
+        ("dialerType", "ROBOCALL"),
+        ("responseTimeout", 5),
+        ("enabled", "maybe"),
+    ],
+)
 def test_enumerations_are_checked(admin, strategy, field, value):
     with pytest.raises(ValidationFailed) as exc:
         create(admin, strategy, **{field: value})
@@ -132,7 +170,9 @@ def test_enumerations_are_checked(admin, strategy, field, value):
 
 
 def test_dialer_type_is_case_insensitive(admin, strategy):
-    assert create(admin, strategy, dialerType="progressive").dialer_type == "PROGRESSIVE"
+    assert (
+        create(admin, strategy, dialerType="progressive").dialer_type == "PROGRESSIVE"
+    )
 
 
 def test_numeric_strings_are_numbers(admin, strategy):
@@ -154,8 +194,19 @@ def test_update_changes_only_the_fields_sent(admin, strategy):
     assert (c.description, c.start_time, c.end_time) == ("keep", "08:00", "18:00")
 
 
-@pytest.mark.parametrize("field", ["name", "strategyId", "startTime", "weekDays", "timeZone",
-                                   "status", "enabled", "respectContactTimeZone"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "name",
+        "strategyId",
+        "startTime",
+        "weekDays",
+        "timeZone",
+        "status",
+        "enabled",
+        "respectContactTimeZone",
+    ],
+)
 def test_update_refuses_null_for_required_fields(admin, strategy, field):
     c = create(admin, strategy)
     with pytest.raises(ValidationFailed) as exc:
@@ -165,7 +216,9 @@ def test_update_refuses_null_for_required_fields(admin, strategy, field):
 
 def test_update_may_clear_optional_fields(admin, strategy):
     c = create(admin, strategy, description="x", smsTemplate="Hi")
-    campaigns.update_campaign(admin, {"id": c.id, "description": None, "smsTemplate": None})
+    campaigns.update_campaign(
+        admin, {"id": c.id, "description": None, "smsTemplate": None}
+    )
     assert (c.description, c.sms_template) == (None, None)
 
 
@@ -186,22 +239,33 @@ def test_unknown_campaign_is_not_found(admin):
 
 def test_skill_group_is_required_and_links_a_dialer_campaign(admin, strategy):
     with pytest.raises(ValidationFailed) as exc:
-        campaigns.create_campaign(admin, {"name": "x", "strategyId": strategy.id},
-                                  by_skill_group=True)
+        campaigns.create_campaign(
+            admin, {"name": "x", "strategyId": strategy.id}, by_skill_group=True
+        )
     assert fields_of(exc) == {"skillGroup": "is required"}
     c = campaigns.create_campaign(
-        admin, {"name": "x", "strategyId": strategy.id, "skillGroup": "renewals_progressive"},
-        by_skill_group=True)
+        admin,
+        {"name": "x", "strategyId": strategy.id, "skillGroup": "renewals_progressive"},
+        by_skill_group=True,
+    )
     assert (c.skill_group, c.cisco_campaign_id) == ("renewals_progressive", "5002")
     unlinked = campaigns.create_campaign(
-        admin, {"name": "y", "strategyId": strategy.id, "skillGroup": "nobody"},
-        by_skill_group=True)
+        admin,
+        {"name": "y", "strategyId": strategy.id, "skillGroup": "nobody"},
+        by_skill_group=True,
+    )
     assert unlinked.cisco_campaign_id is None
 
 
-@pytest.mark.parametrize(("status", "stored", "verb"),
-                         [(0, 0, "paused"), ("resume", 1, "resumed"), ("pause", 0, "paused"),
-                          ("1", 1, "resumed")])
+@pytest.mark.parametrize(
+    ("status", "stored", "verb"),
+    [
+        (0, 0, "paused"),
+        ("resume", 1, "resumed"),
+        ("pause", 0, "paused"),
+        ("1", 1, "resumed"),
+    ],
+)
 def test_set_status(admin, strategy, status, stored, verb):
     c = create(admin, strategy)
     campaign, said = campaigns.set_status(admin, {"id": c.id, "status": status})
@@ -214,21 +278,27 @@ def test_pause_and_resume_are_audited_as_such(admin, strategy):
     campaigns.set_status(admin, {"id": c.id, "status": 0})  # no change, no row
     campaigns.set_status(admin, {"id": c.id, "status": 1})
     actions = db.session.scalars(
-        select(AuditLog.action).where(AuditLog.entity == "campaign").order_by(AuditLog.id)
+        select(AuditLog.action)
+        .where(AuditLog.entity == "campaign")
+        .order_by(AuditLog.id)
     ).all()
     assert actions == ["create", "pause", "resume"]
 
 
 def test_audit_rows_carry_the_changed_fields(admin, strategy):
     c = create(admin, strategy)
-    campaigns.update_campaign(admin, {"id": c.id, "name": "New name", "endTime": "23:59"})
+    campaigns.update_campaign(
+        admin, {"id": c.id, "name": "New name", "endTime": "23:59"}
+    )
     campaigns.delete_campaign(admin, c.id)
     rows = db.session.scalars(
         select(AuditLog).where(AuditLog.entity == "campaign").order_by(AuditLog.id)
     ).all()
     assert [r.action for r in rows] == ["create", "update", "delete"]
     assert rows[0].changes["name"] == "Renewals" and rows[0].username == "admin"
-    assert rows[1].changes == {"name": ["Renewals", "New name"]}, "unchanged endTime omitted"
+    assert rows[1].changes == {"name": ["Renewals", "New name"]}, (
+        "unchanged endTime omitted"
+    )
     assert rows[2].changes == {"name": "New name"}
     assert all(r.entity_id == str(c.id) for r in rows)
 
@@ -236,16 +306,29 @@ def test_audit_rows_carry_the_changed_fields(admin, strategy):
 def test_delete_removes_contacts_their_history_and_inbox(admin, strategy):
     c = create(admin, strategy)
     kept = create(admin, strategy, name="Kept")
-    contact = contacts.insert_contact(admin, {"campaignId": c.id, "phone1": "+14155550100"})
+    contact = contacts.insert_contact(
+        admin, {"campaignId": c.id, "phone1": "+14155550100"}
+    )
     contacts.insert_contact(admin, {"campaignId": kept.id, "phone1": "+14155550100"})
-    db.session.add(ContactAttempt(contact_id=contact.id, campaign_id=c.id, attempt_number=1,
-                                  call_result=8, result_at=utcnow()))
+    db.session.add(
+        ContactAttempt(
+            contact_id=contact.id,
+            campaign_id=c.id,
+            attempt_number=1,
+            call_result=8,
+            result_at=utcnow(),
+        )
+    )
     db.session.add(CallResultInbox(contact_id=contact.id, call_result=10))
     db.session.commit()
     campaigns.delete_campaign(admin, c.id)
     count = lambda model: db.session.scalar(select(func.count()).select_from(model))  # noqa: E731
-    assert (count(Campaign), count(Contact), count(ContactAttempt), count(CallResultInbox)) == (
-        1, 1, 0, 0)
+    assert (
+        count(Campaign),
+        count(Contact),
+        count(ContactAttempt),
+        count(CallResultInbox),
+    ) == (1, 1, 0, 0)
 
 
 def test_list_pages_in_id_order(admin, strategy):

@@ -1,4 +1,4 @@
-"""The dialer's campaign list: fetched through the adapter, cached, looked up by id or name."""
+"""The dialer's campaign list: fetched by the adapter, cached, found by id or name."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def cached() -> int:
 
 def test_fetch_returns_the_adapters_list_and_caches_it(viewer):
     items = cisco.fetch_cisco_campaigns(viewer)
-    assert items and {"ciscoCampaignId", "ciscoCampaignName", "campaignType"} <= set(items[0])
+    assert items and {"ciscoCampaignId", "ciscoCampaignName", "campaignType"} <= set(
+        items[0]
+    )
     assert cached() == len(items)
     cisco.fetch_cisco_campaigns(viewer)
     assert cached() == len(items), "a second fetch updates rows, never duplicates"
@@ -45,7 +47,9 @@ class DownDialer:
         raise DialerUnavailable("connection refused")
 
 
-def test_a_dialer_that_is_down_is_503_for_fetch_and_a_miss_for_lookups(ctx, monkeypatch):
+def test_a_dialer_that_is_down_is_503_for_fetch_and_a_miss_for_lookups(
+    ctx, monkeypatch
+):
     monkeypatch.setattr(cisco, "dialer", lambda: DownDialer())
     with pytest.raises(ServiceUnavailable):
         cisco.fetch_cisco_campaigns(_viewer())

@@ -1,4 +1,4 @@
-"""flask seed-demo's data set: believable, valid through the services, safe to run twice."""
+"""flask seed-demo's data: believable, valid through the services, safe to run twice."""
 
 from __future__ import annotations
 
@@ -18,10 +18,17 @@ def test_seed_builds_the_demo_through_the_services(admin):
     summary = demo.seed(60)
     assert summary == {"strategies": 2, "campaigns": 3, "dnc": 25, "contacts": 60}
     assert (count(CallStrategy), count(Campaign), count(DncEntry), count(Contact)) == (
-        2, 3, 25, 60)
+        2,
+        3,
+        25,
+        60,
+    )
     assert preferences.batch_sizes() == (25, 40)
     blocked = db.session.scalar(
-        select(func.count()).select_from(Contact).where(Contact.request_state == BLOCKED_DNC))
+        select(func.count())
+        .select_from(Contact)
+        .where(Contact.request_state == BLOCKED_DNC)
+    )
     assert blocked >= 1, "some demo contacts are on the DNC list"
     assert count(AuditLog) > 60, "every demo row went through an audited service"
 

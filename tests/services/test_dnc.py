@@ -1,4 +1,4 @@
-"""DNC rules: numbers kept as given, matched on their E.164 key, blocking open contacts."""
+"""DNC rules: numbers kept as given, matched by E.164 key, blocking open contacts."""
 
 from __future__ import annotations
 
@@ -33,8 +33,16 @@ def test_the_same_number_in_another_format_is_a_duplicate(admin, first):
 
 @pytest.mark.parametrize(
     ("number", "reason"),
-    [("12", "too short"), ("1" * 21, "too long"), ("call me", "letters"),
-     ("+1+2345", "'+'"), ("", "empty"), (None, None), (True, None), ([], None)],
+    [
+        ("12", "too short"),
+        ("1" * 21, "too long"),
+        ("call me", "letters"),
+        ("+1+2345", "'+'"),
+        ("", "empty"),
+        (None, None),
+        (True, None),
+        ([], None),
+    ],
 )
 def test_invalid_numbers_are_refused_with_a_reason(admin, number, reason):
     with pytest.raises(ValidationFailed) as exc:
@@ -44,35 +52,50 @@ def test_invalid_numbers_are_refused_with_a_reason(admin, number, reason):
         assert reason in exc.value.fields["primaryNumber"]
 
 
-@pytest.mark.parametrize("number", ["123", "1" * 20, "*3101#", "+442071838750", 4155550100])
+@pytest.mark.parametrize(
+    "number", ["123", "1" * 20, "*3101#", "+442071838750", 4155550100]
+)
 def test_valid_edge_numbers(admin, number):
     assert dnc.add_entry(admin, {"primaryNumber": number}).primary_number == str(number)
 
 
 def test_number_alias_is_accepted(admin):
-    assert dnc.add_entry(admin, {"number": "+14155550100"}).primary_number == "+14155550100"
+    assert (
+        dnc.add_entry(admin, {"number": "+14155550100"}).primary_number
+        == "+14155550100"
+    )
 
 
 def test_adding_blocks_pending_contacts_but_not_dispatched_ones(admin):
     s = strategies.create_strategy(admin, {"name": "S"})
     c = campaigns.create_campaign(admin, {"name": "C", "strategyId": s.id})
-    pending = contacts.insert_contact(admin, {"campaignId": c.id, "phone1": "4155550100"})
-    dispatched = contacts.insert_contact(admin, {"campaignId": c.id, "phone1": "+14155550100"})
+    pending = contacts.insert_contact(
+        admin, {"campaignId": c.id, "phone1": "4155550100"}
+    )
+    dispatched = contacts.insert_contact(
+        admin, {"campaignId": c.id, "phone1": "+14155550100"}
+    )
     dispatched.request_state = DISPATCHED
-    other = contacts.insert_contact(admin, {"campaignId": c.id, "phone1": "+14155550199"})
+    other = contacts.insert_contact(
+        admin, {"campaignId": c.id, "phone1": "+14155550199"}
+    )
     db.session.commit()
     dnc.add_entry(admin, {"primaryNumber": "+1 (415) 555-0100"})
     db.session.expire_all()
     assert (pending.request_state, pending.call_result) == (BLOCKED_DNC, RESULT_ON_DNC)
     assert pending.last_status_update_time is not None
-    assert dispatched.request_state == DISPATCHED, "the dialer has it; its result decides"
+    assert dispatched.request_state == DISPATCHED, (
+        "the dialer has it; its result decides"
+    )
     assert other.request_state == PENDING
 
 
 def test_changing_the_number_blocks_contacts_of_the_new_number(admin):
     s = strategies.create_strategy(admin, {"name": "S"})
     c = campaigns.create_campaign(admin, {"name": "C", "strategyId": s.id})
-    contact = contacts.insert_contact(admin, {"campaignId": c.id, "phone1": "+14155550111"})
+    contact = contacts.insert_contact(
+        admin, {"campaignId": c.id, "phone1": "+14155550111"}
+    )
     entry = dnc.add_entry(admin, {"primaryNumber": "+14155550100"})
     dnc.update_entry(admin, {"id": entry.id, "primaryNumber": "415 555 0111"})
     db.session.expire_all()
@@ -82,11 +105,22 @@ def test_changing_the_number_blocks_contacts_of_the_new_number(admin):
 def test_update_accepts_the_seed_echo_and_ignores_its_dates(admin):
     entry = dnc.add_entry(admin, {"primaryNumber": "+14155550100"})
     created = entry.date_created
-    updated = dnc.update_entry(admin, {
-        "id": entry.id, "name": "David", "updateById": 77, "primaryNumber": "03062558180",
-        "dataCreated": "2019-07-31T12:02:09Z", "lastUpdated": "2019-07-31T12:02:09Z"})
+    updated = dnc.update_entry(
+        admin,
+        {
+            "id": entry.id,
+            "name": "David",
+            "updateById": 77,
+            "primaryNumber": "03062558180",
+            "dataCreated": "2019-07-31T12:02:09Z",
+            "lastUpdated": "2019-07-31T12:02:09Z",
+        },
+    )
     assert (updated.name, updated.primary_number, updated.update_by_id) == (
-        "David", "03062558180", admin.id)
+        "David",
+        "03062558180",
+        admin.id,
+    )
     assert updated.date_created == created
 
 
@@ -145,7 +179,9 @@ def test_list_search_by_name_or_digits_with_total(admin):
     assert ([e.name for e in after], total) == (["Omar"], None)
     assert dnc.list_entries(admin, search="\x00%_")[1] == 0, "wildcards are literal"
     dnc.add_entry(admin, {"name": "50% off_sale", "primaryNumber": "+14155550177"})
-    assert [e.name for e in dnc.list_entries(admin, search="% OFF_")[0]] == ["50% off_sale"]
+    assert [e.name for e in dnc.list_entries(admin, search="% OFF_")[0]] == [
+        "50% off_sale"
+    ]
 
 
 def test_audit_rows(admin):
@@ -154,7 +190,8 @@ def test_audit_rows(admin):
     dnc.update_entry(admin, {"id": entry.id, "name": "B"})  # nothing changed
     dnc.delete_entry(admin, entry.id)
     rows = db.session.scalars(
-        select(AuditLog).where(AuditLog.entity == "dnc").order_by(AuditLog.id)).all()
+        select(AuditLog).where(AuditLog.entity == "dnc").order_by(AuditLog.id)
+    ).all()
     assert [(r.action, r.changes) for r in rows] == [
         ("create", {"primaryNumber": "+14155550100", "name": "A"}),
         ("update", {"name": ["A", "B"]}),

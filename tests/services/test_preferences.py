@@ -1,4 +1,4 @@
-"""Preference rules: one row, batch sizes with the seed's default, a password never shown."""
+"""Preference rules: one row, batch sizes defaulting to 10, a password never shown."""
 
 from __future__ import annotations
 
@@ -20,12 +20,17 @@ def test_nothing_saved_yet(admin):
 
 
 def test_save_creates_one_row_and_saving_again_updates_it(admin):
-    first = preferences.save_preferences(admin, {"campaignBatchSize": 22, "ivrBatchSize": 33})
+    first = preferences.save_preferences(
+        admin, {"campaignBatchSize": 22, "ivrBatchSize": 33}
+    )
     second = preferences.save_preferences(admin, {"filePath": "/drop", "id": 12345})
     assert first.id == second.id
     assert db.session.scalar(select(func.count()).select_from(PreferenceSettings)) == 1
     assert (second.campaign_batch_size, second.ivr_batch_size, second.file_path) == (
-        22, 33, "/drop")
+        22,
+        33,
+        "/drop",
+    )
     assert preferences.batch_sizes() == (22, 33)
 
 
@@ -57,7 +62,8 @@ def test_the_password_never_reaches_the_audit_log(admin):
     preferences.save_preferences(admin, {"password": "first-secret"})
     preferences.save_preferences(admin, {"password": "second-secret", "Domain": "CORP"})
     rows = db.session.scalars(
-        select(AuditLog).where(AuditLog.entity == "preferences").order_by(AuditLog.id)).all()
+        select(AuditLog).where(AuditLog.entity == "preferences").order_by(AuditLog.id)
+    ).all()
     assert [r.action for r in rows] == ["create", "update"]
     assert rows[1].changes["password"] == ["********", "********"]
     assert rows[1].changes["domain"] == [None, "CORP"]
@@ -75,8 +81,9 @@ def test_update_needs_the_existing_row(admin):
     prefs = preferences.save_preferences(admin, {"ivrBatchSize": 5})
     with pytest.raises(NotFound):
         preferences.save_preferences(admin, {"id": prefs.id + 1}, must_exist=True)
-    updated = preferences.save_preferences(admin, {"id": prefs.id, "ivrBatchSize": 6},
-                                           must_exist=True)
+    updated = preferences.save_preferences(
+        admin, {"id": prefs.id, "ivrBatchSize": 6}, must_exist=True
+    )
     assert updated.ivr_batch_size == 6
 
 
@@ -91,8 +98,14 @@ def test_delete(admin):
 def test_as_dict_gives_adapters_the_clear_password(admin):
     prefs = preferences.save_preferences(admin, {"filePath": "/in", "password": "pw"})
     assert preferences.as_dict(prefs) == {
-        "campaignBatchSize": 10, "ivrBatchSize": 10, "filePath": "/in",
-        "fileArchivePath": None, "username": None, "password": "pw", "Domain": None}
+        "campaignBatchSize": 10,
+        "ivrBatchSize": 10,
+        "filePath": "/in",
+        "fileArchivePath": None,
+        "username": None,
+        "password": "pw",
+        "Domain": None,
+    }
 
 
 def test_only_the_administrator_writes_everyone_reads(admin, supervisor, viewer):

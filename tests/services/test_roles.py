@@ -15,9 +15,14 @@ def user(role: str, active: bool = True) -> User:
 
 @pytest.mark.parametrize(
     ("role", "allowed", "ok"),
-    [("Administrator", roles.ADMIN, True), ("Supervisor", roles.ADMIN, False),
-     ("Supervisor", roles.WRITERS, True), ("Viewer", roles.WRITERS, False),
-     ("Viewer", roles.READERS, True), ("Auditor", roles.READERS, False)],
+    [
+        ("Administrator", roles.ADMIN, True),
+        ("Supervisor", roles.ADMIN, False),
+        ("Supervisor", roles.WRITERS, True),
+        ("Viewer", roles.WRITERS, False),
+        ("Viewer", roles.READERS, True),
+        ("Auditor", roles.READERS, False),
+    ],
 )
 def test_require(role, allowed, ok):
     actor = user(role)
@@ -38,5 +43,7 @@ def test_nobody_or_an_inactive_user_is_401_not_403():
 
 def test_helpers():
     assert roles.can_write(user("Supervisor")) and not roles.can_write(user("Viewer"))
-    assert roles.is_admin(user("Administrator")) and not roles.is_admin(user("Supervisor"))
+    assert roles.is_admin(user("Administrator")) and not roles.is_admin(
+        user("Supervisor")
+    )
     assert not roles.can_write(None) and not roles.is_admin(None)

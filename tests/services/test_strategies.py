@@ -1,4 +1,4 @@
-"""Strategy rules: unique names, one attempt cap, ordered attempts and their retry maps."""
+"""Strategy rules: unique names, one attempt cap, ordered attempts, retry maps."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def strategy(admin):
 
 
 def add(admin, strategy, name="A", **fields):
-    return strategies.create_attempt(admin, {"csId": strategy.id, "name": name, **fields})
+    return strategies.create_attempt(
+        admin, {"csId": strategy.id, "name": name, **fields}
+    )
 
 
 def order(strategy) -> list[tuple[str, int]]:
@@ -51,10 +53,14 @@ def test_name_is_required_and_unique_ignoring_case(admin, strategy):
 
 @pytest.mark.parametrize("key", ["csId", "id"])
 def test_update_name_and_cap_by_cs_id_or_id(admin, strategy, key):
-    s = strategies.update_strategy_name(admin, {key: strategy.id, "name": "New", "maxAttempts": 5})
+    s = strategies.update_strategy_name(
+        admin, {key: strategy.id, "name": "New", "maxAttempts": 5}
+    )
     assert (s.name, s.max_attempts) == ("New", 5)
     s = strategies.update_strategy_name(admin, {key: strategy.id, "name": "new"})
-    assert (s.name, s.max_attempts) == ("new", 5), "a case change of its own name is fine"
+    assert (s.name, s.max_attempts) == ("new", 5), (
+        "a case change of its own name is fine"
+    )
 
 
 def test_delete_is_refused_while_a_campaign_uses_it(admin, strategy):
@@ -89,13 +95,25 @@ def test_an_attempt_number_inserts_and_renumbers(admin, strategy):
     assert order(strategy) == [("first", 1), ("one", 2), ("two", 3), ("last", 4)]
 
 
-@pytest.mark.parametrize(("value", "stored"), [("1", "1"), (5, "5"), ("", "1"), (None, "1")])
-def test_phone_picks_phone1_to_phone5_and_empty_means_phone1(admin, strategy, value, stored):
+@pytest.mark.parametrize(
+    ("value", "stored"), [("1", "1"), (5, "5"), ("", "1"), (None, "1")]
+)
+def test_phone_picks_phone1_to_phone5_and_empty_means_phone1(
+    admin, strategy, value, stored
+):
     assert add(admin, strategy, phone=value).phone == stored
 
 
-@pytest.mark.parametrize(("field", "value"), [("phone", "6"), ("phone", "0"), ("channel", 2),
-                                              ("attemptNumber", 0), ("name", "")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("phone", "6"),
+        ("phone", "0"),
+        ("channel", 2),
+        ("attemptNumber", 0),
+        ("name", ""),
+    ],
+)
 def test_attempt_fields_are_checked(admin, strategy, field, value):
     with pytest.raises(ValidationFailed) as exc:
         add(admin, strategy, **{field: value})
@@ -104,13 +122,15 @@ def test_attempt_fields_are_checked(admin, strategy, field, value):
 
 @pytest.mark.parametrize(
     ("rule", "field"),
-    [({"call_result": 1, "attempt_number": 1}, "retryMap.0.call_result"),
-     ({"call_result": 0, "attempt_number": 1}, "retryMap.0.call_result"),
-     ({"call_result": 8, "attempt_number": 0}, "retryMap.0.attempt_number"),
-     ({"call_result": 8, "attempt_number": 1, "delay": -5}, "retryMap.0.delay"),
-     ({"call_result": 8, "attempt_number": 1, "expiry": -1}, "retryMap.0.expiry"),
-     ({"call_result": 8}, "retryMap.0.attempt_number"),
-     ({"call_result": 8, "attempt_number": 1, "extra": 1}, "retryMap.0.extra")],
+    [
+        ({"call_result": 1, "attempt_number": 1}, "retryMap.0.call_result"),
+        ({"call_result": 0, "attempt_number": 1}, "retryMap.0.call_result"),
+        ({"call_result": 8, "attempt_number": 0}, "retryMap.0.attempt_number"),
+        ({"call_result": 8, "attempt_number": 1, "delay": -5}, "retryMap.0.delay"),
+        ({"call_result": 8, "attempt_number": 1, "expiry": -1}, "retryMap.0.expiry"),
+        ({"call_result": 8}, "retryMap.0.attempt_number"),
+        ({"call_result": 8, "attempt_number": 1, "extra": 1}, "retryMap.0.extra"),
+    ],
 )
 def test_retry_rules_are_checked(admin, strategy, rule, field):
     with pytest.raises(ValidationFailed) as exc:
@@ -119,37 +139,57 @@ def test_retry_rules_are_checked(admin, strategy, rule, field):
 
 
 def test_a_call_result_appears_once_per_attempt(admin, strategy):
-    rules = [{"call_result": 9, "attempt_number": 1}, {"call_result": 9, "attempt_number": 2}]
+    rules = [
+        {"call_result": 9, "attempt_number": 1},
+        {"call_result": 9, "attempt_number": 2},
+    ]
     with pytest.raises(ValidationFailed) as exc:
         add(admin, strategy, retryMap=rules)
     assert "retryMap" in exc.value.fields
 
 
 def test_retry_rules_are_stored_and_read_back_typed(admin, strategy):
-    a = add(admin, strategy, retryMap=[
-        {"call_result": 9, "attempt_number": "2", "delay": 30},
-        {"call_result": "8", "attempt_number": 1, "delay": 5, "expiry": 60},
-        {"call_result": 101, "attempt_number": 1}])
+    a = add(
+        admin,
+        strategy,
+        retryMap=[
+            {"call_result": 9, "attempt_number": "2", "delay": 30},
+            {"call_result": "8", "attempt_number": 1, "delay": 5, "expiry": 60},
+            {"call_result": 101, "attempt_number": 1},
+        ],
+    )
     assert strategies.retry_rules(a) == [
         RetryRule(call_result=9, attempt_number=2, delay=30, expiry=None),
         RetryRule(call_result=8, attempt_number=1, delay=5, expiry=60),
-        RetryRule(call_result=101, attempt_number=1, delay=0, expiry=None)]
+        RetryRule(call_result=101, attempt_number=1, delay=0, expiry=None),
+    ]
 
 
 def test_an_sms_attempt_cannot_retry_into_voice(admin, strategy):
     add(admin, strategy, "voice", channel=0)
     with pytest.raises(ValidationFailed) as exc:
-        add(admin, strategy, "sms", channel=1,
-            retryMap=[{"call_result": 102, "attempt_number": 1}])
+        add(
+            admin,
+            strategy,
+            "sms",
+            channel=1,
+            retryMap=[{"call_result": 102, "attempt_number": 1}],
+        )
     assert "retryMap" in exc.value.fields
     sms = add(admin, strategy, "sms", channel=1)
     # voice may move to SMS
     voice = strategy.attempts[0]
-    strategies.update_attempt(admin, {"id": voice.id, "retryMap": [
-        {"call_result": 8, "attempt_number": sms.attempt_number}]})
+    strategies.update_attempt(
+        admin,
+        {
+            "id": voice.id,
+            "retryMap": [{"call_result": 8, "attempt_number": sms.attempt_number}],
+        },
+    )
     # and a move that would put voice after an SMS retry is refused too
-    strategies.update_attempt(admin, {"id": sms.id, "retryMap": [
-        {"call_result": 102, "attempt_number": 2}]})
+    strategies.update_attempt(
+        admin, {"id": sms.id, "retryMap": [{"call_result": 102, "attempt_number": 2}]}
+    )
     with pytest.raises(ValidationFailed):
         strategies.update_attempt(admin, {"id": voice.id, "attemptNumber": 2})
 
@@ -157,8 +197,9 @@ def test_an_sms_attempt_cannot_retry_into_voice(admin, strategy):
 @pytest.mark.parametrize("key", ["id", "csAttempt"])
 def test_update_attempt_by_id_or_cs_attempt(admin, strategy, key):
     a = add(admin, strategy, "one")
-    b = strategies.update_attempt(admin, {key: a.id, "name": "renamed", "phone": "3",
-                                          "channel": 1})
+    b = strategies.update_attempt(
+        admin, {key: a.id, "name": "renamed", "phone": "3", "channel": 1}
+    )
     assert (b.id, b.name, b.phone, b.channel) == (a.id, "renamed", "3", 1)
 
 
@@ -175,8 +216,16 @@ def test_update_attempt_needs_an_id_and_a_matching_strategy(admin, strategy):
         strategies.update_attempt(admin, {"csAttempt": 999})
 
 
-def test_update_attempt_keeps_what_is_not_sent_and_may_clear_the_retry_map(admin, strategy):
-    a = add(admin, strategy, "one", phone="2", retryMap=[{"call_result": 8, "attempt_number": 1}])
+def test_update_attempt_keeps_what_is_not_sent_and_may_clear_the_retry_map(
+    admin, strategy
+):
+    a = add(
+        admin,
+        strategy,
+        "one",
+        phone="2",
+        retryMap=[{"call_result": 8, "attempt_number": 1}],
+    )
     strategies.update_attempt(admin, {"id": a.id, "name": "renamed"})
     assert (a.phone, len(a.retry_map)) == ("2", 1)
     strategies.update_attempt(admin, {"id": a.id, "retryMap": []})
@@ -205,7 +254,11 @@ def test_update_order_shapes(admin, strategy, shape):
     import json
 
     a, b, c = (add(admin, strategy, n) for n in ("a", "b", "c"))
-    items = [{"atId": c.id, "index": 1}, {"atId": a.id, "index": 2}, {"atId": b.id, "index": 3}]
+    items = [
+        {"atId": c.id, "index": 1},
+        {"atId": a.id, "index": 2},
+        {"atId": b.id, "index": 3},
+    ]
     payload = {
         "seed": {"idIndexJson": {"data": items}},
         "list": items,
@@ -225,9 +278,16 @@ def test_update_order_of_some_attempts_moves_only_those(admin, strategy):
 
 @pytest.mark.parametrize(
     "payload",
-    [{}, {"idIndexJson": []}, {"idIndexJson": "not json"}, [1], [{"index": 1}],
-     [{"atId": 1, "index": "x"}], [{"atId": 1, "index": 1, "extra": True}],
-     {"idIndexJson": {"data": {"atId": 1}}}],
+    [
+        {},
+        {"idIndexJson": []},
+        {"idIndexJson": "not json"},
+        [1],
+        [{"index": 1}],
+        [{"atId": 1, "index": "x"}],
+        [{"atId": 1, "index": 1, "extra": True}],
+        {"idIndexJson": {"data": {"atId": 1}}},
+    ],
 )
 def test_update_order_refuses_bad_shapes(admin, strategy, payload):
     add(admin, strategy)
@@ -240,7 +300,9 @@ def test_update_order_refuses_attempts_of_two_strategies(admin, strategy):
     other = strategies.create_strategy(admin, {"name": "Other"})
     b = add(admin, other)
     with pytest.raises(ValidationFailed) as exc:
-        strategies.update_order(admin, [{"atId": a.id, "index": 1}, {"atId": b.id, "index": 2}])
+        strategies.update_order(
+            admin, [{"atId": a.id, "index": 1}, {"atId": b.id, "index": 2}]
+        )
     assert "different strategies" in exc.value.fields["idIndexJson"]
 
 
@@ -252,19 +314,28 @@ def test_audit_rows(admin, strategy):
     strategies.delete_strategy(admin, strategy.id)
     rows = db.session.scalars(select(AuditLog).order_by(AuditLog.id)).all()
     trail = [(r.entity, r.action) for r in rows if r.entity != "user"]
-    assert trail == [("strategy", "create"), ("strategy_attempt", "create"),
-                     ("strategy_attempt", "update"), ("strategy", "update"),
-                     ("strategy_attempt", "delete"), ("strategy", "delete")]
-    update = next(r for r in rows if (r.entity, r.action) == ("strategy_attempt", "update"))
+    assert trail == [
+        ("strategy", "create"),
+        ("strategy_attempt", "create"),
+        ("strategy_attempt", "update"),
+        ("strategy", "update"),
+        ("strategy_attempt", "delete"),
+        ("strategy", "delete"),
+    ]
+    update = next(
+        r for r in rows if (r.entity, r.action) == ("strategy_attempt", "update")
+    )
     assert update.changes == {"name": ["A", "renamed"]}
 
 
 def test_roles(admin, strategy, viewer, supervisor):
     assert strategies.list_strategies(viewer) == [strategy]
-    for call, data in ((strategies.create_strategy, {"name": "v"}),
-                       (strategies.create_attempt, {"csId": strategy.id}),
-                       (strategies.update_strategy_name, {"csId": strategy.id, "name": "v"}),
-                       (strategies.update_order, [{"atId": 1, "index": 1}])):
+    for call, data in (
+        (strategies.create_strategy, {"name": "v"}),
+        (strategies.create_attempt, {"csId": strategy.id}),
+        (strategies.update_strategy_name, {"csId": strategy.id, "name": "v"}),
+        (strategies.update_order, [{"atId": 1, "index": 1}]),
+    ):
         with pytest.raises(Forbidden):
             call(viewer, data)
     with pytest.raises(Forbidden):

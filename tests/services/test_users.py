@@ -1,4 +1,4 @@
-"""User rules: unique names, roles, passwords, the first administrator, ending sessions."""
+"""User rules: unique names, roles, passwords, the first admin, ending sessions."""
 
 from __future__ import annotations
 
@@ -12,23 +12,36 @@ from portal.services.errors import Forbidden, NotFound, Unauthorized, Validation
 
 
 def new(admin, **fields):
-    return users.create_user(admin, {"username": "alice", "password": "password-1",
-                                     "role": "Supervisor", **fields})
+    return users.create_user(
+        admin,
+        {"username": "alice", "password": "password-1", "role": "Supervisor", **fields},
+    )
 
 
 def test_create_hashes_the_password(admin):
     user = new(admin, email="a@example.com", fullName="Alice A")
-    assert user.password_hash != "password-1" and user.password_hash.startswith("$argon2")
+    assert user.password_hash != "password-1" and user.password_hash.startswith(
+        "$argon2"
+    )
     assert (user.role, user.active, user.email, user.full_name) == (
-        "Supervisor", True, "a@example.com", "Alice A")
+        "Supervisor",
+        True,
+        "a@example.com",
+        "Alice A",
+    )
     assert auth.verify_password(user, "password-1")
 
 
 @pytest.mark.parametrize(
     ("fields", "field"),
-    [({"username": "bad name"}, "username"), ({"username": ""}, "username"),
-     ({"password": "short"}, "password"), ({"role": "Root"}, "role"),
-     ({"username": "x" * 81}, "username"), ({"isAdmin": True}, "isAdmin")],
+    [
+        ({"username": "bad name"}, "username"),
+        ({"username": ""}, "username"),
+        ({"password": "short"}, "password"),
+        ({"role": "Root"}, "role"),
+        ({"username": "x" * 81}, "username"),
+        ({"isAdmin": True}, "isAdmin"),
+    ],
 )
 def test_create_checks_its_fields(admin, fields, field):
     with pytest.raises(ValidationFailed) as exc:
@@ -44,7 +57,10 @@ def test_username_is_unique_ignoring_case(admin):
 
 
 def test_role_defaults_to_viewer(admin):
-    assert users.create_user(admin, {"username": "v", "password": "password-1"}).role == "Viewer"
+    assert (
+        users.create_user(admin, {"username": "v", "password": "password-1"}).role
+        == "Viewer"
+    )
 
 
 def test_only_the_administrator_manages_users(admin, supervisor):
@@ -54,8 +70,12 @@ def test_only_the_administrator_manages_users(admin, supervisor):
         users.list_users(supervisor)
     with pytest.raises(Unauthorized):
         users.create_user(None, {"username": "x", "password": "password-1"})
-    assert users.create_user(None, {"username": "cli", "password": "password-1"},
-                             system=True).username == "cli"
+    assert (
+        users.create_user(
+            None, {"username": "cli", "password": "password-1"}, system=True
+        ).username
+        == "cli"
+    )
 
 
 def test_role_or_active_change_ends_the_users_sessions(admin):
@@ -100,7 +120,9 @@ def test_setting_the_admin_password_clears_the_default_flag(admin):
     assert admin.default_password is False
 
 
-def test_another_users_password_is_the_administrators_business(admin, supervisor, viewer):
+def test_another_users_password_is_the_administrators_business(
+    admin, supervisor, viewer
+):
     with pytest.raises(Forbidden):
         users.set_password(supervisor, viewer, "password-9")
     users.set_password(admin, viewer, "password-9")
@@ -118,8 +140,10 @@ def test_user_changes_are_audited_without_passwords(admin):
     users.update_user(admin, {"id": user.id, "role": "Viewer"})
     users.set_password(admin, user, "password-77")
     rows = db.session.scalars(
-        select(AuditLog).where(AuditLog.entity == "user", AuditLog.entity_id == str(user.id))
-        .order_by(AuditLog.id)).all()
+        select(AuditLog)
+        .where(AuditLog.entity == "user", AuditLog.entity_id == str(user.id))
+        .order_by(AuditLog.id)
+    ).all()
     assert [(r.action, r.changes) for r in rows] == [
         ("create", {"username": "alice", "role": "Supervisor"}),
         ("update", {"role": ["Supervisor", "Viewer"]}),

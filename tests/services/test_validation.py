@@ -33,13 +33,20 @@ def test_parse_reads_numbers_from_strings_and_strips_text():
 
 @pytest.mark.parametrize(
     ("data", "fields"),
-    [(None, {"body": "must be a JSON object"}), ([], {"body": "must be a JSON object"}),
-     ({}, {"id": "is required"}), ({"id": 1, "x": 1}, {"x": "unknown field"}),
-     ({"id": 2**31}, {"id": "is out of range"}), ({"id": -(2**31)}, {"id": "is out of range"}),
-     ({"id": 1, "tags": [1, 2**40]}, {"tags.1": "is out of range"}),
-     ({"id": 1, "name": "a\x00"}, {"name": "must not contain NUL characters"}),
-     ({"id": 1, "name": "\ud800"}, {"name": "is not valid Unicode text"}),
-     ({"id": True}, None), ({"id": 1.5}, None), ({"id": 1, "name": "toolong"}, None)],
+    [
+        (None, {"body": "must be a JSON object"}),
+        ([], {"body": "must be a JSON object"}),
+        ({}, {"id": "is required"}),
+        ({"id": 1, "x": 1}, {"x": "unknown field"}),
+        ({"id": 2**31}, {"id": "is out of range"}),
+        ({"id": -(2**31)}, {"id": "is out of range"}),
+        ({"id": 1, "tags": [1, 2**40]}, {"tags.1": "is out of range"}),
+        ({"id": 1, "name": "a\x00"}, {"name": "must not contain NUL characters"}),
+        ({"id": 1, "name": "\ud800"}, {"name": "is not valid Unicode text"}),
+        ({"id": True}, None),
+        ({"id": 1.5}, None),
+        ({"id": 1, "name": "toolong"}, None),
+    ],
 )
 def test_parse_refuses_with_the_field_named(data, fields):
     with pytest.raises(ValidationFailed) as exc:
@@ -72,21 +79,38 @@ def test_reject_unstorable_text_walks_deep_payloads_without_recursion():
         reject_unstorable_text({"\ud800": 1})
 
 
-@pytest.mark.parametrize(("value", "out"), [("00:00", "00:00"), ("23:59", "23:59"),
-                                            (" 08:30 ", "08:30"), ("08:30:00", "08:30"),
-                                            (None, None)])
+@pytest.mark.parametrize(
+    ("value", "out"),
+    [
+        ("00:00", "00:00"),
+        ("23:59", "23:59"),
+        (" 08:30 ", "08:30"),
+        ("08:30:00", "08:30"),
+        (None, None),
+    ],
+)
 def test_hhmm_accepts(value, out):
     assert check_hhmm(value) == out
 
 
-@pytest.mark.parametrize("value", ["24:00", "8:30", "08:60", "0830", "08:30:01", "", "ab:cd"])
+@pytest.mark.parametrize(
+    "value", ["24:00", "8:30", "08:60", "0830", "08:30:01", "", "ab:cd"]
+)
 def test_hhmm_refuses(value):
     with pytest.raises(ValueError):
         check_hhmm(value)
 
 
-@pytest.mark.parametrize(("value", "out"), [("0,1,2", "0,1,2"), ("6,0", "0,6"), ([3, "3"], "3"),
-                                            ("1, 2 ,", "1,2"), (None, None)])
+@pytest.mark.parametrize(
+    ("value", "out"),
+    [
+        ("0,1,2", "0,1,2"),
+        ("6,0", "0,6"),
+        ([3, "3"], "3"),
+        ("1, 2 ,", "1,2"),
+        (None, None),
+    ],
+)
 def test_week_days_accept(value, out):
     assert check_week_days(value) == out
 
@@ -97,7 +121,9 @@ def test_week_days_refuse(value):
         check_week_days(value)
 
 
-@pytest.mark.parametrize("zone", ["UTC", "Europe/London", "America/New_York", "Asia/Karachi"])
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Europe/London", "America/New_York", "Asia/Karachi"]
+)
 def test_time_zones_accept(zone):
     assert check_time_zone(zone) == zone
 
@@ -110,17 +136,27 @@ def test_time_zones_refuse(zone):
 
 @pytest.mark.parametrize(
     ("value", "out"),
-    [("2019-11-12 15:10:20", datetime(2019, 11, 12, 15, 10, 20)),
-     ("2019-11-12T15:10:20Z", datetime(2019, 11, 12, 15, 10, 20)),
-     ("2019-11-12 15:10", datetime(2019, 11, 12, 15, 10)),
-     (" 2019-11-12 15:10:20 ", datetime(2019, 11, 12, 15, 10, 20))],
+    [
+        ("2019-11-12 15:10:20", datetime(2019, 11, 12, 15, 10, 20)),
+        ("2019-11-12T15:10:20Z", datetime(2019, 11, 12, 15, 10, 20)),
+        ("2019-11-12 15:10", datetime(2019, 11, 12, 15, 10)),
+        (" 2019-11-12 15:10:20 ", datetime(2019, 11, 12, 15, 10, 20)),
+    ],
 )
 def test_dial_time_accepts(value, out):
     assert parse_dial_time(value) == out
 
 
-@pytest.mark.parametrize("value", ["2019-11-12 15:10:20+05:00", "12/11/2019 15:10",
-                                   "1969-12-31 23:59:59", "9001-01-01 00:00:00", "soon"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2019-11-12 15:10:20+05:00",
+        "12/11/2019 15:10",
+        "1969-12-31 23:59:59",
+        "9001-01-01 00:00:00",
+        "soon",
+    ],
+)
 def test_dial_time_refuses(value):
     with pytest.raises(ValueError):
         parse_dial_time(value)
