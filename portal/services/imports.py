@@ -538,10 +538,16 @@ class CsvSource:
 
 
 def _is_header(kind: str, cells: list[str]) -> bool:
-    """A first row naming columns (phone1, number, businessParam1, ...) is a header."""
+    """A first row naming columns (phone1, number, businessParam1, ...) is a header.
+
+    A row whose first cell holds digits is data even if a later cell reads like a
+    column name: the seed's own example row is `0300948984,,,,,businessParam1`.
+    """
     names = [c.translate(_HEADER_NOISE).lower() for c in cells]
     if HEADER_FIRST_CELL.match(names[0]):
         return True
+    if any(ch.isdigit() for ch in names[0]):
+        return False
     return kind == "contacts" and any(n in HEADER_CELLS and n != "name" for n in names)
 
 

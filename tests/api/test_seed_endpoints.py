@@ -462,11 +462,6 @@ def test_upload_bulk_caller_seed_example(api, app):
     assert (status["state"], status["accepted"]) == ("done", 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="imports._is_header takes the seed's own example row for a header because "
-    "its business parameter is literally 'businessParam1' (reported to its owner)",
-)
 def test_upload_bulk_caller_seed_example_row_is_data(api, app):
     campaign = new_campaign(api, new_strategy(api)["id"])
     res = _multipart(

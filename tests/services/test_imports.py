@@ -486,3 +486,14 @@ def test_nul_bytes_past_the_sniffed_head_reject_only_their_row(
         "reason": "row: must not contain NUL characters",
         "row": "2025559999,,,,,badbyte",
     }
+
+
+def test_the_seed_example_row_is_data_not_a_header(admin, campaign, tmp_path):
+    path = tmp_path / "seed.csv"
+    path.write_text("0300948984,,,,,businessParam1\n", encoding="utf-8")
+    done = run(upload_file(admin, "contacts", path, campaign))
+    assert (done.rows_read, done.accepted) == (1, 1)
+    headed = tmp_path / "headed.csv"
+    headed.write_text(",,,,,businessParam1,dialTime\n2025550101,,,,,x\n", encoding="utf-8")
+    done = run(upload_file(admin, "contacts", headed, campaign))
+    assert (done.rows_read, done.accepted) == (1, 1)
