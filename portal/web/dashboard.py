@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from portal.services import stats
 from portal.services.feed import eligibility
+from portal.web.htmx import is_htmx_fragment
 
 bp = Blueprint("dashboard", __name__)
 
@@ -40,7 +41,9 @@ def index():
 @bp.get("/dashboard/live")
 @login_required
 def live():
-    """The self-refreshing part of the dashboard (HTMX polls it)."""
+    """The self-refreshing part of the dashboard (HTMX polls it); a browser gets the page."""
+    if not is_htmx_fragment():
+        return redirect(url_for("dashboard.index"))
     return render_template("dashboard/_live.html", **_context())
 
 

@@ -119,6 +119,7 @@ def test_dashboard_page_and_live_partial(client, app):
     text = live.get_data(as_text=True)
     assert live.status_code == 200 and text.lstrip().startswith('<div id="dashboard-live"')
     assert "<html" not in text and "Dispatched" in text
+    assert client.get("/dashboard/live").status_code == 302  # not a fragment request
 
 
 def test_eligibility_partial_needs_only_contact_and_campaign(app):
