@@ -29,7 +29,14 @@ ELIGIBILITY = {
 }
 STATS = {
     "type": "object",
-    "required": ["id", "states", "results", "dialsPerHour", "feedLagSeconds", "eligibility"],
+    "required": [
+        "id",
+        "states",
+        "results",
+        "dialsPerHour",
+        "feedLagSeconds",
+        "eligibility",
+    ],
 }
 
 
@@ -64,7 +71,7 @@ def get_eligibility(contact_id: int):
 @endpoint(
     "/ecm/campaign/<int:campaign_id>/stats",
     ["GET"],
-    "A campaign's contacts by state, results by code, dials per hour, feed lag, eligibility",
+    "A campaign's contacts by state, results, dials per hour, feed lag, eligibility",
     "feed",
     response=STATS,
 )

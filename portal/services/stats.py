@@ -52,7 +52,7 @@ def _since(now: datetime) -> datetime:
 
 
 def count(campaigns: list[Campaign], now: datetime) -> dict[int, dict[str, Any]]:
-    """The expensive part: contacts by state and result, dials per hour, reason counts."""
+    """The expensive part: contacts by state and result, dials per hour, reasons."""
     ids = [c.id for c in campaigns]
     raw: dict[int, dict[str, Any]] = {
         cid: {"states": {}, "results": {}, "hours": {}, "at": _iso(now)} for cid in ids
@@ -60,7 +60,12 @@ def count(campaigns: list[Campaign], now: datetime) -> dict[int, dict[str, Any]]
     if not ids:
         return raw
     for cid, state, result, n in db.session.execute(
-        select(Contact.campaign_id, Contact.request_state, Contact.call_result, func.count())
+        select(
+            Contact.campaign_id,
+            Contact.request_state,
+            Contact.call_result,
+            func.count(),
+        )
         .where(Contact.campaign_id.in_(ids))
         .group_by(Contact.campaign_id, Contact.request_state, Contact.call_result)
     ).all():
@@ -71,7 +76,9 @@ def count(campaigns: list[Campaign], now: datetime) -> dict[int, dict[str, Any]]
     bucket = _hour_bucket()
     for cid, hour, n in db.session.execute(
         select(ContactAttempt.campaign_id, bucket, func.count())
-        .where(ContactAttempt.campaign_id.in_(ids), ContactAttempt.result_at >= _since(now))
+        .where(
+            ContactAttempt.campaign_id.in_(ids), ContactAttempt.result_at >= _since(now)
+        )
         .group_by(ContactAttempt.campaign_id, bucket)
     ).all():
         key = hour if isinstance(hour, str) else hour.strftime("%Y-%m-%d %H:00:00")
@@ -115,7 +122,9 @@ def _snapshots(
     return {
         int(row.name[len(SNAPSHOT) :]): row.detail
         for row in db.session.scalars(
-            select(FeedHeartbeat).where(FeedHeartbeat.name.in_(names), FeedHeartbeat.at >= cutoff)
+            select(FeedHeartbeat).where(
+                FeedHeartbeat.name.in_(names), FeedHeartbeat.at >= cutoff
+            )
         )
         if row.detail
     }
@@ -143,7 +152,9 @@ def figures(
     return [_present(c, raw[c.id], plans.get(c.strategy_id), now) for c in campaigns]
 
 
-def _present(campaign: Campaign, raw: dict[str, Any], plan, now: datetime) -> dict[str, Any]:
+def _present(
+    campaign: Campaign, raw: dict[str, Any], plan, now: datetime
+) -> dict[str, Any]:
     states = {int(k): v for k, v in raw.get("states", {}).items()}
     results = {int(k): v for k, v in raw.get("results", {}).items()}
     oldest = db.session.scalar(  # one probe of ix_contacts_due: always current
@@ -158,7 +169,10 @@ def _present(campaign: Campaign, raw: dict[str, Any], plan, now: datetime) -> di
     for n in range(HOURS):
         start = since + timedelta(hours=n)
         hours.append(
-            {"hour": _iso(start), "dials": raw.get("hours", {}).get(start.strftime("%Y-%m-%d %H"), 0)}
+            {
+                "hour": _iso(start),
+                "dials": raw.get("hours", {}).get(start.strftime("%Y-%m-%d %H"), 0),
+            }
         )
     return {
         "id": campaign.id,
@@ -187,8 +201,10 @@ def _present(campaign: Campaign, raw: dict[str, Any], plan, now: datetime) -> di
     }
 
 
-def campaign_stats(actor: User, campaign_id: Any, now: datetime | None = None) -> dict[str, Any]:
-    """GET /umm/ecm/campaign/<id>/stats: one campaign's dashboard figures, counted now."""
+def campaign_stats(
+    actor: User, campaign_id: Any, now: datetime | None = None
+) -> dict[str, Any]:
+    """GET /umm/ecm/campaign/<id>/stats: one campaign's figures, counted now."""
     require(actor, READERS)
     campaign = campaign_service.get_campaign(actor, campaign_id)
     return figures([campaign], now)[0]

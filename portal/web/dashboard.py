@@ -41,7 +41,7 @@ def index():
 @bp.get("/dashboard/live")
 @login_required
 def live():
-    """The self-refreshing part of the dashboard (HTMX polls it); a browser gets the page."""
+    """The self-refreshing part of the dashboard; a browser gets the page."""
     if not is_htmx_fragment():
         return redirect(url_for("dashboard.index"))
     return render_template("dashboard/_live.html", **_context())

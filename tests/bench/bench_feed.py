@@ -92,8 +92,12 @@ def load(app, total: int, now) -> list:
             ],
         },
     )
-    strategies.create_attempt(admin, {"csId": strategy.id, "name": "Second", "phone": "2"})
-    preferences.save_preferences(admin, {"campaignBatchSize": BATCH, "ivrBatchSize": BATCH})
+    strategies.create_attempt(
+        admin, {"csId": strategy.id, "name": "Second", "phone": "2"}
+    )
+    preferences.save_preferences(
+        admin, {"campaignBatchSize": BATCH, "ivrBatchSize": BATCH}
+    )
     made = []
     for n in range(CAMPAIGNS):
         made.append(
@@ -122,15 +126,30 @@ def load(app, total: int, now) -> list:
                 for campaign in made:
                     base = now - timedelta(minutes=30 * (uploads - upload))
                     for i in range(per):
-                        number = f"+1{rng.randint(201, 989)}{rng.randint(2000000, 9999999)}"
+                        number = (
+                            f"+1{rng.randint(201, 989)}{rng.randint(2000000, 9999999)}"
+                        )
                         due = (
                             now - timedelta(minutes=rng.randint(1, 600))
                             if RANDOM_DUE
                             else base
                         )
                         copy.write_row(
-                            (campaign.id, number, None, number, f"acct-{upload}-{i}", due,
-                             0, 0, first_attempt, 1, 0, 0, now)
+                            (
+                                campaign.id,
+                                number,
+                                None,
+                                number,
+                                f"acct-{upload}-{i}",
+                                due,
+                                0,
+                                0,
+                                first_attempt,
+                                1,
+                                0,
+                                0,
+                                now,
+                            )
                         )
         cur.execute(
             "INSERT INTO dnc_entries (primary_number, match_key, date_created, last_updated) "
@@ -144,7 +163,9 @@ def load(app, total: int, now) -> list:
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
     count = db.session.scalar(select(db.func.count()).select_from(Contact))
-    print(f"loaded {count:,} contacts in {loaded:.1f} s (COPY + indexes), VACUUM ANALYZE done")
+    print(
+        f"loaded {count:,} contacts in {loaded:.1f} s (COPY + indexes), VACUUM ANALYZE done"
+    )
     return [db.session.get(Campaign, c.id) for c in made]
 
 
@@ -159,7 +180,8 @@ def main() -> None:
     parser.add_argument(
         "--url",
         default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_feed"
+            "BENCH_DATABASE_URL",
+            "postgresql+psycopg://postgres@127.0.0.1:5432/bench_feed",
         ),
     )
     args = parser.parse_args()
@@ -196,19 +218,25 @@ def main() -> None:
         for c in campaigns:
             db.session.expunge(c)
         layout = "random due times" if RANDOM_DUE else "upload-ordered due times"
-        print(f"\n== Feed loop on PostgreSQL, {args.contacts:,} pending contacts, "
-              f"{CAMPAIGNS} campaigns, {layout}")
+        print(
+            f"\n== Feed loop on PostgreSQL, {args.contacts:,} pending contacts, "
+            f"{CAMPAIGNS} campaigns, {layout}"
+        )
 
         # claim 1,000 (then give them back, so the tick below starts from the same state)
         times = []
         for campaign in campaigns[:5]:
             t = time.perf_counter()
-            claim = claim_due_contacts(campaign, plans[campaign.strategy_id], BATCH, now)
+            claim = claim_due_contacts(
+                campaign, plans[campaign.strategy_id], BATCH, now
+            )
             times.append(time.perf_counter() - t)
             assert len(claim.claimed) == BATCH
             return_to_pending([c.contact_id for c in claim.claimed], now)
-        print(f"claim 1,000 due contacts (oldest first, SKIP LOCKED): "
-              f"median {ms(statistics.median(times))}, max {ms(max(times))}")
+        print(
+            f"claim 1,000 due contacts (oldest first, SKIP LOCKED): "
+            f"median {ms(statistics.median(times))}, max {ms(max(times))}"
+        )
 
         dialer = NullDialer()
         tick_times = []
@@ -217,12 +245,18 @@ def main() -> None:
             counts = run_tick(now + timedelta(seconds=n), dialer=dialer)
             tick_times.append(time.perf_counter() - t)
             assert counts["dispatched"] == CAMPAIGNS * BATCH, counts
-        print(f"one tick dispatching {CAMPAIGNS} x {BATCH:,} (null dialer): "
-              f"median {statistics.median(tick_times):.3f} s, max {max(tick_times):.3f} s")
+        print(
+            f"one tick dispatching {CAMPAIGNS} x {BATCH:,} (null dialer): "
+            f"median {statistics.median(tick_times):.3f} s, max {max(tick_times):.3f} s"
+        )
         t = time.perf_counter()
-        counts = run_tick(now + timedelta(seconds=5))  # the simulator: results into the inbox
-        print(f"one tick dispatching {counts['dispatched']:,} to the simulator "
-              f"(results stored in the inbox): {time.perf_counter() - t:.3f} s")
+        counts = run_tick(
+            now + timedelta(seconds=5)
+        )  # the simulator: results into the inbox
+        print(
+            f"one tick dispatching {counts['dispatched']:,} to the simulator "
+            f"(results stored in the inbox): {time.perf_counter() - t:.3f} s"
+        )
 
         dispatched = db.session.scalars(
             select(Contact.id).where(Contact.request_state == 1)
@@ -231,8 +265,12 @@ def main() -> None:
         codes = [8, 9, 10, 12, 3]
         received = now + timedelta(seconds=30)
         rows = [
-            {"contact_id": cid, "call_result": codes[i % 5], "raw": "bench",
-             "received_at": received}
+            {
+                "contact_id": cid,
+                "call_result": codes[i % 5],
+                "raw": "bench",
+                "received_at": received,
+            }
             for i, cid in enumerate(dispatched)
         ]
         db.session.execute(db.insert(CallResultInbox.__table__), rows)
@@ -240,8 +278,10 @@ def main() -> None:
         t = time.perf_counter()
         applied = apply_inbox(received)
         spent = time.perf_counter() - t
-        print(f"results applied: {applied['applied']:,} in {spent:.2f} s = "
-              f"{applied['applied'] / spent:,.0f} results/s")
+        print(
+            f"results applied: {applied['applied']:,} in {spent:.2f} s = "
+            f"{applied['applied'] / spent:,.0f} results/s"
+        )
 
         ids = db.session.scalars(
             select(Contact.id).order_by(func.random()).limit(200)
@@ -253,23 +293,31 @@ def main() -> None:
             contact_eligibility(db.session.get(Contact, cid), now)
             answers.append(time.perf_counter() - t)
         answers.sort()
-        print(f"one contact's eligibility answer: median {ms(statistics.median(answers))}, "
-              f"p95 {ms(answers[int(len(answers) * 0.95)])}")
+        print(
+            f"one contact's eligibility answer: median {ms(statistics.median(answers))}, "
+            f"p95 {ms(answers[int(len(answers) * 0.95)])}"
+        )
 
         t = time.perf_counter()
         stats.refresh(now)
-        print(f"stats refresh job (recounts all {CAMPAIGNS} campaigns): "
-              f"{ms(time.perf_counter() - t)}")
+        print(
+            f"stats refresh job (recounts all {CAMPAIGNS} campaigns): "
+            f"{ms(time.perf_counter() - t)}"
+        )
         t = time.perf_counter()
         stats.figures(campaigns, now)
-        print(f"stats counted live for all {CAMPAIGNS} campaigns: {ms(time.perf_counter() - t)}")
+        print(
+            f"stats counted live for all {CAMPAIGNS} campaigns: {ms(time.perf_counter() - t)}"
+        )
         single = []
         for campaign in campaigns[:3]:
             t = time.perf_counter()
             stats.figures([campaign], now)
             single.append(time.perf_counter() - t)
-        print(f"GET .../campaign/<id>/stats service (one campaign, live): "
-              f"median {ms(statistics.median(single))}")
+        print(
+            f"GET .../campaign/<id>/stats service (one campaign, live): "
+            f"median {ms(statistics.median(single))}"
+        )
 
     client = app.test_client()
     res = client.post("/login", data={"username": "admin", "password": "admin"})
@@ -281,8 +329,10 @@ def main() -> None:
         pages.append(time.perf_counter() - t)
         assert res.status_code == 200
     pages.sort()
-    print(f"dashboard page GET / (10 campaigns): median {ms(statistics.median(pages))}, "
-          f"max {ms(pages[-1])}")
+    print(
+        f"dashboard page GET / (10 campaigns): median {ms(statistics.median(pages))}, "
+        f"max {ms(pages[-1])}"
+    )
 
 
 if __name__ == "__main__":

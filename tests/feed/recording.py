@@ -21,7 +21,9 @@ class FileRecordingDialer:
         return []
 
     def dispatch(self, requests) -> None:
-        lines = "".join(f"{r.contact_id},{r.attempt_number},{os.getpid()}\n" for r in requests)
+        lines = "".join(
+            f"{r.contact_id},{r.attempt_number},{os.getpid()}\n" for r in requests
+        )
         with open(self.path, "a", encoding="ascii") as handle:
             handle.write(lines)
             handle.flush()

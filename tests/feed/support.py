@@ -15,10 +15,15 @@ T0 = datetime(2026, 3, 4, 15, 0, 0)  # a Wednesday, 15:00 UTC
 
 
 def make_strategy(
-    admin, attempts: list[dict[str, Any]] | None = None, max_attempts: int = 3, name: str = "S"
+    admin,
+    attempts: list[dict[str, Any]] | None = None,
+    max_attempts: int = 3,
+    name: str = "S",
 ):
     """A strategy with attempts given as {"phone", "channel", "retryMap"} dicts."""
-    strategy = strategies.create_strategy(admin, {"name": name, "maxAttempts": max_attempts})
+    strategy = strategies.create_strategy(
+        admin, {"name": name, "maxAttempts": max_attempts}
+    )
     for number, spec in enumerate(attempts or [{}], start=1):
         strategies.create_attempt(
             admin,
@@ -48,7 +53,9 @@ def add_contacts(
 ) -> list[int]:
     """Insert pending contacts on the campaign's first attempt; return their ids."""
     first = campaign.strategy.attempts[0] if campaign.strategy.attempts else None
-    start = db.session.scalar(select(Contact.id).order_by(Contact.id.desc()).limit(1)) or 0
+    start = (
+        db.session.scalar(select(Contact.id).order_by(Contact.id.desc()).limit(1)) or 0
+    )
     rows = []
     for i in range(count):
         number = phone(start + i + 1)

@@ -15,7 +15,11 @@ from tests.fakes.cisco import FakeUcce, FakeUccx
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.feed.support import add_contacts, make_campaign, make_strategy
 
-FAST = {"ECM_DIALER_BACKOFF": 0.01, "ECM_DIALER_TIMEOUT": 0.5, "ECM_DIALER_MAX_RETRIES": 2}
+FAST = {
+    "ECM_DIALER_BACKOFF": 0.01,
+    "ECM_DIALER_TIMEOUT": 0.5,
+    "ECM_DIALER_MAX_RETRIES": 2,
+}
 
 
 def _admin():
@@ -25,7 +29,10 @@ def _admin():
 
 def _states(ids):
     db.session.expire_all()
-    return [(c.request_state, c.attempts_made) for c in (db.session.get(Contact, i) for i in ids)]
+    return [
+        (c.request_state, c.attempts_made)
+        for c in (db.session.get(Contact, i) for i in ids)
+    ]
 
 
 @pytest.fixture
@@ -122,7 +129,9 @@ def test_file_dialer_writes_batches_and_reads_result_files(app_factory, tmp_path
         assert run_tick()["dispatched"] == 3
         (batch,) = list(drop.glob("ecm_*.csv"))
         lines = batch.read_text().splitlines()
-        assert lines[0] == "AccountNumber,FirstName,LastName,Phone01" and len(lines) == 4
+        assert (
+            lines[0] == "AccountNumber,FirstName,LastName,Phone01" and len(lines) == 4
+        )
         (drop / "done.result.csv").write_text(
             "AccountNumber,CallResult,RawCode\n"
             f"{ids[0]},10,ok\n{ids[1]},9,busy\n{ids[2]},oops,bad\n"
@@ -144,7 +153,10 @@ def test_sms_webhook_gets_the_filled_template(app_factory):
             admin = _admin()
             strategy = make_strategy(admin, [{"channel": 1}])
             campaign = make_campaign(
-                admin, strategy, type=2, smsTemplate="Hello {businessParam1}, call {phone1}"
+                admin,
+                strategy,
+                type=2,
+                smsTemplate="Hello {businessParam1}, call {phone1}",
             )
             ids = add_contacts(campaign, 2, dial_time=utcnow() - timedelta(minutes=1))
             counts = run_tick()

@@ -9,7 +9,12 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import CallResultInbox, Contact, utcnow
 from portal.services.feed import run_tick
-from tests.feed.support import RecordingDialer, add_contacts, make_campaign, make_strategy
+from tests.feed.support import (
+    RecordingDialer,
+    add_contacts,
+    make_campaign,
+    make_strategy,
+)
 
 
 def _world(app):
@@ -28,26 +33,75 @@ def test_result_endpoint_queues_and_refuses(api, app):
     with app.app_context():
         run_tick(dialer=RecordingDialer())
         number = db.session.get(Contact, ids[1]).number_to_call
-    ok = api.post("/umm/ecm/callback/result", {"id": ids[0], "callResult": 10, "raw": "ANSWERED"})
+    ok = api.post(
+        "/umm/ecm/callback/result", {"id": ids[0], "callResult": 10, "raw": "ANSWERED"}
+    )
     assert ok.status_code == 200, ok.get_json()
     by_number = api.post(
         "/umm/ecm/callback/result",
         {"numberToCall": number, "campaignId": str(campaign_id), "callResult": 8},
     )
     assert by_number.status_code == 200 and by_number.get_json()["id"] == ids[1]
-    assert api.post("/umm/ecm/callback/result", {"id": 999999, "callResult": 10}).status_code == 404
-    assert api.post("/umm/ecm/callback/result", {"id": ids[0], "callResult": 77}).status_code == 406
-    assert api.post("/umm/ecm/callback/result", {"id": ids[0], "callResult": 0}).status_code == 406
+    assert (
+        api.post(
+            "/umm/ecm/callback/result", {"id": 999999, "callResult": 10}
+        ).status_code
+        == 404
+    )
+    assert (
+        api.post(
+            "/umm/ecm/callback/result", {"id": ids[0], "callResult": 77}
+        ).status_code
+        == 406
+    )
+    assert (
+        api.post(
+            "/umm/ecm/callback/result", {"id": ids[0], "callResult": 0}
+        ).status_code
+        == 406
+    )
     assert api.post("/umm/ecm/callback/result", {"callResult": 10}).status_code == 406
-    assert api.post("/umm/ecm/callback/result", {"id": 10**30, "callResult": 10}).status_code == 406
-    assert api.post("/umm/ecm/callback/result", {"numberToCall": "abc", "campaignId": campaign_id, "callResult": 10}).status_code == 406
-    assert api.post("/umm/ecm/callback/result", {"numberToCall": "2025550100", "campaignId": 999999, "callResult": 10}).status_code == 404
+    assert (
+        api.post(
+            "/umm/ecm/callback/result", {"id": 10**30, "callResult": 10}
+        ).status_code
+        == 406
+    )
+    assert (
+        api.post(
+            "/umm/ecm/callback/result",
+            {"numberToCall": "abc", "campaignId": campaign_id, "callResult": 10},
+        ).status_code
+        == 406
+    )
+    assert (
+        api.post(
+            "/umm/ecm/callback/result",
+            {"numberToCall": "2025550100", "campaignId": 999999, "callResult": 10},
+        ).status_code
+        == 404
+    )
     assert api.post("/umm/ecm/callback/result", [1, 2]).status_code in (400, 406)
-    assert api.get("/umm/ecm/callback/99999999999999999999/eligibility").status_code in (404, 406)
-    assert api.post("/umm/ecm/callback/result", {"id": "x", "callResult": "y"}).status_code == 406
-    assert api.post("/umm/ecm/callback/result", {"id": ids[0], "callResult": 10, "extra": 1}).status_code == 406
+    assert api.get(
+        "/umm/ecm/callback/99999999999999999999/eligibility"
+    ).status_code in (404, 406)
+    assert (
+        api.post("/umm/ecm/callback/result", {"id": "x", "callResult": "y"}).status_code
+        == 406
+    )
+    assert (
+        api.post(
+            "/umm/ecm/callback/result", {"id": ids[0], "callResult": 10, "extra": 1}
+        ).status_code
+        == 406
+    )
     bad = api.client.post(
-        "/umm/ecm/callback/result", data="{nope", headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"}
+        "/umm/ecm/callback/result",
+        data="{nope",
+        headers={
+            "Authorization": f"Bearer {api.token}",
+            "Content-Type": "application/json",
+        },
     )
     assert bad.status_code == 400
     with app.app_context():
@@ -62,14 +116,25 @@ def test_result_endpoint_queues_and_refuses(api, app):
 
 def test_viewer_may_read_but_not_post_results(viewer_api, app):
     _, ids = _world(app)
-    assert viewer_api.post("/umm/ecm/callback/result", {"id": ids[0], "callResult": 10}).status_code == 403
+    assert (
+        viewer_api.post(
+            "/umm/ecm/callback/result", {"id": ids[0], "callResult": 10}
+        ).status_code
+        == 403
+    )
     res = viewer_api.get(f"/umm/ecm/callback/{ids[0]}/eligibility")
     assert res.status_code == 200
 
 
 def test_eligibility_endpoint_lists_every_reason(api, app):
     campaign_id, ids = _world(app)
-    assert api.post("/umm/ecm/campaign/campaignUpdateStatus", {"id": campaign_id, "status": "pause"}).status_code == 200
+    assert (
+        api.post(
+            "/umm/ecm/campaign/campaignUpdateStatus",
+            {"id": campaign_id, "status": "pause"},
+        ).status_code
+        == 200
+    )
     res = api.get(f"/umm/ecm/callback/{ids[0]}/eligibility")
     body = res.get_json()
     assert res.status_code == 200
@@ -99,8 +164,12 @@ def _login(client):
     page = client.get("/login")
     import re
 
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
-    res = client.post("/login", data={"username": "admin", "password": "admin", "csrf_token": token})
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)
+    ).group(1)
+    res = client.post(
+        "/login", data={"username": "admin", "password": "admin", "csrf_token": token}
+    )
     assert res.status_code in (302, 303), res.get_data(as_text=True)[:500]
 
 
@@ -117,7 +186,9 @@ def test_dashboard_page_and_live_partial(client, app):
     assert 'style="' not in html
     live = client.get("/dashboard/live", headers={"HX-Request": "true"})
     text = live.get_data(as_text=True)
-    assert live.status_code == 200 and text.lstrip().startswith('<div id="dashboard-live"')
+    assert live.status_code == 200 and text.lstrip().startswith(
+        '<div id="dashboard-live"'
+    )
     assert "<html" not in text and "Dispatched" in text
     assert client.get("/dashboard/live").status_code == 302  # not a fragment request
 
@@ -131,11 +202,15 @@ def test_eligibility_partial_needs_only_contact_and_campaign(app):
 
         contact = db.session.get(Contact, ids[0])
         campaign = db.session.get(Campaign, campaign_id)
-        html = render_template("feed/_eligibility.html", contact=contact, campaign=campaign)
+        html = render_template(
+            "feed/_eligibility.html", contact=contact, campaign=campaign
+        )
         assert "Dialing eligibility" in html and "Eligible now" in html
         campaign.enabled = False
         db.session.commit()
-        html = render_template("feed/_eligibility.html", contact=contact, campaign=campaign)
+        html = render_template(
+            "feed/_eligibility.html", contact=contact, campaign=campaign
+        )
         assert 'data-reason="campaign_disabled"' in html and 'style="' not in html
 
 

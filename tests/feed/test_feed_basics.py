@@ -11,9 +11,15 @@ from portal.models import CallResultInbox, Contact, ContactAttempt, FeedHeartbea
 from portal.services import dnc
 from portal.services.dialers import DialResult
 from portal.services.feed import apply_inbox, run_tick
-from portal.services.feed.results import decide
 from portal.services.feed.plans import load_plan
-from tests.feed.support import T0, RecordingDialer, add_contacts, make_campaign, make_strategy
+from portal.services.feed.results import decide
+from tests.feed.support import (
+    T0,
+    RecordingDialer,
+    add_contacts,
+    make_campaign,
+    make_strategy,
+)
 
 NO_ANSWER, BUSY, CONNECTED = 8, 9, 10
 
@@ -27,9 +33,17 @@ def test_decide_follows_rules_cap_and_channel(admin):
     strategy = make_strategy(
         admin,
         [
-            {"retryMap": [{"call_result": 8, "attempt_number": 2, "delay": 30, "expiry": 90},
-                          {"call_result": 10, "attempt_number": 2, "delay": 1}]},
-            {"channel": 1, "phone": "2", "retryMap": [{"call_result": 101, "attempt_number": 2, "delay": 5}]},
+            {
+                "retryMap": [
+                    {"call_result": 8, "attempt_number": 2, "delay": 30, "expiry": 90},
+                    {"call_result": 10, "attempt_number": 2, "delay": 1},
+                ]
+            },
+            {
+                "channel": 1,
+                "phone": "2",
+                "retryMap": [{"call_result": 101, "attempt_number": 2, "delay": 5}],
+            },
         ],
         max_attempts=3,
     )
@@ -64,7 +78,8 @@ def test_decide_refuses_sms_back_to_voice_at_apply_time(admin):
 
 def test_sms_campaign_retries_voice_attempts_as_sms(admin):
     strategy = make_strategy(
-        admin, [{"retryMap": [{"call_result": 101, "attempt_number": 2, "delay": 1}]}, {}]
+        admin,
+        [{"retryMap": [{"call_result": 101, "attempt_number": 2, "delay": 1}]}, {}],
     )
     plan = load_plan(strategy.id)
     first = plan.by_number[1]
@@ -76,8 +91,10 @@ def test_sms_campaign_retries_voice_attempts_as_sms(admin):
 def test_tick_dispatches_applies_and_retries(admin):
     strategy = make_strategy(
         admin,
-        [{"retryMap": [{"call_result": 8, "attempt_number": 2, "delay": 10}]},
-         {"phone": "2"}],
+        [
+            {"retryMap": [{"call_result": 8, "attempt_number": 2, "delay": 10}]},
+            {"phone": "2"},
+        ],
         max_attempts=2,
     )
     campaign = make_campaign(admin, strategy)
@@ -106,15 +123,19 @@ def test_tick_dispatches_applies_and_retries(admin):
     history = db.session.scalars(
         select(ContactAttempt).where(ContactAttempt.contact_id == ids[0])
     ).all()
-    assert [(h.call_result, h.number, h.attempt_number, h.dialed_at) for h in history] == [
-        (8, first.phone1, 1, T0)
-    ]
+    assert [
+        (h.call_result, h.number, h.attempt_number, h.dialed_at) for h in history
+    ] == [(8, first.phone1, 1, T0)]
     # not due before its delay
     assert run_tick(T0 + timedelta(minutes=10), dialer=dialer)["dispatched"] == 0
     run_tick(T0 + timedelta(minutes=11), dialer=dialer)
     again = _contact(ids[0])
     # phone2 is empty, so attempt 2 falls back to phone1
-    assert (again.request_state, again.attempts_made, again.number_to_call) == (1, 2, again.phone1)
+    assert (again.request_state, again.attempts_made, again.number_to_call) == (
+        1,
+        2,
+        again.phone1,
+    )
     dialer.results = [DialResult(ids[0], NO_ANSWER, "NA", None)]
     run_tick(T0 + timedelta(minutes=12), dialer=dialer)
     assert _contact(ids[0]).request_state == 3  # cap of 2 reached
@@ -130,7 +151,9 @@ def test_dnc_at_dial_time_and_timeout_and_unavailable(admin, app):
     ids = add_contacts(campaign, 4)
     blocked = _contact(ids[0])
     # added behind the service's back so only the dial-time check can catch it
-    db.session.add(dnc.DncEntry(primary_number=blocked.phone1, match_key=blocked.phone1))
+    db.session.add(
+        dnc.DncEntry(primary_number=blocked.phone1, match_key=blocked.phone1)
+    )
     db.session.commit()
     down = RecordingDialer(fail=DialerUnavailable("down", accepted=[ids[1]]))
     counts = run_tick(T0, dialer=down)
@@ -146,7 +169,9 @@ def test_dnc_at_dial_time_and_timeout_and_unavailable(admin, app):
     run_tick(T0 + timedelta(seconds=1), dialer=ok)
     assert len(ok.dispatched) == 2
     # nobody answers: after responseTimeout they are pending again, attempt not used
-    counts = run_tick(T0 + timedelta(seconds=62), dialer=RecordingDialer(fail=DialerUnavailable("x")))
+    counts = run_tick(
+        T0 + timedelta(seconds=62), dialer=RecordingDialer(fail=DialerUnavailable("x"))
+    )
     assert counts["timedOut"] == 3
     for cid in ids[1:]:
         c = _contact(cid)
@@ -163,7 +188,9 @@ def test_stale_and_duplicate_results_are_discarded(admin):
             CallResultInbox(contact_id=cid, call_result=10, received_at=T0),
             CallResultInbox(contact_id=cid, call_result=8, received_at=T0),
             CallResultInbox(contact_id=999999, call_result=8, received_at=T0),
-            CallResultInbox(contact_id=cid, call_result=8, received_at=T0 + timedelta(hours=1)),
+            CallResultInbox(
+                contact_id=cid, call_result=8, received_at=T0 + timedelta(hours=1)
+            ),
         ]
     )
     db.session.commit()
@@ -178,7 +205,14 @@ def test_stale_and_duplicate_results_are_discarded(admin):
 def test_simulator_runs_a_small_campaign_to_completion(admin, app):
     strategy = make_strategy(
         admin,
-        [{"retryMap": [{"call_result": c, "attempt_number": 1, "delay": 1} for c in (8, 9, 12)]}],
+        [
+            {
+                "retryMap": [
+                    {"call_result": c, "attempt_number": 1, "delay": 1}
+                    for c in (8, 9, 12)
+                ]
+            }
+        ],
         max_attempts=3,
     )
     campaign = make_campaign(admin, strategy)

@@ -31,7 +31,14 @@ def _run_workers(url: str, files: list[Path]) -> None:
     start_at = time.time() + 2.5  # after every process has imported and connected
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.feed.tick_worker", url, str(path), str(start_at)],
+            [
+                sys.executable,
+                "-m",
+                "tests.feed.tick_worker",
+                url,
+                str(path),
+                str(start_at),
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -56,11 +63,16 @@ def _dials(files: list[Path]) -> list[tuple[int, int, int]]:
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_workers_on_several_processes_dispatch_each_contact_once(backend, admin, app, tmp_path):
+def test_workers_on_several_processes_dispatch_each_contact_once(
+    backend, admin, app, tmp_path
+):
     # SQLite: several processes on one host share the file; BEGIN IMMEDIATE serialises
     strategy = make_strategy(
         admin,
-        [{"retryMap": [{"call_result": 8, "attempt_number": 2, "delay": 0}]}, {"phone": "2"}],
+        [
+            {"retryMap": [{"call_result": 8, "attempt_number": 2, "delay": 0}]},
+            {"phone": "2"},
+        ],
         max_attempts=2,
     )
     first = make_campaign(admin, strategy, name="A")
@@ -79,14 +91,19 @@ def test_workers_on_several_processes_dispatch_each_contact_once(backend, admin,
     assert {attempt for _, attempt, _ in dials} == {1}
     assert len({pid for _, _, pid in dials}) >= 2, "the workers did not overlap"
     db.session.expire_all()
-    states = dict(db.session.execute(
-        select(Contact.request_state, func.count()).group_by(Contact.request_state)
-    ).all())
+    states = dict(
+        db.session.execute(
+            select(Contact.request_state, func.count()).group_by(Contact.request_state)
+        ).all()
+    )
     assert states == {1: CONTACTS}
 
     # every contact answers "no answer": the retry is due at once on attempt 2
     now = utcnow()
-    rows = [{"contact_id": cid, "call_result": 8, "raw": "NA", "received_at": now} for cid in ids]
+    rows = [
+        {"contact_id": cid, "call_result": 8, "raw": "NA", "received_at": now}
+        for cid in ids
+    ]
     db.session.execute(insert(CallResultInbox.__table__), rows)
     db.session.commit()
     files = [tmp_path / f"round2-{n}.csv" for n in range(WORKERS)]
@@ -97,7 +114,9 @@ def test_workers_on_several_processes_dispatch_each_contact_once(backend, admin,
     assert {attempt for _, attempt, _ in dials} == {2}
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(CallResultInbox)) == 0
-    made = dict(db.session.execute(
-        select(Contact.attempts_made, func.count()).group_by(Contact.attempts_made)
-    ).all())
+    made = dict(
+        db.session.execute(
+            select(Contact.attempts_made, func.count()).group_by(Contact.attempts_made)
+        ).all()
+    )
     assert made == {2: CONTACTS}

@@ -8,18 +8,29 @@ from portal.extensions import db
 from portal.models import Contact, DncEntry
 from portal.services.feed import contact_eligibility, run_tick, summary
 from portal.services.feed.windows import Window
-from tests.feed.support import T0, RecordingDialer, add_contacts, make_campaign, make_strategy
+from tests.feed.support import (
+    T0,
+    RecordingDialer,
+    add_contacts,
+    make_campaign,
+    make_strategy,
+)
 
 
 def codes(contact, now):
     db.session.expire_all()
-    return {r.code for r in contact_eligibility(db.session.get(Contact, contact), now).reasons}
+    return {
+        r.code
+        for r in contact_eligibility(db.session.get(Contact, contact), now).reasons
+    }
 
 
 def test_window_crossing_midnight_belongs_to_the_day_it_opened():
     friday_night = Window(time(22, 0), time(2, 0), frozenset({5}))  # Friday only
     assert friday_night.open_at(datetime(2026, 3, 6, 23, 0))  # Fri 23:00
-    assert friday_night.open_at(datetime(2026, 3, 7, 1, 30))  # Sat 01:30, Friday's window
+    assert friday_night.open_at(
+        datetime(2026, 3, 7, 1, 30)
+    )  # Sat 01:30, Friday's window
     assert not friday_night.open_at(datetime(2026, 3, 7, 2, 0))  # end is exclusive
     assert not friday_night.open_at(datetime(2026, 3, 6, 1, 30))  # Thursday's night
     assert not friday_night.open_at(datetime(2026, 3, 7, 23, 0))  # Saturday
@@ -30,13 +41,19 @@ def test_window_crossing_midnight_belongs_to_the_day_it_opened():
 def test_every_reason_is_listed(admin):
     strategy = make_strategy(admin, [{"phone": "3"}], max_attempts=2)
     campaign = make_campaign(
-        admin, strategy, timeZone="America/New_York", startTime="09:00", endTime="17:00",
+        admin,
+        strategy,
+        timeZone="America/New_York",
+        startTime="09:00",
+        endTime="17:00",
         weekDays="1,2,3,4,5",
     )
     (cid,) = add_contacts(campaign, 1)
     # Wed 15:00 UTC = 10:00 EST: open; phone3 is empty so phone1 is dialed
     answer = contact_eligibility(db.session.get(Contact, cid), T0)
-    assert answer.eligible and answer.number_to_call == db.session.get(Contact, cid).phone1
+    assert (
+        answer.eligible and answer.number_to_call == db.session.get(Contact, cid).phone1
+    )
     assert codes(cid, T0 + timedelta(hours=9)) == {"outside_window"}
     assert codes(cid, datetime(2026, 3, 7, 15, 0)) == {"not_calling_day"}  # Saturday
     contact = db.session.get(Contact, cid)
@@ -48,8 +65,12 @@ def test_every_reason_is_listed(admin):
     campaign.enabled = False
     db.session.commit()
     assert codes(cid, T0) == {
-        "campaign_disabled", "campaign_paused", "not_due", "no_attempts_left",
-        "retry_expired", "on_dnc",
+        "campaign_disabled",
+        "campaign_paused",
+        "not_due",
+        "no_attempts_left",
+        "retry_expired",
+        "on_dnc",
     }
     contact.phone1 = ""
     contact.request_state = 2
@@ -60,15 +81,25 @@ def test_every_reason_is_listed(admin):
 def test_contact_time_zone_across_the_dst_change(admin):
     strategy = make_strategy(admin)
     campaign = make_campaign(
-        admin, strategy, name="TZ", timeZone="America/New_York", startTime="09:00",
-        endTime="17:00", weekDays="0,1,2,3,4,5,6", respectContactTimeZone=True,
+        admin,
+        strategy,
+        name="TZ",
+        timeZone="America/New_York",
+        startTime="09:00",
+        endTime="17:00",
+        weekDays="0,1,2,3,4,5,6",
+        respectContactTimeZone=True,
     )
-    ids = add_contacts(campaign, 2, phone=lambda i: ["+12135550100", "+12125550100"][i % 2])
+    ids = add_contacts(
+        campaign, 2, phone=lambda i: ["+12135550100", "+12125550100"][i % 2]
+    )
     la = next(i for i in ids if db.session.get(Contact, i).phone1.startswith("+1213"))
     ny = next(i for i in ids if i != la)
     # Sat 7 March, 16:30 UTC: 11:30 EST, 08:30 PST -> LA still closed
     before = datetime(2026, 3, 7, 16, 30)
-    assert codes(la, before) == {"contact_outside_window"} and codes(ny, before) == set()
+    assert (
+        codes(la, before) == {"contact_outside_window"} and codes(ny, before) == set()
+    )
     # Mon 9 March (after the change to daylight time), 16:30 UTC: 12:30 EDT, 09:30 PDT
     after = datetime(2026, 3, 9, 16, 30)
     assert codes(la, after) == set()

@@ -52,7 +52,13 @@ NUMBERS = [
     "+13125550107",
     "+12135550108",
 ]
-SEEN = {"dispatched": 0, "applied": 0, "dnc_dispatch_checks": 0, "results": 0, "no_target": 0}
+SEEN = {
+    "dispatched": 0,
+    "applied": 0,
+    "dnc_dispatch_checks": 0,
+    "results": 0,
+    "no_target": 0,
+}
 PHONE2 = {0: "+13125550201", 3: "+12125550202", 6: "+12135550203"}
 
 
@@ -175,18 +181,28 @@ def machine_for(world):
                 if code in (10, 100):
                     self.closed.add(cid)
                 elif made < MAX_ATTEMPTS and code in RULES[attempt]:
-                    self.earliest[cid] = self.now + timedelta(minutes=RULES[attempt][code][1])
+                    self.earliest[cid] = self.now + timedelta(
+                        minutes=RULES[attempt][code][1]
+                    )
                 else:
                     self.closed.add(cid)
-            sent = [(r.contact_id, r.number) for r in self.dialer.dispatched[voice_before:]]
+            sent = [
+                (r.contact_id, r.number) for r in self.dialer.dispatched[voice_before:]
+            ]
             sent += [(cid, number) for number, _, cid in self.sms.sent[sms_before:]]
             for cid, number in sent:
                 assert not self.paused, "dispatched while the campaign is paused"
                 assert cid not in self.closed, f"contact {cid} re-queued after closing"
-                assert key(number) not in self.blocked, f"DNC number {number} dispatched"
+                assert key(number) not in self.blocked, (
+                    f"DNC number {number} dispatched"
+                )
                 SEEN["dnc_dispatch_checks"] += bool(self.blocked)
-                assert self.now >= self.earliest.get(cid, START), "retried before its delay"
-                assert open_in("America/New_York", self.now), "outside the campaign window"
+                assert self.now >= self.earliest.get(cid, START), (
+                    "retried before its delay"
+                )
+                assert open_in("America/New_York", self.now), (
+                    "outside the campaign window"
+                )
                 for zone in phones.number_time_zones(number, "US"):
                     assert open_in(zone, self.now), f"outside the window in {zone}"
                 assert state[cid][0] in (0, 1)
@@ -195,7 +211,8 @@ def machine_for(world):
         def result(self, data) -> None:
             db.session.expire_all()
             dispatched = [
-                c for c in (self._contact(cid) for cid in self.ids)
+                c
+                for c in (self._contact(cid) for cid in self.ids)
                 if c.request_state == 1 and c.id not in self.pending_results
             ]
             if not dispatched:
@@ -203,7 +220,9 @@ def machine_for(world):
                 return
             SEEN["results"] += 1
             chosen = data.draw(
-                st.lists(st.sampled_from(dispatched), min_size=1, unique_by=lambda c: c.id)
+                st.lists(
+                    st.sampled_from(dispatched), min_size=1, unique_by=lambda c: c.id
+                )
             )
             for contact in chosen:
                 codes = [100, 101, 102] if contact.channel == 1 else [10, 8, 9, 12, 3]
@@ -243,7 +262,9 @@ def machine_for(world):
                 contact = self._contact(cid)
                 assert contact.attempts_made <= MAX_ATTEMPTS
                 dials = db.session.scalars(
-                    select(ContactAttempt.call_result).where(ContactAttempt.contact_id == cid)
+                    select(ContactAttempt.call_result).where(
+                        ContactAttempt.contact_id == cid
+                    )
                 ).all()
                 assert len(dials) <= contact.attempts_made
                 if any(code in (10, 100) for code in dials):

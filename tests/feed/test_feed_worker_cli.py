@@ -32,7 +32,11 @@ def _flask(url: str, *args: str) -> str:
     }
     done = subprocess.run(
         [sys.executable, "-m", "flask", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout + done.stderr
@@ -50,9 +54,9 @@ def test_scheduler_and_worker_commands_run_the_feed(backend, admin, app):
     _flask(url, "worker", "--burst")
     db.session.expire_all()
     dispatched = db.session.scalar(
-        select(func.count()).select_from(Contact).where(
-            Contact.id.in_(ids), Contact.request_state == 1
-        )
+        select(func.count())
+        .select_from(Contact)
+        .where(Contact.id.in_(ids), Contact.request_state == 1)
     )
     assert dispatched == 5
     assert db.session.get(FeedHeartbeat, "feed-tick") is not None

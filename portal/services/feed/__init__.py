@@ -1,4 +1,4 @@
-"""The dialing feed loop (SPEC §4): eligibility, claim and dispatch, results, the tick."""
+"""The dialing feed loop (SPEC §4): eligibility, claim, dispatch, results, the tick."""
 
 from portal.services.feed.eligibility import contact_eligibility, explain, summary
 from portal.services.feed.results import apply_inbox, decide, receive_result

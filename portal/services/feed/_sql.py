@@ -45,7 +45,9 @@ def run(
     rows = params if isinstance(params, list) else [params or {}]
     names = {k for row in rows for k, v in row.items() if isinstance(v, datetime)}
     if names:
-        statement = statement.bindparams(*(bindparam(n, type_=DateTime()) for n in names))
+        statement = statement.bindparams(
+            *(bindparam(n, type_=DateTime()) for n in names)
+        )
     if datetimes:
         statement = statement.columns(**{n: DateTime() for n in datetimes})
     return db.session.execute(statement, params)
@@ -74,14 +76,18 @@ def bulk_update(
             sets[name] = "{" + name + "}"
     if is_postgres():
         values = {n: f"v.{n}" for n in names}
-        assign = ", ".join(f"{col} = {expr.format(**values)}" for col, expr in sets.items())
+        assign = ", ".join(
+            f"{col} = {expr.format(**values)}" for col, expr in sets.items()
+        )
         arrays = ", ".join(f"CAST(:{n} AS {types[n]}[])" for n in names)
         sql = (
             f"UPDATE {table} SET {assign} FROM unnest({arrays}) "
             f"AS v({', '.join(names)}) WHERE {table}.id = v.id"
         )
         params = {n: [row[n] for row in rows] for n in names}
-        db.session.execute(text(sql), {**params, **(extra or {})})  # arrays: no SQLite issue
+        db.session.execute(
+            text(sql), {**params, **(extra or {})}
+        )  # arrays: no SQLite issue
         return
     values = {n: f":{n}" for n in names}
     assign = ", ".join(f"{col} = {expr.format(**values)}" for col, expr in sets.items())

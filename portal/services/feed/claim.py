@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from portal import metrics
 from portal.extensions import db
 from portal.models import Campaign, Contact
-from portal.services import dnc
+from portal.services import dnc, phones
 from portal.services.dialers import DialerUnavailable, DialRequest, render_sms_template
 from portal.services.enums import (
     BLOCKED_DNC,
@@ -29,8 +29,13 @@ from portal.services.enums import (
     PENDING,
     RESULT_ON_DNC,
 )
-from portal.services.feed._sql import begin_write, bulk_update, id_list_clause, is_postgres, run
-from portal.services import phones
+from portal.services.feed._sql import (
+    begin_write,
+    bulk_update,
+    id_list_clause,
+    is_postgres,
+    run,
+)
 from portal.services.feed.eligibility import contact_window_open, contact_zones, region
 from portal.services.feed.plans import StrategyPlan, number_for
 from portal.services.feed.windows import campaign_window
@@ -112,8 +117,10 @@ def claim_due_contacts(
             phones_ = dict(zip(_PHONES, row[4:9], strict=True))
             attempt = plan.attempt_for(row.attempt_id, row.attempt_number)
             number = number_for(phones_, attempt)
-            if number and check_zone and not contact_window_open(
-                window, contact_zones(number), now
+            if (
+                number
+                and check_zone
+                and not contact_window_open(window, contact_zones(number), now)
             ):
                 result.skipped_time_zone += 1
                 continue
@@ -193,14 +200,17 @@ def _key(number: str, region_code: str) -> str:
         return number
 
 
-def _close(ids: list[int], state: int, now: datetime, call_result: int | None = None) -> None:
+def _close(
+    ids: list[int], state: int, now: datetime, call_result: int | None = None
+) -> None:
     if not ids:
         return
     where, params = id_list_clause(ids)
     extra = ", call_result = :result" if call_result is not None else ""
     run(
         (
-            f"UPDATE contacts SET request_state = :state, last_status_update_time = :now"
+            f"UPDATE contacts SET request_state = :state, "
+            f"last_status_update_time = :now"
             f"{extra} WHERE {where}"
         ),
         {**params, "state": state, "now": now, "result": call_result},
@@ -245,7 +255,7 @@ def dial_requests(campaign: Campaign, claimed: list[Claimed]) -> list[DialReques
 
 
 def sms_text(campaign: Campaign, claimed: Claimed) -> str:
-    """The campaign's smsTemplate filled from the contact's phones and business params."""
+    """The campaign's smsTemplate filled from the contact's phones and parameters."""
     fields: dict[str, str | None] = {**claimed.phones}
     for i, value in enumerate(claimed.params.values(), start=1):
         fields[f"businessParam{i}"] = value
@@ -270,7 +280,9 @@ def dispatch_claimed(
         except DialerUnavailable as exc:
             accepted = set(exc.accepted)
             back = [c.contact_id for c in voice if c.contact_id not in accepted]
-            log.warning("feed: dialer unavailable for campaign %s: %s", campaign.id, exc)
+            log.warning(
+                "feed: dialer unavailable for campaign %s: %s", campaign.id, exc
+            )
             counts["dispatched"] += len(voice) - len(back)
             counts["returned"] += return_to_pending(back, now)
             metrics.DISPATCH_FAILURES.labels(dialer=name).inc()
@@ -286,7 +298,9 @@ def dispatch_claimed(
                 sms.send(item.number, sms_text(campaign, item), item.contact_id)
                 sent.append(item.contact_id)
         except Exception as exc:  # noqa: BLE001 - DialerUnavailable or a broken gateway
-            log.warning("feed: SMS gateway failed for campaign %s: %s", campaign.id, exc)
+            log.warning(
+                "feed: SMS gateway failed for campaign %s: %s", campaign.id, exc
+            )
             metrics.DISPATCH_FAILURES.labels(dialer=getattr(sms, "name", "sms")).inc()
         flush = getattr(sms, "flush", None)
         if flush:
@@ -330,22 +344,35 @@ def return_timed_out(campaigns: list[Campaign], now: datetime) -> int:
 def close_unreachable(
     campaigns: list[Campaign], plans: dict[int, StrategyPlan], now: datetime
 ) -> dict[str, int]:
-    """Close pending contacts whose retry expired (4) or whose attempts are spent (3)."""
+    """Close pending contacts whose retry expired (4) or attempts are spent (3)."""
     counts = {"expired": 0, "spent": 0}
     begin_write()
     for campaign in campaigns:
-        counts["expired"] += run(
-            "UPDATE contacts SET request_state = :state, last_status_update_time = :now "
-            "WHERE campaign_id = :c AND request_state = 0 AND expires_at IS NOT NULL "
-            "AND expires_at <= :now",
-            {"state": EXPIRED, "now": now, "c": campaign.id},
-        ).rowcount or 0
+        counts["expired"] += (
+            run(
+                "UPDATE contacts SET request_state = :state, "
+                "last_status_update_time = :now WHERE campaign_id = :c "
+                "AND request_state = 0 AND expires_at IS NOT NULL "
+                "AND expires_at <= :now",
+                {"state": EXPIRED, "now": now, "c": campaign.id},
+            ).rowcount
+            or 0
+        )
         plan = plans.get(campaign.strategy_id)
         if plan is not None:
-            counts["spent"] += run(
-                "UPDATE contacts SET request_state = :state, last_status_update_time = :now "
-                "WHERE campaign_id = :c AND request_state = 0 AND attempts_made >= :m",
-                {"state": MAX_ATTEMPTS, "now": now, "c": campaign.id, "m": plan.max_attempts},
-            ).rowcount or 0
+            counts["spent"] += (
+                run(
+                    "UPDATE contacts SET request_state = :state, "
+                    "last_status_update_time = :now WHERE campaign_id = :c "
+                    "AND request_state = 0 AND attempts_made >= :m",
+                    {
+                        "state": MAX_ATTEMPTS,
+                        "now": now,
+                        "c": campaign.id,
+                        "m": plan.max_attempts,
+                    },
+                ).rowcount
+                or 0
+            )
     db.session.commit()
     return counts

@@ -1,4 +1,4 @@
-"""May this contact be dialed now, and if not, every reason why (one rule, one place)."""
+"""May this contact be dialed now, and if not, every reason why (one rule)."""
 
 from __future__ import annotations
 
@@ -81,7 +81,10 @@ def campaign_blockers(
         reasons.append(Reason("campaign_disabled", "The campaign is switched off"))
     if campaign.status != 1:
         reasons.append(
-            Reason("campaign_paused", f"Status is {CAMPAIGN_STATUS.get(campaign.status, campaign.status)}")
+            Reason(
+                "campaign_paused",
+                f"Status is {CAMPAIGN_STATUS.get(campaign.status, campaign.status)}",
+            )
         )
     if plan is None or not plan.by_number:
         reasons.append(Reason("no_strategy_attempts", "Add an attempt to the strategy"))
@@ -90,7 +93,10 @@ def campaign_blockers(
     stamp = f"{local:%a %H:%M} {campaign.time_zone or 'UTC'}"
     if not window.calling_day(local):
         reasons.append(
-            Reason("not_calling_day", f"It is {stamp}; calling days are {campaign.week_days}")
+            Reason(
+                "not_calling_day",
+                f"It is {stamp}; calling days are {campaign.week_days}",
+            )
         )
     if not window.in_hours(local):
         reasons.append(
@@ -142,12 +148,16 @@ def evaluate(
     """Every reason this contact cannot be dialed at `now` (none: it is eligible)."""
     answer = Eligibility(contact_id=contact.id, checked_at=now)
     answer.reasons.extend(campaign_blockers(campaign, plan, now))
-    attempt = plan.attempt_for(contact.attempt_id, contact.attempt_number) if plan else None
+    attempt = (
+        plan.attempt_for(contact.attempt_id, contact.attempt_number) if plan else None
+    )
     phones_ = {f"phone{i}": getattr(contact, f"phone{i}") for i in range(1, 6)}
     number = number_for(phones_, attempt)
     answer.number_to_call = number or None
     answer.attempt_number = attempt.number if attempt else contact.attempt_number
-    answer.channel = 1 if campaign.type == 2 else (attempt.channel if attempt else contact.channel)
+    answer.channel = (
+        1 if campaign.type == 2 else (attempt.channel if attempt else contact.channel)
+    )
     if contact.request_state != PENDING:
         state = REQUEST_STATES.get(contact.request_state, str(contact.request_state))
         answer.reasons.append(Reason("not_pending", f"Request state is {state}"))
@@ -156,10 +166,15 @@ def evaluate(
     max_attempts = plan.max_attempts if plan else 0
     if contact.attempts_made >= max_attempts:
         answer.reasons.append(
-            Reason("no_attempts_left", f"{contact.attempts_made} of {max_attempts} attempts made")
+            Reason(
+                "no_attempts_left",
+                f"{contact.attempts_made} of {max_attempts} attempts made",
+            )
         )
     if contact.expires_at is not None and contact.expires_at <= now:
-        answer.reasons.append(Reason("retry_expired", f"Expired at {_fmt(contact.expires_at)}"))
+        answer.reasons.append(
+            Reason("retry_expired", f"Expired at {_fmt(contact.expires_at)}")
+        )
     if not number:
         answer.reasons.append(Reason("no_dialable_number", "phone1 is empty"))
     else:
@@ -209,11 +224,13 @@ def as_dict(answer: Eligibility) -> dict[str, Any]:
     }
 
 
-# -- why is nothing dialing: per-campaign counts from SQL aggregates --------------------
+# -- why is nothing dialing: per-campaign counts from SQL aggregates ------------
 
 
 def contact_reason_counts(
-    campaigns: list[Campaign], now: datetime, plans: dict[int, StrategyPlan] | None = None
+    campaigns: list[Campaign],
+    now: datetime,
+    plans: dict[int, StrategyPlan] | None = None,
 ) -> dict[int, dict[str, int]]:
     """Pending contacts per contact-level reason, one index-backed aggregate each.
 

@@ -55,10 +55,14 @@ class StoredSimulatorDialer:
 
     name = "simulator"
 
-    def __init__(self, now: datetime, seed: int = 42, delay: timedelta = timedelta(seconds=2)):
+    def __init__(
+        self, now: datetime, seed: int = 42, delay: timedelta = timedelta(seconds=2)
+    ):
         self.now = now
         self.delay = delay
-        self.simulator = SimulatorDialer(seed=seed, result_delay_s=delay.total_seconds())
+        self.simulator = SimulatorDialer(
+            seed=seed, result_delay_s=delay.total_seconds()
+        )
 
     def list_campaigns(self) -> list[dict[str, str]]:
         return self.simulator.list_campaigns()
@@ -86,7 +90,9 @@ class StoredSimulatorSms:
 
     name = "simulator"
 
-    def __init__(self, now: datetime, seed: int = 42, delay: timedelta = timedelta(seconds=2)):
+    def __init__(
+        self, now: datetime, seed: int = 42, delay: timedelta = timedelta(seconds=2)
+    ):
         self.now = now
         self.delay = delay
         self.simulator = SimulatorSms(seed=seed)

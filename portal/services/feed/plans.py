@@ -64,7 +64,9 @@ def load_plans(strategy_ids: Iterable[int]) -> dict[int, StrategyPlan]:
         return {}
     plans = {
         s.id: StrategyPlan(id=s.id, max_attempts=s.max_attempts or 1)
-        for s in db.session.scalars(select(CallStrategy).where(CallStrategy.id.in_(ids)))
+        for s in db.session.scalars(
+            select(CallStrategy).where(CallStrategy.id.in_(ids))
+        )
     }
     attempts = db.session.scalars(
         select(StrategyAttempt)

@@ -12,7 +12,14 @@ from sqlalchemy import insert, select, text
 
 from portal import metrics
 from portal.extensions import db
-from portal.models import Campaign, CallResultInbox, Contact, ContactAttempt, User, utcnow
+from portal.models import (
+    CallResultInbox,
+    Campaign,
+    Contact,
+    ContactAttempt,
+    User,
+    utcnow,
+)
 from portal.services import phones
 from portal.services.enums import (
     CALL_RESULTS,
@@ -24,7 +31,13 @@ from portal.services.enums import (
     RESULT_SMS_DELIVERED,
 )
 from portal.services.errors import NotFound, ValidationFailed
-from portal.services.feed._sql import begin_write, bulk_update, id_list_clause, is_postgres, run
+from portal.services.feed._sql import (
+    begin_write,
+    bulk_update,
+    id_list_clause,
+    is_postgres,
+    run,
+)
 from portal.services.feed.plans import StrategyPlan, load_plans
 from portal.services.roles import WRITERS, require
 from portal.services.validation import Schema, parse
@@ -42,7 +55,7 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 
 @dataclass(frozen=True)
 class Outcome:
-    """Where one result leaves a contact: its new state and, if retried, the next step."""
+    """Where one result leaves a contact: its state and, if retried, the next step."""
 
     state: int
     call_result: int
@@ -64,7 +77,7 @@ def decide(
     now: datetime,
     sms_campaign: bool = False,
 ) -> Outcome:
-    """Apply SPEC §4's rule to one result: connected closes, the cap closes, a rule retries.
+    """Apply SPEC §4 to one result: connected closes, the cap closes, a rule retries.
 
     Order: 10 and 100 complete the contact whatever the retry map says; then the one
     maxAttempts cap per contact (attempts_made counts dials already made, this one
@@ -80,7 +93,9 @@ def decide(
         return Outcome(state, code, *keep, None, None, why)
 
     if code in CLOSING_CODES:
-        return close(COMPLETED, "connected" if code == RESULT_CONNECTED else "delivered")
+        return close(
+            COMPLETED, "connected" if code == RESULT_CONNECTED else "delivered"
+        )
     if attempts_made >= plan.max_attempts:
         return close(MAX_ATTEMPTS, "max attempts reached")
     rule = current.rules.get(code) if current else None
@@ -153,18 +168,23 @@ def _find_contact(body: ResultIn) -> Contact:
         .limit(1)
     ) or db.session.scalar(base.order_by(Contact.id.desc()).limit(1))
     if contact is None:
-        raise NotFound(f"No contact with numberToCall {number} in campaign {body.campaignId}")
+        raise NotFound(
+            f"No contact with numberToCall {number} in campaign {body.campaignId}"
+        )
     return contact
 
 
 def receive_result(actor: User, data: Any, now: datetime | None = None) -> Contact:
-    """Queue a dialer's result for the next feed tick; only a dispatched contact takes one."""
+    """Queue a result for the next tick; only a dispatched contact takes one."""
     require(actor, WRITERS)
     body = parse(ResultIn, data)
     contact = _find_contact(body)
     if contact.request_state != DISPATCHED:
         raise ValidationFailed(
-            {"id": f"contact {contact.id} is not dispatched (requestState {contact.request_state})"},
+            {
+                "id": f"contact {contact.id} is not dispatched "
+                f"(requestState {contact.request_state})"
+            },
             "Contact is not awaiting a result",
         )
     db.session.add(
@@ -207,8 +227,10 @@ _CONTACT_COLUMNS = (
 )
 
 
-def apply_inbox(now: datetime | None = None, chunk: int = APPLY_CHUNK) -> dict[str, int]:
-    """Apply every inbox result due by now, chunk by chunk, each chunk one transaction."""
+def apply_inbox(
+    now: datetime | None = None, chunk: int = APPLY_CHUNK
+) -> dict[str, int]:
+    """Apply every inbox result due by now, each chunk of them one transaction."""
     now = now or utcnow()
     totals = {"applied": 0, "stale": 0}
     while True:
@@ -264,7 +286,10 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
             contact is None
             or contact.id in seen
             or contact.request_state != DISPATCHED
-            or (contact.request_time is not None and item.received_at < contact.request_time)
+            or (
+                contact.request_time is not None
+                and item.received_at < contact.request_time
+            )
         ):
             stale += 1  # unknown, duplicate, or for a dispatch that is over
             continue
@@ -348,6 +373,9 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
 
 
 def _contact_exists(contact_id: int) -> bool:
-    return db.session.execute(
-        text("SELECT 1 FROM contacts WHERE id = :id"), {"id": contact_id}
-    ).first() is not None
+    return (
+        db.session.execute(
+            text("SELECT 1 FROM contacts WHERE id = :id"), {"id": contact_id}
+        ).first()
+        is not None
+    )

@@ -1,4 +1,4 @@
-"""One feed tick: apply results, return timed-out dials, claim and dispatch due contacts."""
+"""One feed tick: apply results, return timed-out dials, claim and dispatch."""
 
 from __future__ import annotations
 
@@ -61,7 +61,9 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
         "errors": [],
     }
     db.session.commit()
-    dialer = dialer if dialer is not None else _safe_build(build_feed_dialer, now, counts)
+    dialer = (
+        dialer if dialer is not None else _safe_build(build_feed_dialer, now, counts)
+    )
     sms = sms if sms is not None else _safe_build(build_feed_sms, now, counts)
 
     # (1) results: what the adapters hold goes into the inbox, then the inbox is applied
@@ -99,7 +101,9 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
         )
         if adapter_missing:
             continue
-        claim = claims.claim_due_contacts(campaign, plan, batch_size(campaign, sizes), now)
+        claim = claims.claim_due_contacts(
+            campaign, plan, batch_size(campaign, sizes), now
+        )
         counts["dncBlocked"] += claim.dnc_blocked
         counts["invalid"] += claim.invalid
         counts["skippedTimeZone"] += claim.skipped_time_zone

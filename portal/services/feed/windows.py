@@ -12,7 +12,7 @@ from portal.models import Campaign
 
 @dataclass(frozen=True)
 class Window:
-    """A campaign's calling days (0 = Sunday) and hours; end < start crosses midnight."""
+    """Calling days (0 = Sunday) and hours; an end before the start crosses midnight."""
 
     start: time
     end: time
@@ -32,7 +32,7 @@ class Window:
         return self.start <= t < self.end
 
     def calling_day(self, local: datetime) -> bool:
-        """The day the window opened on: after midnight of a crossing window, yesterday."""
+        """The day the window opened: after midnight of a crossing window, yesterday."""
         day = local.date()
         if self.crosses_midnight and local.time().replace(tzinfo=None) < self.end:
             day -= timedelta(days=1)
