@@ -23,10 +23,12 @@ import hashlib
 import itertools
 import logging
 import os
+import queue
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
@@ -629,11 +631,15 @@ class Counters:
 
 @dataclass
 class Chunk:
-    """Rows of one transaction: inserted together with the counters that follow them."""
+    """One batch on its way to the writer: its rows, its refused rows, the keys it
+    accepted and the counters as they stand after it."""
 
-    rows: list[tuple] = field(default_factory=list)
+    rows: list = field(default_factory=list)
     errors: list[tuple[int, str, str | None]] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
+    counters: Counters | None = None
+    end_chunk: bool = False
+    final: bool = False
 
 
 class LostRace(Exception):
@@ -762,14 +768,16 @@ class Importer:
     # ---- the loop -----------------------------------------------------------
 
     def run(self) -> Counters:
+        """Read, check and classify batches here while a writer thread stores them."""
         source = CsvSource(self.upload.stored_path)
         skip = self.counters.rows_read
         seen = 0
         header_checked = False
         batch: list[tuple[int, list[str] | None, str | None]] = []
-        chunk = Chunk()
         chunk_read = 0
-        with self._writer() as writer:
+        writer = WriterThread(self._writer())
+        writer.start()
+        try:
             for line, cells, problem in source.records():
                 if not header_checked:
                     header_checked = True
@@ -781,37 +789,58 @@ class Importer:
                 seen += 1
                 batch.append((line, cells, problem))
                 if len(batch) >= self.batch_rows:
-                    self._classify(batch, source.delimiter, chunk, source.position)
-                    writer.write(chunk)
                     chunk_read += len(batch)
+                    end = chunk_read >= self.chunk_rows
+                    self._send(writer, batch, source, end_chunk=end)
                     batch = []
-                    if chunk_read >= self.chunk_rows:
-                        writer.commit(chunk, self.counters)
-                        self._committed(chunk)
-                        chunk, chunk_read = Chunk(), 0
-            if batch:
-                self._classify(batch, source.delimiter, chunk, source.position)
-                writer.write(chunk)
-            self.counters.bytes_done = self.upload.size_bytes or source.position
-            writer.commit(chunk, self.counters, final=True)
-            self._committed(chunk)
+                    if end:
+                        chunk_read = 0
+            self._send(writer, batch, source, end_chunk=True, final=True)
+            writer.finish()
+        finally:
+            writer.stop()
+        self._take_commits(writer)
         return self.counters
 
-    def _committed(self, chunk: Chunk) -> None:
-        """Committed keys are visible to the lookups now: stop holding them."""
-        if chunk.keys and self.deny:
-            self.pending_keys.difference_update(chunk.keys)
-        if self.progress:
-            try:
-                self.progress(self.progress_values())
-            except Exception:  # noqa: BLE001 - progress mirroring must not stop an import
-                log.exception("progress callback failed for upload %s", self.upload_id)
+    def _send(
+        self,
+        writer: WriterThread,
+        batch: list,
+        source: CsvSource,
+        end_chunk: bool,
+        final: bool = False,
+    ) -> None:
+        self._take_commits(writer)  # before the lookups: see _take_commits
+        chunk = Chunk()
+        if batch:
+            self._classify(batch, source.delimiter, chunk, source.position)
+        if final:
+            self.counters.bytes_done = self.upload.size_bytes or source.position
+        chunk.counters = replace(self.counters)
+        chunk.end_chunk = end_chunk
+        chunk.final = final
+        writer.send(chunk)
 
-    def progress_values(self) -> dict[str, Any]:
-        values: dict[str, Any] = {"uploadId": self.upload_id, **self.counters.values()}
+    def _take_commits(self, writer: WriterThread) -> None:
+        """Chunks the writer has committed are visible to the lookups from now on, so
+        their keys need not be held here any more; their counters are the progress."""
+        for counters, keys in writer.committed():
+            if keys and self.deny:
+                self.pending_keys.difference_update(keys)
+            if self.progress:
+                try:
+                    self.progress(self.progress_values(counters))
+                except Exception:  # noqa: BLE001 - mirroring must not stop an import
+                    log.exception(
+                        "progress callback failed for upload %s", self.upload_id
+                    )
+
+    def progress_values(self, counters: Counters | None = None) -> dict[str, Any]:
+        counters = counters or self.counters
+        values: dict[str, Any] = {"uploadId": self.upload_id, **counters.values()}
         size = self.upload.size_bytes or 0
         values["percent"] = (
-            min(99, int(self.counters.bytes_done * 100 / size)) if size else 0
+            min(99, int(counters.bytes_done * 100 / size)) if size else 0
         )
         return values
 
@@ -1001,7 +1030,7 @@ class ChunkWriter:
     def __init__(
         self, importer: Importer, table: str, columns: tuple[str, ...]
     ) -> None:
-        self.importer = importer
+        self.engine = db.engine  # taken here: the writer thread has no app context
         self.upload_id = importer.upload_id
         self.table = table
         self.columns = columns
@@ -1009,9 +1038,12 @@ class ChunkWriter:
         self.conn = None
         self.open = False
         self.commits = 0
+        self.blocked_contacts = 0  # DNC uploads: pending contacts blocked by this run
+        self.errors: list[tuple[int, str, str | None]] = []
+        self.keys: list[str] = []
 
     def __enter__(self) -> ChunkWriter:
-        self.conn = db.engine.connect()
+        self.conn = self.engine.connect()
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -1037,22 +1069,27 @@ class ChunkWriter:
             raise LostRace(f"upload {self.upload_id} was advanced by another run")
         self.open = True
 
-    def write(self, chunk: Chunk) -> None:
-        """Send the chunk's new rows; they leave memory once written."""
+    def write(self, chunk: Chunk) -> tuple[Counters, list[str]] | None:
+        """Store one batch; at the end of a chunk commit it and return the counters
+        as committed and the keys the chunk added (else None)."""
         if not self.open:
             self._begin()
         if chunk.rows:
             self._write_rows(chunk.rows)
-            chunk.rows = []
+        self.errors.extend(chunk.errors)
+        self.keys.extend(chunk.keys)
+        if not (chunk.end_chunk or chunk.final):
+            return None
+        return self.commit(chunk.counters, chunk.final)
 
-    def commit(self, chunk: Chunk, counters: Counters, final: bool = False) -> None:
-        if not self.open:
-            self._begin()
+    def commit(self, counters: Counters, final: bool) -> tuple[Counters, list[str]]:
         self._end_rows()
-        if self.table == "dnc_entries" and chunk.keys:
-            counters.dnc_flagged += self._block_contacts(chunk.keys)
-        if chunk.errors:
-            self._write_errors(chunk.errors)
+        if self.table == "dnc_entries" and self.keys:
+            self.blocked_contacts += self._block_contacts(self.keys)
+        if self.errors:
+            self._write_errors(self.errors)
+        counters = replace(counters)
+        counters.dnc_flagged += self.blocked_contacts
         values = counters.values()
         if final:
             values.update(
@@ -1065,10 +1102,12 @@ class ChunkWriter:
         )
         self.conn.commit()
         self.open = False
+        keys, self.errors, self.keys = self.keys, [], []
         self.expected_rows_read = counters.rows_read
         self.commits += 1
         if final or self.commits == 1:
             self._refresh_statistics()
+        return counters, keys
 
     def _refresh_statistics(self) -> None:
         """Bulk loads leave the planner's row counts stale: the next lookups (and the
@@ -1177,6 +1216,78 @@ class SqliteWriter(ChunkWriter):
             "VALUES (?, ?, ?, ?)",
             [(upload_id, line, reason, raw) for line, reason, raw in errors],
         )
+
+
+class WriterThread(threading.Thread):
+    """Stores batches on its own connection while the import thread checks the next.
+
+    PostgreSQL (or SQLite's C code) works on the other core meanwhile: waiting for the
+    server, committing a chunk and ANALYZE no longer stall reading and validating.
+    """
+
+    def __init__(self, writer: ChunkWriter) -> None:
+        super().__init__(name=f"upload-{writer.upload_id}-writer", daemon=True)
+        self.writer = writer
+        self.inbox: queue.Queue[Chunk | None] = queue.Queue(maxsize=4)
+        self.outbox: queue.Queue[tuple[Counters, list[str]]] = queue.Queue()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with self.writer as writer:
+                while (chunk := self.inbox.get()) is not None:
+                    committed = writer.write(chunk)
+                    if committed is not None:
+                        self.outbox.put(committed)
+                    if chunk.final:
+                        return
+        except BaseException as exc:  # noqa: BLE001 - handed to the import thread
+            self.error = exc
+
+    def send(self, chunk: Chunk) -> None:
+        while True:
+            self._check()
+            try:
+                self.inbox.put(chunk, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def committed(self) -> list[tuple[Counters, list[str]]]:
+        self._check()
+        done = []
+        while True:
+            try:
+                done.append(self.outbox.get_nowait())
+            except queue.Empty:
+                return done
+
+    def finish(self) -> None:
+        """Wait until the final chunk is committed."""
+        while self.is_alive():
+            self.join(timeout=0.5)
+        self._check()
+
+    def stop(self) -> None:
+        """Make the thread roll back and leave (after an error or a job timeout)."""
+        if not self.is_alive():
+            return
+        while True:
+            try:
+                self.inbox.get_nowait()
+            except queue.Empty:
+                break
+        try:
+            self.inbox.put_nowait(None)
+        except queue.Full:
+            pass
+        self.join(timeout=60)
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+        if not self.is_alive() and self.inbox.qsize() and self.error is None:
+            raise RuntimeError("the upload writer stopped unexpectedly")
 
 
 def run_import(

@@ -385,7 +385,9 @@ def test_killed_run_resumes_without_loss_or_duplicates(
         imports.run_import(upload.id, progress=die_after_two)
     db.session.expire_all()
     half = db.session.get(Upload, upload.id)
-    assert half.state == "running" and half.rows_read == commits[1] == 2 * chunk_rows
+    # the writer may have committed a further chunk before the import thread died
+    assert half.state == "running" and commits[:2] == [chunk_rows, 2 * chunk_rows]
+    assert half.rows_read in (2 * chunk_rows, 3 * chunk_rows)
     stored = db.session.scalar(
         select(func.count()).select_from(Contact).where(Contact.upload_id == upload.id)
     )
@@ -494,6 +496,8 @@ def test_the_seed_example_row_is_data_not_a_header(admin, campaign, tmp_path):
     done = run(upload_file(admin, "contacts", path, campaign))
     assert (done.rows_read, done.accepted) == (1, 1)
     headed = tmp_path / "headed.csv"
-    headed.write_text(",,,,,businessParam1,dialTime\n2025550101,,,,,x\n", encoding="utf-8")
+    headed.write_text(
+        ",,,,,businessParam1,dialTime\n2025550101,,,,,x\n", encoding="utf-8"
+    )
     done = run(upload_file(admin, "contacts", headed, campaign))
     assert (done.rows_read, done.accepted) == (1, 1)
