@@ -266,6 +266,7 @@ def client_loop(
     stop: threading.Event,
     results: Results,
     bulk_share: float = 0.5,
+    keyset: bool = False,
 ) -> None:
     rng = random.Random(n)
     client = Client(port, token)
@@ -279,11 +280,12 @@ def client_loop(
         elif op == "getList":
             campaign = ids["bulk"] if rng.random() < bulk_share else ids["load"]
             page = rng.randrange(20)
-            args = (
-                "GET",
-                f"/umm/ecm/callback/getList?campaignId={campaign}&page={page}&size=50",
-                None,
-            )
+            query = f"campaignId={campaign}&size=50"
+            if keyset and campaign == ids["bulk"]:
+                query += f"&afterId={page * 50}"  # keyset paging: no COUNT(*) total
+            else:
+                query += f"&page={page}"
+            args = ("GET", f"/umm/ecm/callback/getList?{query}", None)
         elif op == "insertCallback":
             number = (n // len(AREAS)) * 100_000 + seq  # unique per client and area
             args = (
@@ -356,6 +358,11 @@ def main() -> None:
         type=int,
         default=0,
         help="run the RQ workers at this nice level (web first on a shared machine)",
+    )
+    parser.add_argument(
+        "--keyset",
+        action="store_true",
+        help="page the imported campaign with afterId (no total) instead of page/size",
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
@@ -590,7 +597,17 @@ def run(args, folder: Path, procs: Processes) -> None:
     threads = [
         threading.Thread(
             target=client_loop,
-            args=(n, port, token, ids, args.think, stop, results, args.bulk_share),
+            args=(
+                n,
+                port,
+                token,
+                ids,
+                args.think,
+                stop,
+                results,
+                args.bulk_share,
+                args.keyset,
+            ),
             daemon=True,
         )
         for n in range(args.clients)
