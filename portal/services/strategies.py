@@ -216,9 +216,37 @@ def get_attempt(actor: User, attempt_id: Any, field: str = "id") -> StrategyAtte
     return attempt
 
 
-def _renumber(strategy: CallStrategy, ordered: list[StrategyAttempt]) -> None:
+def _renumber(
+    strategy: CallStrategy,
+    ordered: list[StrategyAttempt],
+    *,
+    fresh: StrategyAttempt | None = None,
+    removed: StrategyAttempt | None = None,
+) -> None:
+    """Number attempts 1..n and keep every retry rule pointing at the same attempt.
+
+    Rules name their target by position, so a move would silently retarget them;
+    rules that pointed at a removed attempt are dropped. `fresh` holds rules the
+    caller just wrote in the final numbering; forward references stay as written.
+    """
+    by_old_number = {a.attempt_number: a for a in ordered if a is not fresh}
+    if removed is not None:
+        by_old_number[removed.attempt_number] = removed
     for index, attempt in enumerate(ordered, start=1):
         attempt.attempt_number = index
+    for attempt in ordered:
+        if attempt is fresh or not attempt.retry_map:
+            continue
+        rows = []
+        for row in attempt.retry_map:
+            target = by_old_number.get(int(row["attempt_number"]))
+            if removed is not None and target is removed:
+                continue
+            if target is not None:
+                row = {**row, "attempt_number": target.attempt_number}
+            rows.append(row)
+        if rows != attempt.retry_map:
+            attempt.retry_map = rows
     strategy.attempts.sort(key=lambda a: a.attempt_number)
 
 
@@ -262,7 +290,7 @@ def create_attempt(actor: User, data: dict) -> StrategyAttempt:
         if attempt in strategy.attempts:
             strategy.attempts.remove(attempt)
         ordered.insert(position - 1, attempt)
-        _renumber(strategy, ordered)
+        _renumber(strategy, ordered, fresh=attempt)
         strategy.attempts[:] = ordered
         _check_channel_moves(strategy, ordered)
     db.session.flush()
@@ -299,7 +327,8 @@ def update_attempt(actor: User, data: dict) -> StrategyAttempt:
             ordered.remove(attempt)
             ordered.insert(min(body.attemptNumber, len(ordered) + 1) - 1, attempt)
             old = attempt.attempt_number
-            _renumber(strategy, ordered)
+            rules_given = "retryMap" in body.model_fields_set
+            _renumber(strategy, ordered, fresh=attempt if rules_given else None)
             changes["attemptNumber"] = [old, attempt.attempt_number]
         _check_channel_moves(strategy, ordered)
     if changes:
@@ -315,7 +344,7 @@ def delete_attempt(actor: User, attempt_id: Any) -> None:
     ordered = [a for a in strategy.attempts if a.id != attempt.id]
     audit.record(actor, "delete", "strategy_attempt", attempt.id, {"csId": strategy.id, "name": attempt.name})
     strategy.attempts.remove(attempt)
-    _renumber(strategy, ordered)
+    _renumber(strategy, ordered, removed=attempt)
     db.session.commit()
 
 

@@ -186,12 +186,14 @@ def test_an_sms_attempt_cannot_retry_into_voice(admin, strategy):
             "retryMap": [{"call_result": 8, "attempt_number": sms.attempt_number}],
         },
     )
-    # and a move that would put voice after an SMS retry is refused too
+    # rules follow their attempt when attempts move, so a move cannot turn an SMS
+    # self-retry into an SMS-to-voice retry
     strategies.update_attempt(
         admin, {"id": sms.id, "retryMap": [{"call_result": 102, "attempt_number": 2}]}
     )
-    with pytest.raises(ValidationFailed):
-        strategies.update_attempt(admin, {"id": voice.id, "attemptNumber": 2})
+    strategies.update_attempt(admin, {"id": voice.id, "attemptNumber": 2})
+    assert [r.attempt_number for r in strategies.retry_rules(sms)] == [sms.attempt_number]
+    assert [r.attempt_number for r in strategies.retry_rules(voice)] == [1]
 
 
 @pytest.mark.parametrize("key", ["id", "csAttempt"])
