@@ -38,13 +38,19 @@ class EmbeddedRunner:
 
     def start(self) -> None:
         bind_app(self.app)
-        threading.Thread(target=self._work, name="ecm-embedded-worker", daemon=True).start()
+        threading.Thread(
+            target=self._work, name="ecm-embedded-worker", daemon=True
+        ).start()
         if self.periodic:
-            threading.Thread(target=self._tick, name="ecm-embedded-timer", daemon=True).start()
+            threading.Thread(
+                target=self._tick, name="ecm-embedded-timer", daemon=True
+            ).start()
 
     def _work(self) -> None:
         queue = q.queue(self.app)
-        worker = ThreadWorker([queue], connection=queue.connection, name=f"embedded-{id(self)}")
+        worker = ThreadWorker(
+            [queue], connection=queue.connection, name=f"embedded-{id(self)}"
+        )
         while not self.stopping.is_set():
             try:
                 worker.work(burst=True, logging_level="WARNING")
@@ -70,3 +76,18 @@ class EmbeddedRunner:
 
     def stop(self) -> None:
         self.stopping.set()
+
+
+def run_queued_jobs(app: Flask) -> bool:
+    """Run every queued job in this thread, as `flask worker --burst` would, without
+    installing signal handlers in the calling process (tests, one-off scripts)."""
+    from worker import context
+
+    previous = context._app
+    bind_app(app)
+    try:
+        queue = q.queue(app)
+        worker = ThreadWorker([queue], connection=queue.connection)
+        return worker.work(burst=True, logging_level="WARNING")
+    finally:
+        context._app = previous

@@ -14,6 +14,7 @@ from redis import Redis
 
 from tests.api import seed_examples as seed
 from tests.conftest import REDIS_URL, Api
+from worker.embedded import run_queued_jobs
 
 
 @pytest.fixture
@@ -30,20 +31,8 @@ def redis_app(app_factory):
 
 
 def run_worker(app) -> None:
-    """Drain the queue with an RQ worker here, as `rq worker --burst` would."""
-    from rq import SimpleWorker
-
-    from portal import queue
-    from worker import context
-
-    previous = context._app
-    context.bind_app(app)
-    try:
-        with app.app_context():
-            worker = SimpleWorker([queue.queue(app)], connection=queue.connection(app))
-            assert worker.work(burst=True)
-    finally:
-        context._app = previous
+    """Run the queued jobs here, as `flask worker --burst` would."""
+    assert run_queued_jobs(app)
 
 
 def upload(api, path: str, content: bytes, **fields):

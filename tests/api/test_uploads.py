@@ -7,12 +7,12 @@ import io
 from pathlib import Path
 
 import pytest
-from rq import SimpleWorker
 from rq.job import Job
 
 from portal import queue as q
 from portal.services import imports
 from tests.services.upload_files import make_campaign, write_contacts_csv
+from worker.embedded import run_queued_jobs
 
 BULK = "/umm/ecm/callback/uploadBulkCaller"
 DNC = "/umm/ecm/contact/uploadCsv"
@@ -35,17 +35,8 @@ def post_file(api, path, data: bytes, filename="contacts.csv", **fields):
 
 
 def work_queue(app) -> None:
-    """Run every queued job here, as `rq worker --burst` would."""
-    from worker.context import _app, bind_app
-
-    previous = _app
-    bind_app(app)
-    try:
-        with app.app_context():
-            queue = q.queue()
-            SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    finally:
-        bind_app(previous)
+    """Run every queued job here, as `flask worker --burst` would."""
+    run_queued_jobs(app)
 
 
 def upload_files(app) -> set[Path]:
