@@ -775,7 +775,10 @@ class Importer:
         header_checked = False
         batch: list[tuple[int, list[str] | None, str | None]] = []
         chunk_read = 0
-        writer = WriterThread(self._writer())
+        threaded = self.dialect == "postgresql"
+        writer: WriterThread | InlineWriter = (
+            WriterThread if threaded else InlineWriter
+        )(self._writer())
         writer.start()
         try:
             for line, cells, problem in source.records():
@@ -1216,6 +1219,37 @@ class SqliteWriter(ChunkWriter):
             "VALUES (?, ?, ?, ?)",
             [(upload_id, line, reason, raw) for line, reason, raw in errors],
         )
+
+
+class InlineWriter:
+    """The WriterThread's interface, writing in the import thread (SQLite: binding the
+    rows holds the GIL, so a second thread only adds switching, measured 10% slower)."""
+
+    def __init__(self, writer: ChunkWriter) -> None:
+        self.writer = writer
+        self.done: list[tuple[Counters, list[str]]] = []
+        self.entered = False
+
+    def start(self) -> None:
+        self.writer.__enter__()
+        self.entered = True
+
+    def send(self, chunk: Chunk) -> None:
+        committed = self.writer.write(chunk)
+        if committed is not None:
+            self.done.append(committed)
+
+    def committed(self) -> list[tuple[Counters, list[str]]]:
+        done, self.done = self.done, []
+        return done
+
+    def finish(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        if self.entered:
+            self.entered = False
+            self.writer.__exit__(None, None, None)
 
 
 class WriterThread(threading.Thread):
