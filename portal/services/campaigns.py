@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import CallStrategy, Campaign, User
-from portal.services import audit, cisco
+from portal.services import audit, cisco, paging
 from portal.services.enums import CAMPAIGN_TYPES, DIALER_TYPES
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
@@ -120,11 +120,18 @@ COLUMN_OF = {
 
 def list_campaigns(actor: User, offset: int = 0, limit: int | None = None) -> tuple[list[Campaign], int]:
     require(actor, READERS)
-    total = db.session.scalar(select(func.count()).select_from(Campaign))
     query = select(Campaign).order_by(Campaign.id).offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    return list(db.session.scalars(query)), total
+    items = list(db.session.scalars(query))
+    total = paging.page_total(
+        ("campaigns",),
+        offset,
+        limit,
+        len(items),
+        lambda: db.session.scalar(select(func.count()).select_from(Campaign)),
+    )
+    return items, total
 
 
 def get_campaign(actor: User, campaign_id: Any, field: str = "id") -> Campaign:

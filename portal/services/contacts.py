@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 
 from portal.extensions import db
 from portal.models import BUSINESS_PARAMS, PHONES, Campaign, Contact, ContactAttempt, User, utcnow
-from portal.services import audit, campaigns, dnc, phones
+from portal.services import audit, campaigns, dnc, paging, phones
 from portal.services.enums import BLOCKED_DNC, OPEN_STATES, PENDING, REQUEST_STATES, RESULT_ON_DNC
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
@@ -277,8 +277,18 @@ def list_contacts(actor: User, data: dict) -> tuple[list[Contact], int | None]:
         total = None
     else:
         offset = body.offset if body.offset is not None else body.page * size
-        query = query.offset(offset)
-        total = db.session.scalar(select(func.count()).select_from(Contact).where(*conds))
+        items = list(db.session.scalars(query.offset(offset)))
+        key = ("contacts", body.campaignId, body.requestState, body.callResult, body.phone)
+        total = paging.page_total(
+            key,
+            offset,
+            size,
+            len(items),
+            lambda: db.session.scalar(
+                select(func.count()).select_from(Contact).where(*conds)
+            ),
+        )
+        return items, total
     return list(db.session.scalars(query)), total
 
 
