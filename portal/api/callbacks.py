@@ -37,5 +37,5 @@ def insert_callback():
           params=[{"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}} for n in ("campaignId", "requestState", "callResult", "page", "size", "max", "offset", "afterId")]
           + [{"name": "phone", "in": "query", "schema": {"type": "string", "maxLength": 64}}])
 def get_list():
-    items, total = contacts.list_contacts(actor(), merged_input())
+    items, total = contacts.list_contacts(actor(), merged_input(contacts.ListFilter))
     return jsonify({"callbackData": serialize_contacts(items), "total": total})

@@ -117,9 +117,14 @@ def body(allow_empty: bool = True) -> Any:
     return payload
 
 
-def merged_input() -> dict:
-    """Query-string values overlaid by a JSON object body (for GET-style endpoints)."""
-    data: dict[str, Any] = request.args.to_dict()
+def merged_input(schema: type) -> dict:
+    """Query-string values overlaid by a JSON object body (for GET-style endpoints).
+
+    Unknown query parameters (cache-busters, tracking tags) are ignored; unknown
+    fields in the JSON body are still refused by the schema.
+    """
+    known = schema.model_fields
+    data: dict[str, Any] = {k: v for k, v in request.args.items() if k in known}
     payload = body()
     if isinstance(payload, dict):
         data.update(payload)

@@ -808,3 +808,12 @@ def test_an_unexpected_failure_is_a_json_500_not_a_html_page(app_factory, monkey
     res = api.get("/umm/ecm/campaign")
     assert_error(res, 500, "internal_error")
     assert "a bug" not in res.get_data(as_text=True), "no internals leak out"
+
+
+def test_get_list_ignores_unknown_query_parameters_but_refuses_unknown_body_fields(api):
+    res = api.get("/umm/ecm/callback/getList?_=1700000000&utm_source=crm")
+    assert res.status_code == 200
+    assert res.get_json() == {"callbackData": [], "total": 0}
+    res = api.post("/umm/ecm/callback/getList", json={"bogus": 1})
+    assert res.status_code == 406
+    assert res.get_json()["fields"] == {"bogus": "unknown field"}
