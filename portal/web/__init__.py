@@ -60,6 +60,7 @@ def register(app: Flask) -> None:
         DIALER_CHOICES=[(d, d.replace("_", " ").title()) for d in enums.DIALER_TYPES],
     )
     app.add_template_filter(format_time, "dt")
+    app.add_template_filter(format_duration, "duration")
     app.add_template_filter(enums.call_result_name, "result_name")
 
 
@@ -111,6 +112,23 @@ def format_time(value: datetime | None, seconds: bool = False) -> str:
     if value is None:
         return ""
     return value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " UTC"
+
+
+def format_duration(seconds: float | int | None) -> str:
+    """Say an age the way a manager reads it: 45 s, 12 min, 9 h 40 min, 2 d 3 h."""
+    if seconds is None:
+        return ""
+    total = max(0, int(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"
 
 
 def _error_page(status: int, message: str):
