@@ -277,7 +277,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-uploads-"))
     uploads = work / "uploads"
-    log(f"files in {work}; {os.cpu_count()} cores")
+    log(f"files in {work}; {os.cpu_count()} cores; load average {os.getloadavg()}")
 
     started = time.perf_counter()
     contacts_csv = write_contacts_csv(
@@ -351,16 +351,10 @@ def main() -> None:
     peak = stop_worker(worker)
     log(f"worker peak RSS (getrusage of the reaped `flask worker`): {peak} MB")
     server.stop()
-    copied, copy_seconds = raw_copy(args.database, pg_state["uploadId"])
-    log(
-        f"raw COPY of the same {copied:,} stored rows: {copy_seconds:.2f} s "
-        f"({copied / copy_seconds:,.0f} rows/s); import/COPY time ratio "
-        f"{pg_state['seconds'] / copy_seconds:.2f}"
-    )
     with app.app_context():
         db.engine.dispose()
 
-    # 5. SQLite in embedded mode
+    # 5. SQLite in embedded mode (the web process runs the worker thread)
     if not args.skip_sqlite:
         sqlite_file = work / "bench.sqlite3"
         lite = make_app(
@@ -385,9 +379,18 @@ def main() -> None:
         describe("SQLite contacts upload (embedded)", state)
         server.stop()
         log(
-            "bench process peak RSS (includes the embedded worker): "
+            "embedded process peak RSS (web app + worker thread + this benchmark): "
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB"
         )
+
+    # 4. the same rows by a bare COPY, last: it holds them all in this process
+    copied, copy_seconds = raw_copy(args.database, pg_state["uploadId"])
+    log(
+        f"raw COPY of the same {copied:,} stored rows: {copy_seconds:.2f} s "
+        f"({copied / copy_seconds:,.0f} rows/s); import/COPY time ratio "
+        f"{pg_state['seconds'] / copy_seconds:.2f}"
+    )
+    log(f"load average at the end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":
