@@ -37,6 +37,7 @@ from typing import Any, BinaryIO
 from flask import current_app
 from sqlalchemy import select, text
 
+from portal import metrics
 from portal.extensions import db
 from portal.models import (
     BUSINESS_PARAMS,
@@ -1384,6 +1385,7 @@ def run_import(
         },
         summary=f"imported {upload.filename}",
     )
+    record_import_metrics(upload)
     db.session.commit()
     return summary(upload)
 
@@ -1398,7 +1400,21 @@ def mark_failed(upload_id: int, message: str) -> dict[str, Any]:
     upload.error_message = message
     upload.finished_at = utcnow()
     db.session.commit()
+    metrics.IMPORTS.labels(upload.kind, "failed").inc()
     return summary(upload)
+
+
+def record_import_metrics(upload: Upload) -> None:
+    """Count a finished upload and its rows by outcome for /metrics."""
+    metrics.IMPORTS.labels(upload.kind, "done").inc()
+    for outcome, count in (
+        ("accepted", upload.accepted),
+        ("rejected", upload.rejected),
+        ("duplicate", upload.duplicates),
+        ("dnc_flagged", upload.dnc_flagged),
+    ):
+        if count:
+            metrics.IMPORT_ROWS.labels(upload.kind, outcome).inc(count)
 
 
 def summary(upload: Upload) -> dict[str, Any]:
