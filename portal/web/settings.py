@@ -139,6 +139,18 @@ def create_user():
     return redirect(url_for("settings.users"))
 
 
+def _expect_user_form(user: User) -> None:
+    """Re-render a user's row (or the users page) with field errors on refusal."""
+    expect_form(
+        "settings/users.html",
+        "settings/_user_row.html",
+        u=user,
+        roles=ROLES,
+        users=users.list_users(_actor()),
+        v={"role": "Viewer"},
+    )
+
+
 def _user_row(user: User, message: str):
     if is_htmx_fragment():
         return fragment("settings/_user_row.html", message, u=user, roles=ROLES)
@@ -151,14 +163,7 @@ def _user_row(user: User, message: str):
 def update_user(user_id: int):
     """Change a user's role or switch the account on or off."""
     user = users.get_user(_actor(), user_id)
-    expect_form(
-        "settings/users.html",
-        "settings/_user_row.html",
-        u=user,
-        roles=ROLES,
-        users=users.list_users(_actor()),
-        v={"role": "Viewer"},
-    )
+    _expect_user_form(user)
     data: dict[str, Any] = {"id": user.id}
     if "role" in request.form:
         data["role"] = request.form["role"]
@@ -173,14 +178,7 @@ def update_user(user_id: int):
 @login_required
 def reset_password(user_id: int):
     user = users.get_user(_actor(), user_id)
-    expect_form(
-        "settings/users.html",
-        "settings/_user_row.html",
-        u=user,
-        roles=ROLES,
-        users=users.list_users(_actor()),
-        v={"role": "Viewer"},
-    )
+    _expect_user_form(user)
     users.set_password(_actor(), user, request.form.get("new_password", ""))
     return _user_row(
         user, f"Password of {user.username} reset; their sessions have ended."
