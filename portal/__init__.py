@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal.config import Config
@@ -35,9 +35,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config and "SQLALCHEMY_DATABASE_URI" in config:
         from portal.config import _database_url, _engine_options
 
-        settings.SQLALCHEMY_DATABASE_URI = _database_url(config["SQLALCHEMY_DATABASE_URI"])
+        settings.SQLALCHEMY_DATABASE_URI = _database_url(
+            config["SQLALCHEMY_DATABASE_URI"]
+        )
         settings.SQLALCHEMY_ENGINE_OPTIONS = config.get(
-            "SQLALCHEMY_ENGINE_OPTIONS", _engine_options(settings.SQLALCHEMY_DATABASE_URI)
+            "SQLALCHEMY_ENGINE_OPTIONS",
+            _engine_options(settings.SQLALCHEMY_DATABASE_URI),
         )
     if config and "REDIS_URL" in config and "RATELIMIT_STORAGE_URI" not in config:
         from portal.config import limiter_storage
@@ -157,7 +160,9 @@ def _register_errors(app: Flask) -> None:
         except Exception:  # noqa: BLE001 - the connection may be gone
             pass
         if wants_json():
-            return error_response(503, "service_unavailable", "The database is unavailable; try again")
+            return error_response(
+                503, "service_unavailable", "The database is unavailable; try again"
+            )
         return "The database is unavailable; try again shortly.", 503
 
 

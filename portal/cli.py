@@ -32,7 +32,11 @@ def init_db() -> None:
 
 @click.command("create-user")
 @click.argument("username")
-@click.option("--role", default="Viewer", type=click.Choice(["Administrator", "Supervisor", "Viewer"]))
+@click.option(
+    "--role",
+    default="Viewer",
+    type=click.Choice(["Administrator", "Supervisor", "Viewer"]),
+)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @with_appcontext
 def create_user(username: str, role: str, password: str) -> None:
@@ -41,9 +45,15 @@ def create_user(username: str, role: str, password: str) -> None:
     from portal.services.errors import ValidationFailed
 
     try:
-        user = users.create_user(None, {"username": username, "password": password, "role": role}, system=True)
+        user = users.create_user(
+            None,
+            {"username": username, "password": password, "role": role},
+            system=True,
+        )
     except ValidationFailed as exc:
-        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.fields.items())) from None
+        raise click.ClickException(
+            "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        ) from None
     click.echo(f"created {user.username} ({user.role})")
 
 
@@ -90,7 +100,9 @@ def worker_command(burst: bool, with_scheduler: bool) -> None:
     while True:
         worker = Worker([q.queue(app)], connection=q.connection(app))
         try:
-            worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+            worker.work(
+                burst=burst, with_scheduler=with_scheduler, logging_level="INFO"
+            )
         except RedisError as exc:  # RQ quits its loop when Redis goes away
             click.echo(f"worker: lost Redis ({exc})", err=True)
         if burst or worker._stop_requested:
@@ -135,7 +147,9 @@ def scheduler_command(once: bool) -> None:
                 except RedisError as exc:  # keep scheduling once Redis is back
                     click.echo(f"{job_id}: queue unavailable ({exc})", err=True)
                     continue
-                click.echo(f"{job_id}: {'enqueued' if job else 'still queued or running'}")
+                click.echo(
+                    f"{job_id}: {'enqueued' if job else 'still queued or running'}"
+                )
         if once:
             return
         time.sleep(0.5)
@@ -170,4 +184,8 @@ def uploads_resume_command(older_than: int) -> None:
             "set REDIS_URL: in embedded mode the web process resumes its own uploads"
         )
     resumed = imports.resume_stale(older_than)
-    click.echo(f"resumed uploads: {', '.join(map(str, resumed))}" if resumed else "nothing to resume")
+    click.echo(
+        f"resumed uploads: {', '.join(map(str, resumed))}"
+        if resumed
+        else "nothing to resume"
+    )

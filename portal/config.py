@@ -49,7 +49,9 @@ class Config:
         self.ECM_UCCX_URL = env.get("ECM_UCCX_URL")
         self.ECM_UCCX_USER = env.get("ECM_UCCX_USER")
         self.ECM_UCCX_PASSWORD = env.get("ECM_UCCX_PASSWORD")
-        self.ECM_ADMIN_PASSWORD = env.get("ECM_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
+        self.ECM_ADMIN_PASSWORD = (
+            env.get("ECM_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
+        )
         self.ECM_FEED_INTERVAL = _int(env.get("ECM_FEED_INTERVAL"), 10)
         self.ECM_RESPONSE_TIMEOUT = _int(env.get("ECM_RESPONSE_TIMEOUT"), 1800)
         self.ECM_UPLOAD_DIR = env.get("ECM_UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
@@ -65,7 +67,9 @@ class Config:
         self.RATELIMIT_SWALLOW_ERRORS = True
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
-        self.SESSION_COOKIE_SECURE = _bool(env.get("SESSION_COOKIE_SECURE"), not self.EMBEDDED)
+        self.SESSION_COOKIE_SECURE = _bool(
+            env.get("SESSION_COOKIE_SECURE"), not self.EMBEDDED
+        )
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.WTF_CSRF_TIME_LIMIT = None
         self.WTF_CSRF_HEADERS = ["X-CSRFToken"]

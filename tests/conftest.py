@@ -13,9 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-BACKENDS = [b.strip() for b in os.environ.get("ECM_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
+BACKENDS = [
+    b.strip()
+    for b in os.environ.get("ECM_TEST_DATABASES", "sqlite,postgresql").split(",")
+    if b.strip()
+]
 _TMP = Path(tempfile.mkdtemp(prefix="ecm-tests-"))
 os.environ.setdefault("XDG_CONFIG_HOME", str(_TMP / "xdg-config"))
 os.environ.setdefault("XDG_CACHE_HOME", str(_TMP / "xdg-cache"))
@@ -83,7 +89,9 @@ def truncate_all(app) -> None:
         tables = [t.name for t in db.metadata.sorted_tables]
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                conn.execute(
+                    text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+                )
         else:
             with db.engine.begin() as conn:
                 for name in reversed(tables):
@@ -187,7 +195,13 @@ class Api:
         return {"Authorization": f"Bearer {self.token}", **(headers or {})}
 
     def call(self, method: str, path: str, json=None, **kw):
-        return self.client.open(path, method=method, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
+        return self.client.open(
+            path,
+            method=method,
+            json=json,
+            headers=self._headers(kw.pop("headers", None)),
+            **kw,
+        )
 
     def get(self, path, json=None, **kw):
         return self.call("GET", path, json, **kw)
@@ -203,7 +217,9 @@ class Api:
 
 
 def login_token(client, username: str, password: str) -> str:
-    res = client.post("/umm/api/login", json={"username": username, "password": password})
+    res = client.post(
+        "/umm/api/login", json={"username": username, "password": password}
+    )
     assert res.status_code == 200, res.get_data(as_text=True)
     return res.get_json()["token"]
 

@@ -20,4 +20,6 @@ def enqueue_once(func: str, job_id: str, *args, **options):
         job.delete()
     except NoSuchJobError:
         pass
-    return q.queue().enqueue(func, *args, job_id=job_id, result_ttl=60, failure_ttl=3600, **options)
+    return q.queue().enqueue(
+        func, *args, job_id=job_id, result_ttl=60, failure_ttl=3600, **options
+    )

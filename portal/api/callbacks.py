@@ -10,7 +10,10 @@ from portal.extensions import db
 from portal.models import Campaign
 from portal.services import contacts
 
-CONTACT = {"type": "object", "required": ["id", "campaignId", "phone1", "requestState", "callResult"]}
+CONTACT = {
+    "type": "object",
+    "required": ["id", "campaignId", "phone1", "requestState", "callResult"],
+}
 
 
 def serialize_contacts(items: list) -> list[dict]:
@@ -23,19 +26,62 @@ def serialize_contacts(items: list) -> list[dict]:
     return out
 
 
-@endpoint("/ecm/callback/insertCallback", ["POST"], "Add one contact to a campaign", "callback",
-          body=contacts.ContactIn,
-          response={"type": "object", "required": ["statusString"], "properties": {"statusString": {"type": "string"}, "id": {"type": "integer"}, "requestState": {"type": "integer"}}})
+@endpoint(
+    "/ecm/callback/insertCallback",
+    ["POST"],
+    "Add one contact to a campaign",
+    "callback",
+    body=contacts.ContactIn,
+    response={
+        "type": "object",
+        "required": ["statusString"],
+        "properties": {
+            "statusString": {"type": "string"},
+            "id": {"type": "integer"},
+            "requestState": {"type": "integer"},
+        },
+    },
+)
 def insert_callback():
     contact = contacts.insert_contact(actor(), body())
-    return jsonify({"statusString": "callback data saved", "id": contact.id, "requestState": contact.request_state})
+    return jsonify(
+        {
+            "statusString": "callback data saved",
+            "id": contact.id,
+            "requestState": contact.request_state,
+        }
+    )
 
 
-@endpoint("/ecm/callback/getList", ["GET", "POST"], "Campaign contacts with their state (query or JSON body)", "callback",
-          body=contacts.ListFilter,
-          response={"type": "object", "required": ["callbackData", "total"], "properties": {"callbackData": {"type": "array", "items": CONTACT}, "total": {"type": ["integer", "null"]}}},
-          params=[{"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}} for n in ("campaignId", "requestState", "callResult", "page", "size", "max", "offset", "afterId")]
-          + [{"name": "phone", "in": "query", "schema": {"type": "string", "maxLength": 64}}])
+@endpoint(
+    "/ecm/callback/getList",
+    ["GET", "POST"],
+    "Campaign contacts with their state (query or JSON body)",
+    "callback",
+    body=contacts.ListFilter,
+    response={
+        "type": "object",
+        "required": ["callbackData", "total"],
+        "properties": {
+            "callbackData": {"type": "array", "items": CONTACT},
+            "total": {"type": ["integer", "null"]},
+        },
+    },
+    params=[
+        {"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}}
+        for n in (
+            "campaignId",
+            "requestState",
+            "callResult",
+            "page",
+            "size",
+            "max",
+            "offset",
+            "afterId",
+        )
+    ]
+    + [{"name": "phone", "in": "query", "schema": {"type": "string", "maxLength": 64}}],
+)
 def get_list():
     items, total = contacts.list_contacts(actor(), merged_input(contacts.ListFilter))
     return jsonify({"callbackData": serialize_contacts(items), "total": total})

@@ -10,12 +10,43 @@ from portal.services import campaigns, cisco
 
 CAMPAIGN = {
     "type": "object",
-    "required": ["id", "name", "strategyId", "status", "type", "weekDays", "weekdays", "startTime", "endTime", "enabled"],
+    "required": [
+        "id",
+        "name",
+        "strategyId",
+        "status",
+        "type",
+        "weekDays",
+        "weekdays",
+        "startTime",
+        "endTime",
+        "enabled",
+    ],
     "properties": {
-        **{k: {"type": ["string", "null"]} for k in (
-            "id", "crmCampaignId", "ciscoCampaignId", "ciscoCampaignName", "dialerType", "skillGroup",
-            "smsTemplate", "description", "startTime", "endTime", "strategyId", "name", "status",
-            "type", "weekDays", "weekdays", "timeZone", "lastUpdated", "dateCreated")},
+        **{
+            k: {"type": ["string", "null"]}
+            for k in (
+                "id",
+                "crmCampaignId",
+                "ciscoCampaignId",
+                "ciscoCampaignName",
+                "dialerType",
+                "skillGroup",
+                "smsTemplate",
+                "description",
+                "startTime",
+                "endTime",
+                "strategyId",
+                "name",
+                "status",
+                "type",
+                "weekDays",
+                "weekdays",
+                "timeZone",
+                "lastUpdated",
+                "dateCreated",
+            )
+        },
         "enabled": {"type": "boolean"},
         "respectContactTimeZone": {"type": "boolean"},
         "responseTimeout": {"type": ["integer", "null"]},
@@ -24,52 +55,98 @@ CAMPAIGN = {
 MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}}
 
 
-@endpoint("/ecm/campaign/fetchCiscoCampaigns", ["GET"], "The dialer's campaigns (UCCE/UCCX)", "campaign",
-          response={"type": "array", "items": {"type": "object"}})
+@endpoint(
+    "/ecm/campaign/fetchCiscoCampaigns",
+    ["GET"],
+    "The dialer's campaigns (UCCE/UCCX)",
+    "campaign",
+    response={"type": "array", "items": {"type": "object"}},
+)
 def fetch_cisco_campaigns():
     return jsonify(cisco.fetch_cisco_campaigns(actor()))
 
 
-@endpoint("/ecm/campaign/createCampaign", ["POST"], "Create a campaign", "campaign",
-          body=campaigns.CampaignFields, response=CAMPAIGN, status=201)
+@endpoint(
+    "/ecm/campaign/createCampaign",
+    ["POST"],
+    "Create a campaign",
+    "campaign",
+    body=campaigns.CampaignFields,
+    response=CAMPAIGN,
+    status=201,
+)
 def create_campaign():
     campaign = campaigns.create_campaign(actor(), body())
     return jsonify(serializers.campaign(campaign)), 201
 
 
-@endpoint(["/ecm/campaign/createCampaignBySkilllGroup", "/ecm/campaign/createCampaignBySkillGroup"],
-          ["POST"], "Create a campaign on a UCCE skill group", "campaign",
-          body=campaigns.CampaignFields, response=CAMPAIGN)
+@endpoint(
+    [
+        "/ecm/campaign/createCampaignBySkilllGroup",
+        "/ecm/campaign/createCampaignBySkillGroup",
+    ],
+    ["POST"],
+    "Create a campaign on a UCCE skill group",
+    "campaign",
+    body=campaigns.CampaignFields,
+    response=CAMPAIGN,
+)
 def create_campaign_by_skill_group():
     campaign = campaigns.create_campaign(actor(), body(), by_skill_group=True)
     return jsonify(serializers.campaign(campaign))
 
 
-@endpoint("/ecm/campaign/update", ["PUT", "POST"], "Update a campaign (type cannot change)", "campaign",
-          body=campaigns.CampaignUpdate, response=CAMPAIGN)
+@endpoint(
+    "/ecm/campaign/update",
+    ["PUT", "POST"],
+    "Update a campaign (type cannot change)",
+    "campaign",
+    body=campaigns.CampaignUpdate,
+    response=CAMPAIGN,
+)
 def update_campaign():
     return jsonify(serializers.campaign(campaigns.update_campaign(actor(), body())))
 
 
-@endpoint("/ecm/campaign", ["GET"], "List campaigns (max/offset or page/size; X-Total-Count)", "campaign",
-          response={"type": "array", "items": CAMPAIGN},
-          params=[{"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}} for n in ("max", "offset", "page", "size")])
+@endpoint(
+    "/ecm/campaign",
+    ["GET"],
+    "List campaigns (max/offset or page/size; X-Total-Count)",
+    "campaign",
+    response={"type": "array", "items": CAMPAIGN},
+    params=[
+        {"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}}
+        for n in ("max", "offset", "page", "size")
+    ],
+)
 def list_campaigns():
     offset, size = paging()
     items, total = campaigns.list_campaigns(actor(), offset, size)
     return listing([serializers.campaign(c) for c in items], total)
 
 
-@endpoint("/ecm/campaign/delete", ["DELETE", "POST"], "Delete a campaign and its contacts", "campaign",
-          response=MESSAGE, params=[{"name": "id", "in": "query", "schema": {"type": "integer"}}])
+@endpoint(
+    "/ecm/campaign/delete",
+    ["DELETE", "POST"],
+    "Delete a campaign and its contacts",
+    "campaign",
+    response=MESSAGE,
+    params=[{"name": "id", "in": "query", "schema": {"type": "integer"}}],
+)
 def delete_campaign():
     cid = target_id()
     campaigns.delete_campaign(actor(), cid)
     return jsonify({"message": f"Campaign with id {cid} successfully deleted"})
 
 
-@endpoint("/ecm/campaign/campaignUpdateStatus", ["POST", "PUT"], "Pause (0) or resume (1) a campaign", "campaign",
-          body=campaigns.CampaignStatusIn, response=MESSAGE)
+@endpoint(
+    "/ecm/campaign/campaignUpdateStatus",
+    ["POST", "PUT"],
+    "Pause (0) or resume (1) a campaign",
+    "campaign",
+    body=campaigns.CampaignStatusIn,
+    response=MESSAGE,
+)
 def update_status():
     campaign, verb = campaigns.set_status(actor(), body())
     return jsonify({"message": f"Campaign with id {campaign.id} successfully {verb}"})

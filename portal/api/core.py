@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
 from portal.services import auth
-from portal.services.errors import BadRequest, ServiceError, Unauthorized, ValidationFailed
+from portal.services.errors import (
+    BadRequest,
+    ServiceError,
+    Unauthorized,
+    ValidationFailed,
+)
 from portal.services.validation import reject_unstorable_text
 
 bp = Blueprint("umm", __name__, url_prefix="/umm")
@@ -61,7 +67,12 @@ def endpoint(
         if auth_required:
             wrapped = token_required(view)
         for r in rules:
-            bp.add_url_rule(r, view_func=wrapped, methods=methods, endpoint=f"{view.__name__}:{r}".replace(".", "_"))
+            bp.add_url_rule(
+                r,
+                view_func=wrapped,
+                methods=methods,
+                endpoint=f"{view.__name__}:{r}".replace(".", "_"),
+            )
             ENDPOINTS.append(
                 Endpoint(
                     rule="/umm" + r,
@@ -143,7 +154,9 @@ def target_id(name: str = "id") -> Any:
     raise ValidationFailed({name: "is required"})
 
 
-def paging(default_size: int | None = None, max_size: int = 10_000) -> tuple[int, int | None]:
+def paging(
+    default_size: int | None = None, max_size: int = 10_000
+) -> tuple[int, int | None]:
     """offset/limit from Grails-style max/offset or page/size query parameters."""
     args = request.args
 
@@ -158,7 +171,12 @@ def paging(default_size: int | None = None, max_size: int = 10_000) -> tuple[int
             raise ValidationFailed({name: f"must be between {low} and {high}"})
         return value
 
-    size = read("max", 1, max_size) or read("size", 1, max_size) or default_size or max_size
+    size = (
+        read("max", 1, max_size)
+        or read("size", 1, max_size)
+        or default_size
+        or max_size
+    )
     offset = read("offset", 0, 10**9)
     if offset is None:
         page = read("page", 0, 10**7) or 0
@@ -172,7 +190,9 @@ def listing(items: list, total: int) -> Response:
     return response
 
 
-def error_response(status: int, error: str, message: str, fields: dict | None = None) -> Response:
+def error_response(
+    status: int, error: str, message: str, fields: dict | None = None
+) -> Response:
     payload: dict[str, Any] = {"error": error, "message": message}
     if fields:
         payload["fields"] = fields
@@ -206,7 +226,9 @@ def http_error_as_json(exc: HTTPException) -> Response:
     """Answer werkzeug's HTTP errors under /umm in the API's one JSON error shape."""
     db.session.rollback()
     code = exc.code or 500
-    response = error_response(code, HTTP_ERROR_NAMES.get(code, "error"), exc.description or exc.name)
+    response = error_response(
+        code, HTTP_ERROR_NAMES.get(code, "error"), exc.description or exc.name
+    )
     if code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     if code == 429:

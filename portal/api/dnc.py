@@ -23,10 +23,18 @@ ENTRY = {
 }
 
 
-@endpoint("/ecm/contact", ["GET"], "List DNC entries (search with ?q=)", "dnc",
-          response={"type": "array", "items": ENTRY},
-          params=[{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 40}}]
-          + [{"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}} for n in ("max", "offset", "page", "size")])
+@endpoint(
+    "/ecm/contact",
+    ["GET"],
+    "List DNC entries (search with ?q=)",
+    "dnc",
+    response={"type": "array", "items": ENTRY},
+    params=[{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 40}}]
+    + [
+        {"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}}
+        for n in ("max", "offset", "page", "size")
+    ],
+)
 def list_dnc():
     offset, size = paging()
     search = request.args.get("q") or request.args.get("search")
@@ -34,18 +42,38 @@ def list_dnc():
     return listing([serializers.dnc_entry(e) for e in items], total or 0)
 
 
-@endpoint("/ecm/contact/save", ["POST"], "Add a number to the DNC list", "dnc", body=dnc.DncIn, response=ENTRY)
+@endpoint(
+    "/ecm/contact/save",
+    ["POST"],
+    "Add a number to the DNC list",
+    "dnc",
+    body=dnc.DncIn,
+    response=ENTRY,
+)
 def save_dnc():
     return jsonify(serializers.dnc_entry(dnc.add_entry(actor(), body())))
 
 
-@endpoint("/ecm/contact/update", ["POST", "PUT"], "Update a DNC entry", "dnc", body=dnc.DncUpdate, response=ENTRY)
+@endpoint(
+    "/ecm/contact/update",
+    ["POST", "PUT"],
+    "Update a DNC entry",
+    "dnc",
+    body=dnc.DncUpdate,
+    response=ENTRY,
+)
 def update_dnc():
     return jsonify(serializers.dnc_entry(dnc.update_entry(actor(), body())))
 
 
-@endpoint("/ecm/contact/delete", ["DELETE", "POST"], "Remove a DNC entry (204, no body)", "dnc", status=204,
-          params=[{"name": "id", "in": "query", "schema": {"type": "integer"}}])
+@endpoint(
+    "/ecm/contact/delete",
+    ["DELETE", "POST"],
+    "Remove a DNC entry (204, no body)",
+    "dnc",
+    status=204,
+    params=[{"name": "id", "in": "query", "schema": {"type": "integer"}}],
+)
 def delete_dnc():
     dnc.delete_entry(actor(), target_id())
     return "", 204

@@ -61,7 +61,14 @@ TOKEN_RESPONSE = {
     "Log in and get an access token (JSON body, GET or POST)",
     "auth",
     body=LoginIn,
-    response={**TOKEN_RESPONSE, "properties": {**TOKEN_RESPONSE["properties"], "userDetails": {"type": "object"}, "license": {"type": "string"}}},
+    response={
+        **TOKEN_RESPONSE,
+        "properties": {
+            **TOKEN_RESPONSE["properties"],
+            "userDetails": {"type": "object"},
+            "license": {"type": "string"},
+        },
+    },
     auth_required=False,
 )
 @throttle_login()

@@ -45,33 +45,60 @@ def build_document() -> dict:
             }
             params = list(ep.params)
             for name in re.findall(r"{(\w+)}", path):
-                params.append({"name": name, "in": "path", "required": True, "schema": {"type": "integer"}})
+                params.append(
+                    {
+                        "name": name,
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    }
+                )
             if params:
                 op["parameters"] = params
             if ep.body is not None and method in ("POST", "PUT"):
                 name = ep.body.__name__
-                schema = ep.body.model_json_schema(ref_template="#/components/schemas/{model}")
+                schema = ep.body.model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                )
                 for def_name, definition in schema.pop("$defs", {}).items():
                     components[def_name] = definition
                 components[name] = schema
                 op["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": f"#/components/schemas/{name}"}
+                        }
+                    },
                 }
             elif ep.content != "application/json" and method == "POST":
-                op["requestBody"] = {"required": True, "content": {ep.content: {"schema": {"type": "object"}}}}
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {ep.content: {"schema": {"type": "object"}}},
+                }
             if ep.status == 204:
                 op["responses"]["204"] = {"description": "No content"}
             else:
-                default = {"type": "string"} if ep.produces.startswith("text/") else {"type": "object"}
+                default = (
+                    {"type": "string"}
+                    if ep.produces.startswith("text/")
+                    else {"type": "object"}
+                )
                 content = {ep.produces: {"schema": ep.response or default}}
-                op["responses"][str(ep.status)] = {"description": "Success", "content": content}
+                op["responses"][str(ep.status)] = {
+                    "description": "Success",
+                    "content": content,
+                }
             for code, text in ERROR_CODES.items():
                 if code == "403" and not ep.auth:
                     continue
                 op["responses"][code] = {
                     "description": text,
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/Error"}
+                        }
+                    },
                 }
             if ep.auth:
                 op["security"] = [{"bearerAuth": []}]
@@ -87,7 +114,13 @@ def build_document() -> dict:
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                }
+            },
         },
     }
 

@@ -12,33 +12,69 @@ PREFS = {
     "type": "object",
     "required": ["id", "campaignBatchSize", "ivrBatchSize"],
     "properties": {
-        "id": {"type": "integer"}, "campaignBatchSize": {"type": "integer"}, "ivrBatchSize": {"type": "integer"},
-        **{k: {"type": ["string", "null"]} for k in ("filePath", "fileArchivePath", "username", "password", "Domain")},
+        "id": {"type": "integer"},
+        "campaignBatchSize": {"type": "integer"},
+        "ivrBatchSize": {"type": "integer"},
+        **{
+            k: {"type": ["string", "null"]}
+            for k in ("filePath", "fileArchivePath", "username", "password", "Domain")
+        },
     },
 }
 
 
-@endpoint("/ecm/preferenceSettings", ["GET", "POST"], "The preference settings (password masked)", "preferences",
-          response=PREFS)
+@endpoint(
+    "/ecm/preferenceSettings",
+    ["GET", "POST"],
+    "The preference settings (password masked)",
+    "preferences",
+    response=PREFS,
+)
 def get_preferences():
     return jsonify(serializers.preferences(preferences.get_preferences(actor())))
 
 
-@endpoint("/ecm/preferenceSettings/save", ["POST"], "Save the preference settings", "preferences",
-          body=preferences.PreferencesIn, response=PREFS)
+@endpoint(
+    "/ecm/preferenceSettings/save",
+    ["POST"],
+    "Save the preference settings",
+    "preferences",
+    body=preferences.PreferencesIn,
+    response=PREFS,
+)
 def save_preferences():
-    return jsonify(serializers.preferences(preferences.save_preferences(actor(), body())))
+    return jsonify(
+        serializers.preferences(preferences.save_preferences(actor(), body()))
+    )
 
 
-@endpoint("/ecm/preferenceSettings/update", ["POST", "PUT"], "Update the preference settings", "preferences",
-          body=preferences.PreferencesIn, response=PREFS)
+@endpoint(
+    "/ecm/preferenceSettings/update",
+    ["POST", "PUT"],
+    "Update the preference settings",
+    "preferences",
+    body=preferences.PreferencesIn,
+    response=PREFS,
+)
 def update_preferences():
-    return jsonify(serializers.preferences(preferences.save_preferences(actor(), body(), must_exist=True)))
+    return jsonify(
+        serializers.preferences(
+            preferences.save_preferences(actor(), body(), must_exist=True)
+        )
+    )
 
 
-@endpoint("/ecm/preferenceSettings/delete", ["POST", "DELETE"], "Delete the preference settings", "preferences",
-          response={"type": "object"}, params=[{"name": "id", "in": "query", "schema": {"type": "integer"}}])
+@endpoint(
+    "/ecm/preferenceSettings/delete",
+    ["POST", "DELETE"],
+    "Delete the preference settings",
+    "preferences",
+    response={"type": "object"},
+    params=[{"name": "id", "in": "query", "schema": {"type": "integer"}}],
+)
 def delete_preferences():
     pid = target_id()
     preferences.delete_preferences(actor(), pid)
-    return jsonify({"message": f"Preference settings with id {pid} successfully deleted"})
+    return jsonify(
+        {"message": f"Preference settings with id {pid} successfully deleted"}
+    )

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from portal.models import Campaign, CallStrategy, Contact, DncEntry, PreferenceSettings, StrategyAttempt, Upload, User
+from portal.models import (
+    CallStrategy,
+    Campaign,
+    Contact,
+    DncEntry,
+    PreferenceSettings,
+    StrategyAttempt,
+    Upload,
+    User,
+)
 from portal.models.users import ROLE_DESCRIPTIONS, ROLES
 from portal.services.preferences import PASSWORD_MASK
 
@@ -73,7 +82,11 @@ def attempt(a: StrategyAttempt, with_cs: bool = True) -> dict:
         "retryMap": retry_map(a.retry_map),
     }
     if with_cs:
-        data = {"id": a.id, "csId": a.strategy_id, **{k: v for k, v in data.items() if k != "id"}}
+        data = {
+            "id": a.id,
+            "csId": a.strategy_id,
+            **{k: v for k, v in data.items() if k != "id"},
+        }
     return data
 
 
@@ -154,7 +167,9 @@ def _timeout_at(c: Contact, camp: Campaign | None):
 
     if c.request_state != 1 or c.request_time is None:
         return None
-    seconds = (camp.response_timeout if camp else None) or current_app.config["ECM_RESPONSE_TIMEOUT"]
+    seconds = (camp.response_timeout if camp else None) or current_app.config[
+        "ECM_RESPONSE_TIMEOUT"
+    ]
     return c.request_time + timedelta(seconds=seconds)
 
 
@@ -181,7 +196,9 @@ def user_details(u: User) -> dict:
         "type": "DB",
         "isActive": bool(u.active),
         "profileExists": False,
-        "lastLogin": u.last_login.strftime("%a %b %d %H:%M:%S UTC %Y") if u.last_login else None,
+        "lastLogin": u.last_login.strftime("%a %b %d %H:%M:%S UTC %Y")
+        if u.last_login
+        else None,
         "lastUpdated": epoch_ms(u.last_updated),
         "dateCreated": epoch_ms(u.date_created),
         "createdBy": None,

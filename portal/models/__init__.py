@@ -13,7 +13,13 @@ from portal.models.dnc import DncEntry
 from portal.models.settings import AuditLog, FeedHeartbeat, PreferenceSettings
 from portal.models.strategies import CallStrategy, StrategyAttempt
 from portal.models.uploads import Upload, UploadError
-from portal.models.users import ROLE_DESCRIPTIONS, ROLES, RefreshToken, RevokedAccessToken, User
+from portal.models.users import (
+    ROLE_DESCRIPTIONS,
+    ROLES,
+    RefreshToken,
+    RevokedAccessToken,
+    User,
+)
 
 __all__ = [
     "AuditLog",

@@ -147,7 +147,9 @@ def refresh(refresh_token: object) -> dict:
     if not isinstance(refresh_token, str) or not refresh_token:
         raise Unauthorized("Invalid refresh token")
     claims = _decode(refresh_token, "refresh")
-    row = db.session.scalar(select(RefreshToken).where(RefreshToken.jti == claims["jti"]))
+    row = db.session.scalar(
+        select(RefreshToken).where(RefreshToken.jti == claims["jti"])
+    )
     if row is None:
         raise Unauthorized("Invalid refresh token")
     if row.revoked:

@@ -51,7 +51,9 @@ class CampaignFields(Schema):
     responseTimeout: int | None = Field(default=None, ge=10, le=7 * 86400)
 
     _hhmm = field_validator("startTime", "endTime")(lambda cls, v: check_hhmm(v))
-    _days = field_validator("weekDays", mode="before")(lambda cls, v: check_week_days(v))
+    _days = field_validator("weekDays", mode="before")(
+        lambda cls, v: check_week_days(v)
+    )
     _zone = field_validator("timeZone")(lambda cls, v: check_time_zone(v))
 
     @field_validator("status")
@@ -90,7 +92,14 @@ class CampaignStatusIn(Schema):
     @classmethod
     def _status(cls, v: Any) -> str:
         text = str(v).strip().lower() if v is not None else ""
-        mapping = {"0": "0", "1": "1", "pause": "0", "paused": "0", "resume": "1", "running": "1"}
+        mapping = {
+            "0": "0",
+            "1": "1",
+            "pause": "0",
+            "paused": "0",
+            "resume": "1",
+            "running": "1",
+        }
         if text not in mapping:
             raise ValueError("must be 0/1 or pause/resume")
         return mapping[text]
@@ -118,7 +127,9 @@ COLUMN_OF = {
 }
 
 
-def list_campaigns(actor: User, offset: int = 0, limit: int | None = None) -> tuple[list[Campaign], int]:
+def list_campaigns(
+    actor: User, offset: int = 0, limit: int | None = None
+) -> tuple[list[Campaign], int]:
     require(actor, READERS)
     query = select(Campaign).order_by(Campaign.id).offset(offset)
     if limit is not None:
@@ -157,7 +168,9 @@ def _check_references(body: CampaignFields, values: dict[str, Any]) -> None:
         elif "ciscoCampaignName" not in body.model_fields_set:
             values["cisco_campaign_name"] = row.name
     if "name" in values:
-        query = select(func.count()).where(func.lower(Campaign.name) == values["name"].lower())
+        query = select(func.count()).where(
+            func.lower(Campaign.name) == values["name"].lower()
+        )
         if values.get("_id") is not None:
             query = query.where(Campaign.id != values["_id"])
         if db.session.scalar(query):
@@ -174,10 +187,14 @@ def _values(body: CampaignFields) -> dict[str, Any]:
     }
 
 
-def create_campaign(actor: User, data: dict, *, by_skill_group: bool = False) -> Campaign:
+def create_campaign(
+    actor: User, data: dict, *, by_skill_group: bool = False
+) -> Campaign:
     require(actor, WRITERS)
     body = parse(CampaignFields, data, INPUT_ALIASES)
-    missing = {f: "is required" for f in ("name", "strategyId") if getattr(body, f) is None}
+    missing = {
+        f: "is required" for f in ("name", "strategyId") if getattr(body, f) is None
+    }
     if by_skill_group and not body.skillGroup:
         missing["skillGroup"] = "is required"
     if missing:
@@ -207,7 +224,11 @@ def update_campaign(actor: User, data: dict) -> Campaign:
     for column, value in values.items():
         if value is None and not Campaign.__table__.c[column].nullable:
             raise ValidationFailed({_api_name(column): "may not be null"})
-    if "type" in values and values["type"] is not None and values["type"] != campaign.type:
+    if (
+        "type" in values
+        and values["type"] is not None
+        and values["type"] != campaign.type
+    ):
         raise ValidationFailed({"type": "cannot change after the campaign is created"})
     values.pop("type", None)
     _check_references(body, {**values, "_id": campaign.id})
@@ -230,7 +251,13 @@ def set_status(actor: User, data: dict) -> tuple[Campaign, str]:
     status = int(body.status)
     changes = audit.diff(campaign, {"status": status})
     if changes:
-        audit.record(actor, "pause" if status == 0 else "resume", "campaign", campaign.id, changes)
+        audit.record(
+            actor,
+            "pause" if status == 0 else "resume",
+            "campaign",
+            campaign.id,
+            changes,
+        )
     db.session.commit()
     return campaign, "paused" if status == 0 else "resumed"
 
@@ -239,11 +266,21 @@ def delete_campaign(actor: User, campaign_id: Any) -> None:
     """Delete a campaign with its contacts, their history and its uploads."""
     require(actor, WRITERS)
     campaign = get_campaign(actor, campaign_id)
-    from portal.models import CallResultInbox, Contact, ContactAttempt, Upload, UploadError
+    from portal.models import (
+        CallResultInbox,
+        Contact,
+        ContactAttempt,
+        Upload,
+        UploadError,
+    )
 
     cid = campaign.id
     contact_ids = select(Contact.id).where(Contact.campaign_id == cid)
-    db.session.execute(ContactAttempt.__table__.delete().where(ContactAttempt.contact_id.in_(contact_ids)))
+    db.session.execute(
+        ContactAttempt.__table__.delete().where(
+            ContactAttempt.contact_id.in_(contact_ids)
+        )
+    )
     db.session.execute(
         CallResultInbox.__table__.delete().where(
             CallResultInbox.contact_id.in_(contact_ids)
@@ -251,7 +288,9 @@ def delete_campaign(actor: User, campaign_id: Any) -> None:
     )
     db.session.execute(Contact.__table__.delete().where(Contact.campaign_id == cid))
     upload_ids = select(Upload.id).where(Upload.campaign_id == cid)
-    db.session.execute(UploadError.__table__.delete().where(UploadError.upload_id.in_(upload_ids)))
+    db.session.execute(
+        UploadError.__table__.delete().where(UploadError.upload_id.in_(upload_ids))
+    )
     db.session.execute(Upload.__table__.delete().where(Upload.campaign_id == cid))
     audit.record(actor, "delete", "campaign", cid, {"name": campaign.name})
     db.session.delete(campaign)

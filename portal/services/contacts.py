@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from sqlalchemy import func, or_, select
 
 from portal.extensions import db
-from portal.models import BUSINESS_PARAMS, PHONES, Campaign, Contact, ContactAttempt, User, utcnow
+from portal.models import (
+    BUSINESS_PARAMS,
+    PHONES,
+    Campaign,
+    Contact,
+    ContactAttempt,
+    User,
+    utcnow,
+)
 from portal.services import audit, campaigns, dnc, paging, phones
-from portal.services.enums import BLOCKED_DNC, OPEN_STATES, PENDING, REQUEST_STATES, RESULT_ON_DNC
+from portal.services.enums import (
+    BLOCKED_DNC,
+    OPEN_STATES,
+    PENDING,
+    REQUEST_STATES,
+    RESULT_ON_DNC,
+)
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.validation import MAX_TEXT, Schema, as_int, parse, parse_dial_time
@@ -58,7 +73,9 @@ class ContactRow:
 
     __slots__ = ("values", "match_key", "dial_time")
 
-    def __init__(self, values: dict[str, Any], match_key: str, dial_time: datetime) -> None:
+    def __init__(
+        self, values: dict[str, Any], match_key: str, dial_time: datetime
+    ) -> None:
         self.values = values
         self.match_key = match_key
         self.dial_time = dial_time
@@ -67,7 +84,9 @@ class ContactRow:
 _PHONE, _PARAM, _TIME = 0, 1, 2
 _FIELD_SPECS: dict[str, tuple[int, str]] = {
     **{name: (_PHONE, name) for name in PHONES},
-    **{f"businessParam{i}": (_PARAM, c) for i, c in enumerate(BUSINESS_PARAMS, start=1)},
+    **{
+        f"businessParam{i}": (_PARAM, c) for i, c in enumerate(BUSINESS_PARAMS, start=1)
+    },
     "dialTime": (_TIME, "dialTime"),
 }
 _FIELD_ORDER = {name: i for i, name in enumerate(_FIELD_SPECS)}
@@ -128,12 +147,16 @@ def validate_contact_fields(
             if zone is _UTC:
                 dial_time = local
             else:
-                dial_time = local.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
+                dial_time = (
+                    local.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
+                )
         except ValueError as exc:
             errors["dialTime"] = str(exc)
     if errors:
         if len(errors) > 1:
-            errors = dict(sorted(errors.items(), key=lambda item: _FIELD_ORDER[item[0]]))
+            errors = dict(
+                sorted(errors.items(), key=lambda item: _FIELD_ORDER[item[0]])
+            )
         raise ValidationFailed(errors)
     return ContactRow(values, key, dial_time)
 
@@ -154,7 +177,9 @@ def open_contact_keys(
     if upload_id is not None:
         taken = or_(taken, Contact.upload_id == upload_id)
     return set(
-        dnc.matching_keys(Contact.match_key, keys, Contact.campaign_id == campaign_id, taken)
+        dnc.matching_keys(
+            Contact.match_key, keys, Contact.campaign_id == campaign_id, taken
+        )
     )
 
 
@@ -162,7 +187,9 @@ def has_open_contact(campaign_id: int, match_key: str) -> bool:
     return bool(open_contact_keys(campaign_id, [match_key]))
 
 
-def contact_defaults(campaign: Campaign, blocked: bool, now: datetime) -> dict[str, Any]:
+def contact_defaults(
+    campaign: Campaign, blocked: bool, now: datetime
+) -> dict[str, Any]:
     """Columns every new contact of a campaign starts with: first attempt, or DNC-blocked."""
     attempt = first_attempt(campaign)
     return {
@@ -179,10 +206,14 @@ def contact_defaults(campaign: Campaign, blocked: bool, now: datetime) -> dict[s
     }
 
 
-def new_contact_values(campaign: Campaign, row: ContactRow, blocked: bool) -> dict[str, Any]:
+def new_contact_values(
+    campaign: Campaign, row: ContactRow, blocked: bool
+) -> dict[str, Any]:
     """Column values of a new contact: first strategy attempt, or DNC-blocked."""
     values = {**row.values, **contact_defaults(campaign, blocked, utcnow())}
-    values["crm_campaign_id"] = row.values.get("crm_campaign_id") or campaign.crm_campaign_id
+    values["crm_campaign_id"] = (
+        row.values.get("crm_campaign_id") or campaign.crm_campaign_id
+    )
     values["match_key"] = row.match_key
     values["dial_time"] = row.dial_time
     return values
@@ -196,13 +227,24 @@ def insert_contact(actor: User, data: dict) -> Contact:
     row = validate_contact_fields(body.model_dump(), campaign)
     if body.crmCampaignId:
         row.values["crm_campaign_id"] = body.crmCampaignId
-    if body.duplicateCallbacks == "deny" and has_open_contact(campaign.id, row.match_key):
-        raise ValidationFailed({"phone1": "already has an open contact in this campaign"}, "Duplicate callback")
+    if body.duplicateCallbacks == "deny" and has_open_contact(
+        campaign.id, row.match_key
+    ):
+        raise ValidationFailed(
+            {"phone1": "already has an open contact in this campaign"},
+            "Duplicate callback",
+        )
     blocked = dnc.is_blocked(row.match_key)
     contact = Contact(**new_contact_values(campaign, row, blocked))
     db.session.add(contact)
     db.session.flush()
-    audit.record(actor, "create", "contact", contact.id, {"campaignId": campaign.id, "phone1": contact.phone1})
+    audit.record(
+        actor,
+        "create",
+        "contact",
+        contact.id,
+        {"campaignId": campaign.id, "phone1": contact.phone1},
+    )
     db.session.commit()
     return contact
 
@@ -278,7 +320,13 @@ def list_contacts(actor: User, data: dict) -> tuple[list[Contact], int | None]:
     else:
         offset = body.offset if body.offset is not None else body.page * size
         items = list(db.session.scalars(query.offset(offset)))
-        key = ("contacts", body.campaignId, body.requestState, body.callResult, body.phone)
+        key = (
+            "contacts",
+            body.campaignId,
+            body.requestState,
+            body.callResult,
+            body.phone,
+        )
         total = paging.page_total(
             key,
             offset,
@@ -300,7 +348,9 @@ def cancel_contact(actor: User, contact_id: Any) -> Contact:
     contact = get_contact(actor, contact_id)
     if contact.request_state not in OPEN_STATES:
         raise ValidationFailed({"id": "contact is already closed"})
-    changes = audit.diff(contact, {"request_state": CANCELLED, "last_status_update_time": utcnow()})
+    changes = audit.diff(
+        contact, {"request_state": CANCELLED, "last_status_update_time": utcnow()}
+    )
     audit.record(actor, "cancel", "contact", contact.id, changes)
     db.session.commit()
     return contact

@@ -12,12 +12,48 @@ from portal.models import Campaign, User, utcnow
 from portal.services import campaigns, contacts, dnc, preferences, strategies
 from portal.services.errors import NotFound
 
-FIRST = ["Ayesha", "Bilal", "Carmen", "David", "Elena", "Farid", "Grace", "Hassan", "Ines", "James", "Keiko", "Liam", "Maria", "Noah", "Omar", "Priya"]
-LAST = ["Ahmed", "Brown", "Costa", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jones", "Khan", "Lopez", "Malik", "Novak", "Okafor", "Patel"]
+FIRST = [
+    "Ayesha",
+    "Bilal",
+    "Carmen",
+    "David",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hassan",
+    "Ines",
+    "James",
+    "Keiko",
+    "Liam",
+    "Maria",
+    "Noah",
+    "Omar",
+    "Priya",
+]
+LAST = [
+    "Ahmed",
+    "Brown",
+    "Costa",
+    "Diaz",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Jones",
+    "Khan",
+    "Lopez",
+    "Malik",
+    "Novak",
+    "Okafor",
+    "Patel",
+]
 
 
 def _admin() -> User:
-    return db.session.scalar(select(User).where(User.role == "Administrator").order_by(User.id))
+    return db.session.scalar(
+        select(User).where(User.role == "Administrator").order_by(User.id)
+    )
 
 
 def seed(contact_count: int = 300, seed_value: int = 7) -> dict[str, int]:
@@ -29,46 +65,150 @@ def seed(contact_count: int = 300, seed_value: int = 7) -> dict[str, int]:
     if db.session.scalar(select(Campaign).where(Campaign.name == "Card renewals")):
         return {"skipped": 1}
     if preferences.current() is None:
-        preferences.save_preferences(actor, {"campaignBatchSize": 25, "ivrBatchSize": 40})
-    standard = strategies.create_strategy(actor, {"name": "Standard retry", "maxAttempts": 4})
-    strategies.create_attempt(actor, {"csId": standard.id, "name": "Mobile", "phone": "1", "channel": 0, "retryMap": [
-        {"call_result": 8, "attempt_number": 2, "delay": 2},
-        {"call_result": 9, "attempt_number": 1, "delay": 1, "expiry": 120},
-        {"call_result": 12, "attempt_number": 2, "delay": 5},
-    ]})
-    strategies.create_attempt(actor, {"csId": standard.id, "name": "Home phone", "phone": "2", "channel": 0, "retryMap": [
-        {"call_result": 8, "attempt_number": 3, "delay": 3},
-        {"call_result": 9, "attempt_number": 2, "delay": 1},
-    ]})
-    strategies.create_attempt(actor, {"csId": standard.id, "name": "SMS reminder", "phone": "1", "channel": 1, "retryMap": []})
+        preferences.save_preferences(
+            actor, {"campaignBatchSize": 25, "ivrBatchSize": 40}
+        )
+    standard = strategies.create_strategy(
+        actor, {"name": "Standard retry", "maxAttempts": 4}
+    )
+    strategies.create_attempt(
+        actor,
+        {
+            "csId": standard.id,
+            "name": "Mobile",
+            "phone": "1",
+            "channel": 0,
+            "retryMap": [
+                {"call_result": 8, "attempt_number": 2, "delay": 2},
+                {"call_result": 9, "attempt_number": 1, "delay": 1, "expiry": 120},
+                {"call_result": 12, "attempt_number": 2, "delay": 5},
+            ],
+        },
+    )
+    strategies.create_attempt(
+        actor,
+        {
+            "csId": standard.id,
+            "name": "Home phone",
+            "phone": "2",
+            "channel": 0,
+            "retryMap": [
+                {"call_result": 8, "attempt_number": 3, "delay": 3},
+                {"call_result": 9, "attempt_number": 2, "delay": 1},
+            ],
+        },
+    )
+    strategies.create_attempt(
+        actor,
+        {
+            "csId": standard.id,
+            "name": "SMS reminder",
+            "phone": "1",
+            "channel": 1,
+            "retryMap": [],
+        },
+    )
     quick = strategies.create_strategy(actor, {"name": "Single try", "maxAttempts": 1})
-    strategies.create_attempt(actor, {"csId": quick.id, "name": "Default", "phone": "1", "channel": 0, "retryMap": []})
+    strategies.create_attempt(
+        actor,
+        {
+            "csId": quick.id,
+            "name": "Default",
+            "phone": "1",
+            "channel": 0,
+            "retryMap": [],
+        },
+    )
 
-    common = {"startTime": "00:00", "endTime": "23:59", "weekDays": "0,1,2,3,4,5,6", "enabled": True}
-    renewals = campaigns.create_campaign(actor, {**common, "name": "Card renewals", "description": "Customers whose card expires this month", "strategyId": standard.id, "type": 0, "status": 0, "ciscoCampaignId": "5001", "dialerType": "PROGRESSIVE", "crmCampaignId": "CRM-REN-01", "smsTemplate": "Hello {businessParam1}, your card ending {businessParam2} expires soon. Call us back on 0800 123 456."})
-    survey = campaigns.create_campaign(actor, {**common, "name": "Satisfaction survey", "description": "Post-visit IVR survey", "strategyId": quick.id, "type": 1, "status": 0, "ciscoCampaignId": "5002", "dialerType": "PREDICTIVE"})
-    campaigns.create_campaign(actor, {"name": "Overdue payments", "description": "Weekdays office hours only", "strategyId": standard.id, "type": 0, "status": 0, "startTime": "09:00", "endTime": "17:30", "weekDays": "1,2,3,4,5", "enabled": False, "timeZone": "America/New_York", "respectContactTimeZone": True, "dialerType": "PREVIEW"})
+    common = {
+        "startTime": "00:00",
+        "endTime": "23:59",
+        "weekDays": "0,1,2,3,4,5,6",
+        "enabled": True,
+    }
+    renewals = campaigns.create_campaign(
+        actor,
+        {
+            **common,
+            "name": "Card renewals",
+            "description": "Customers whose card expires this month",
+            "strategyId": standard.id,
+            "type": 0,
+            "status": 0,
+            "ciscoCampaignId": "5001",
+            "dialerType": "PROGRESSIVE",
+            "crmCampaignId": "CRM-REN-01",
+            "smsTemplate": "Hello {businessParam1}, your card ending {businessParam2} expires soon. Call us back on 0800 123 456.",
+        },
+    )
+    survey = campaigns.create_campaign(
+        actor,
+        {
+            **common,
+            "name": "Satisfaction survey",
+            "description": "Post-visit IVR survey",
+            "strategyId": quick.id,
+            "type": 1,
+            "status": 0,
+            "ciscoCampaignId": "5002",
+            "dialerType": "PREDICTIVE",
+        },
+    )
+    campaigns.create_campaign(
+        actor,
+        {
+            "name": "Overdue payments",
+            "description": "Weekdays office hours only",
+            "strategyId": standard.id,
+            "type": 0,
+            "status": 0,
+            "startTime": "09:00",
+            "endTime": "17:30",
+            "weekDays": "1,2,3,4,5",
+            "enabled": False,
+            "timeZone": "America/New_York",
+            "respectContactTimeZone": True,
+            "dialerType": "PREVIEW",
+        },
+    )
 
     dnc_numbers = [f"+1212555{n:04d}" for n in rng.sample(range(10000), 25)]
     for number in dnc_numbers:
-        dnc.add_entry(actor, {"primaryNumber": number, "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}"})
+        dnc.add_entry(
+            actor,
+            {
+                "primaryNumber": number,
+                "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+            },
+        )
 
     created = 0
     now = utcnow()
     for n in range(contact_count):
         camp = renewals if n % 3 else survey
-        phone1 = rng.choice(dnc_numbers) if n % 40 == 0 else f"+1{rng.choice(['212', '415', '646', '718'])}555{rng.randrange(10000):04d}"
+        phone1 = (
+            rng.choice(dnc_numbers)
+            if n % 40 == 0
+            else f"+1{rng.choice(['212', '415', '646', '718'])}555{rng.randrange(10000):04d}"
+        )
         data = {
             "campaignId": camp.id,
             "phone1": phone1,
             "phone2": f"+1{rng.choice(['303', '512'])}555{rng.randrange(10000):04d}",
             "businessParam1": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
             "businessParam2": f"{rng.randrange(10000):04d}",
-            "dialTime": (now - timedelta(minutes=rng.randrange(600))).strftime("%Y-%m-%d %H:%M:%S"),
+            "dialTime": (now - timedelta(minutes=rng.randrange(600))).strftime(
+                "%Y-%m-%d %H:%M:%S"
+            ),
         }
         try:
             contacts.insert_contact(actor, data)
             created += 1
         except Exception:  # noqa: BLE001 - a demo row that fails validation is skipped
             db.session.rollback()
-    return {"strategies": 2, "campaigns": 3, "dnc": len(dnc_numbers), "contacts": created}
+    return {
+        "strategies": 2,
+        "campaigns": 3,
+        "dnc": len(dnc_numbers),
+        "contacts": created,
+    }

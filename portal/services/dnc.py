@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from flask import current_app
 from pydantic import Field, field_validator
@@ -66,7 +67,10 @@ def validate_entry_fields(
 
 
 def is_blocked(match_key: str) -> bool:
-    return db.session.scalar(select(DncEntry.id).where(DncEntry.match_key == match_key)) is not None
+    return (
+        db.session.scalar(select(DncEntry.id).where(DncEntry.match_key == match_key))
+        is not None
+    )
 
 
 def blocked_keys(keys: Iterable[str]) -> set[str]:
@@ -173,11 +177,15 @@ def add_entry(actor: User, data: dict) -> DncEntry:
     body = parse(DncIn, data, aliases={"number": "primaryNumber"})
     number, key, name = validate_entry_fields(body.primaryNumber, body.name)
     _check_unique(key)
-    entry = DncEntry(name=name, primary_number=number, match_key=key, update_by_id=actor.id)
+    entry = DncEntry(
+        name=name, primary_number=number, match_key=key, update_by_id=actor.id
+    )
     db.session.add(entry)
     db.session.flush()
     block_open_contacts([key])
-    audit.record(actor, "create", "dnc", entry.id, {"primaryNumber": number, "name": body.name})
+    audit.record(
+        actor, "create", "dnc", entry.id, {"primaryNumber": number, "name": body.name}
+    )
     db.session.commit()
     return entry
 
@@ -209,7 +217,9 @@ def update_entry(actor: User, data: dict) -> DncEntry:
 def delete_entry(actor: User, entry_id: Any) -> None:
     require(actor, WRITERS)
     entry = get_entry(actor, entry_id)
-    audit.record(actor, "delete", "dnc", entry.id, {"primaryNumber": entry.primary_number})
+    audit.record(
+        actor, "delete", "dnc", entry.id, {"primaryNumber": entry.primary_number}
+    )
     db.session.delete(entry)
     db.session.commit()
 
@@ -219,9 +229,8 @@ def block_open_contacts(keys: list[str], connection: Any = None) -> int:
 
     Bulk imports pass their own `connection` so this runs in the chunk's transaction.
     """
-    from portal.models import Contact
+    from portal.models import Contact, utcnow
     from portal.services.enums import BLOCKED_DNC, PENDING, RESULT_ON_DNC
-    from portal.models import utcnow
 
     if not keys:
         return 0
@@ -229,7 +238,14 @@ def block_open_contacts(keys: list[str], connection: Any = None) -> int:
     dialect = (connection or db.session.get_bind()).dialect.name
     result = executor.execute(
         Contact.__table__.update()
-        .where(key_condition(Contact.match_key, list(keys), dialect), Contact.request_state == PENDING)
-        .values(request_state=BLOCKED_DNC, call_result=RESULT_ON_DNC, last_status_update_time=utcnow())
+        .where(
+            key_condition(Contact.match_key, list(keys), dialect),
+            Contact.request_state == PENDING,
+        )
+        .values(
+            request_state=BLOCKED_DNC,
+            call_result=RESULT_ON_DNC,
+            last_status_update_time=utcnow(),
+        )
     )
     return result.rowcount or 0

@@ -49,9 +49,16 @@ REQUEST_STATES: dict[int, str] = {
     6: "Invalid",
     7: "Cancelled",
 }
-PENDING, DISPATCHED, COMPLETED, MAX_ATTEMPTS, EXPIRED, BLOCKED_DNC, INVALID, CANCELLED = (
-    range(8)
-)
+(
+    PENDING,
+    DISPATCHED,
+    COMPLETED,
+    MAX_ATTEMPTS,
+    EXPIRED,
+    BLOCKED_DNC,
+    INVALID,
+    CANCELLED,
+) = range(8)
 OPEN_STATES = (PENDING, DISPATCHED)
 
 CAMPAIGN_TYPES = {0: "Agent", 1: "IVR", 2: "SMS"}

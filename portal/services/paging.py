@@ -13,7 +13,11 @@ MAX_ENTRIES = 2048
 
 
 def page_total(
-    key: Hashable, offset: int, limit: int | None, returned: int, count: Callable[[], int]
+    key: Hashable,
+    offset: int,
+    limit: int | None,
+    returned: int,
+    count: Callable[[], int],
 ) -> int:
     """The list's total: free when this page is its last, else a COUNT cached briefly.
 

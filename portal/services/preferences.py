@@ -42,7 +42,9 @@ FIELD_MAP = {
 
 def current() -> PreferenceSettings | None:
     """The one settings row, or None before anything was saved."""
-    return db.session.scalar(select(PreferenceSettings).order_by(PreferenceSettings.id).limit(1))
+    return db.session.scalar(
+        select(PreferenceSettings).order_by(PreferenceSettings.id).limit(1)
+    )
 
 
 def batch_sizes() -> tuple[int, int]:
@@ -71,7 +73,9 @@ def get_preferences(actor: User) -> PreferenceSettings:
     return prefs
 
 
-def save_preferences(actor: User, data: dict, *, must_exist: bool = False) -> PreferenceSettings:
+def save_preferences(
+    actor: User, data: dict, *, must_exist: bool = False
+) -> PreferenceSettings:
     """Create or update the single settings row; a masked password keeps the stored one."""
     require(actor, ADMIN)
     body = parse(PreferencesIn, data, aliases={"domain": "Domain"})
@@ -97,7 +101,9 @@ def save_preferences(actor: User, data: dict, *, must_exist: bool = False) -> Pr
     changes = audit.diff(prefs, values, secret={"password"})
     db.session.flush()
     if changes or created:
-        audit.record(actor, "create" if created else "update", "preferences", prefs.id, changes)
+        audit.record(
+            actor, "create" if created else "update", "preferences", prefs.id, changes
+        )
     db.session.commit()
     return prefs
 

@@ -126,7 +126,11 @@ def retry_rules(attempt: StrategyAttempt) -> list[RetryRule]:
 def _rules_json(rules: list[RetryRuleIn]) -> list[dict]:
     rows = []
     for r in rules:
-        row = {"call_result": r.call_result, "attempt_number": r.attempt_number, "delay": r.delay}
+        row = {
+            "call_result": r.call_result,
+            "attempt_number": r.attempt_number,
+            "delay": r.delay,
+        }
         if r.expiry is not None:
             row["expiry"] = r.expiry
         rows.append(row)
@@ -162,7 +166,13 @@ def create_strategy(actor: User, data: dict) -> CallStrategy:
     strategy = CallStrategy(name=body.name, max_attempts=body.maxAttempts)
     db.session.add(strategy)
     db.session.flush()
-    audit.record(actor, "create", "strategy", strategy.id, {"name": body.name, "maxAttempts": body.maxAttempts})
+    audit.record(
+        actor,
+        "create",
+        "strategy",
+        strategy.id,
+        {"name": body.name, "maxAttempts": body.maxAttempts},
+    )
     db.session.commit()
     return strategy
 
@@ -250,7 +260,9 @@ def _renumber(
     strategy.attempts.sort(key=lambda a: a.attempt_number)
 
 
-def _check_channel_moves(strategy: CallStrategy, ordered: list[StrategyAttempt]) -> None:
+def _check_channel_moves(
+    strategy: CallStrategy, ordered: list[StrategyAttempt]
+) -> None:
     """Voice may move to SMS but an SMS attempt may not retry into voice (as ECM)."""
     by_number = {a.attempt_number: a for a in ordered}
     for attempt in ordered:
@@ -258,7 +270,9 @@ def _check_channel_moves(strategy: CallStrategy, ordered: list[StrategyAttempt])
             target = by_number.get(rule.attempt_number)
             if target is not None and attempt.channel == 1 and target.channel == 0:
                 raise ValidationFailed(
-                    {"retryMap": f"attempt {attempt.attempt_number} is SMS and cannot retry into voice attempt {target.attempt_number}"}
+                    {
+                        "retryMap": f"attempt {attempt.attempt_number} is SMS and cannot retry into voice attempt {target.attempt_number}"
+                    }
                 )
 
 
@@ -294,7 +308,18 @@ def create_attempt(actor: User, data: dict) -> StrategyAttempt:
         strategy.attempts[:] = ordered
         _check_channel_moves(strategy, ordered)
     db.session.flush()
-    audit.record(actor, "create", "strategy_attempt", attempt.id, {"csId": strategy.id, "name": attempt.name, "attemptNumber": attempt.attempt_number, "retryMap": attempt.retry_map})
+    audit.record(
+        actor,
+        "create",
+        "strategy_attempt",
+        attempt.id,
+        {
+            "csId": strategy.id,
+            "name": attempt.name,
+            "attemptNumber": attempt.attempt_number,
+            "retryMap": attempt.retry_map,
+        },
+    )
     db.session.commit()
     return attempt
 
@@ -323,7 +348,10 @@ def update_attempt(actor: User, data: dict) -> StrategyAttempt:
     with _all_or_nothing():
         changes = audit.diff(attempt, values)
         ordered = list(strategy.attempts)
-        if body.attemptNumber is not None and body.attemptNumber != attempt.attempt_number:
+        if (
+            body.attemptNumber is not None
+            and body.attemptNumber != attempt.attempt_number
+        ):
             ordered.remove(attempt)
             ordered.insert(min(body.attemptNumber, len(ordered) + 1) - 1, attempt)
             old = attempt.attempt_number
@@ -342,7 +370,13 @@ def delete_attempt(actor: User, attempt_id: Any) -> None:
     attempt = get_attempt(actor, attempt_id)
     strategy = attempt.strategy
     ordered = [a for a in strategy.attempts if a.id != attempt.id]
-    audit.record(actor, "delete", "strategy_attempt", attempt.id, {"csId": strategy.id, "name": attempt.name})
+    audit.record(
+        actor,
+        "delete",
+        "strategy_attempt",
+        attempt.id,
+        {"csId": strategy.id, "name": attempt.name},
+    )
     strategy.attempts.remove(attempt)
     _renumber(strategy, ordered, removed=attempt)
     db.session.commit()
@@ -376,13 +410,17 @@ def update_order(actor: User, data: Any) -> CallStrategy:
             raise ValidationFailed({f"idIndexJson.{n}": "must be an object"})
         unknown = set(item) - {"atId", "index", "id"}
         if unknown:
-            raise ValidationFailed({f"idIndexJson.{n}.{sorted(unknown)[0]}": "unknown field"})
+            raise ValidationFailed(
+                {f"idIndexJson.{n}.{sorted(unknown)[0]}": "unknown field"}
+            )
         at_id = as_int(item.get("atId", item.get("id")), f"idIndexJson.{n}.atId")
         positions[at_id] = as_int(item.get("index"), f"idIndexJson.{n}.index")
     attempts = [get_attempt(actor, at_id, "atId") for at_id in positions]
     strategies = {a.strategy_id for a in attempts}
     if len(strategies) != 1:
-        raise ValidationFailed({"idIndexJson": "attempts belong to different strategies"})
+        raise ValidationFailed(
+            {"idIndexJson": "attempts belong to different strategies"}
+        )
     strategy = attempts[0].strategy
     moved = {a.id for a in attempts}
     rest = [a for a in strategy.attempts if a.id not in moved]
@@ -394,6 +432,12 @@ def update_order(actor: User, data: Any) -> CallStrategy:
         _renumber(strategy, rest)
         strategy.attempts[:] = rest
         _check_channel_moves(strategy, rest)
-    audit.record(actor, "update", "strategy", strategy.id, {"order": [before, [a.id for a in rest]]})
+    audit.record(
+        actor,
+        "update",
+        "strategy",
+        strategy.id,
+        {"order": [before, [a.id for a in rest]]},
+    )
     db.session.commit()
     return strategy

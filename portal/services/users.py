@@ -77,7 +77,9 @@ def create_user(actor: User | None, data: dict, *, system: bool = False) -> User
     )
     db.session.add(user)
     db.session.flush()
-    audit.record(actor, "create", "user", user.id, {"username": body.username, "role": body.role})
+    audit.record(
+        actor, "create", "user", user.id, {"username": body.username, "role": body.role}
+    )
     db.session.commit()
     return user
 
@@ -95,7 +97,10 @@ def update_user(actor: User, data: dict) -> User:
         values["email"] = body.email
     if body.fullName is not None:
         values["full_name"] = body.fullName
-    if user.id == actor.id and (values.get("active") is False or values.get("role", "Administrator") != "Administrator"):
+    if user.id == actor.id and (
+        values.get("active") is False
+        or values.get("role", "Administrator") != "Administrator"
+    ):
         raise ValidationFailed({"role": "you cannot demote or disable yourself"})
     changes = audit.diff(user, values)
     if "active" in changes or "role" in changes:
@@ -114,17 +119,23 @@ def change_password(actor: User, current: str, new: str) -> User:
     return actor
 
 
-def set_password(actor: User | None, user: User, new: str, *, system: bool = False) -> None:
+def set_password(
+    actor: User | None, user: User, new: str, *, system: bool = False
+) -> None:
     if not system and actor is not user:
         require(actor, ADMIN)
     if not isinstance(new, str) or not MIN_PASSWORD <= len(new) <= 1024:
-        raise ValidationFailed({"new_password": f"must be at least {MIN_PASSWORD} characters"})
+        raise ValidationFailed(
+            {"new_password": f"must be at least {MIN_PASSWORD} characters"}
+        )
     if new == "admin":
         raise ValidationFailed({"new_password": "must not be the default password"})
     user.password_hash = auth.hash_password(new)
     user.default_password = False
     user.session_version += 1
-    audit.record(actor, "update", "user", user.id, {"password": ["********", "********"]})
+    audit.record(
+        actor, "update", "user", user.id, {"password": ["********", "********"]}
+    )
     db.session.commit()
 
 

@@ -192,7 +192,9 @@ def test_an_sms_attempt_cannot_retry_into_voice(admin, strategy):
         admin, {"id": sms.id, "retryMap": [{"call_result": 102, "attempt_number": 2}]}
     )
     strategies.update_attempt(admin, {"id": voice.id, "attemptNumber": 2})
-    assert [r.attempt_number for r in strategies.retry_rules(sms)] == [sms.attempt_number]
+    assert [r.attempt_number for r in strategies.retry_rules(sms)] == [
+        sms.attempt_number
+    ]
     assert [r.attempt_number for r in strategies.retry_rules(voice)] == [1]
 
 
