@@ -60,6 +60,11 @@ class Config:
         self.ECM_AUTO_INIT = _bool(env.get("ECM_AUTO_INIT"), self.EMBEDDED)
         self.ECM_START_WORKER = _bool(env.get("ECM_START_WORKER"), self.EMBEDDED)
         self.ECM_LOGIN_LIMIT = env.get("ECM_LOGIN_LIMIT") or "10 per minute"
+        self.ECM_LOGIN_ADDRESS_LIMIT = (
+            env.get("ECM_LOGIN_ADDRESS_LIMIT") or "50 per minute"
+        )
+        self.ECM_LOGIN_DELAY_MAX = _int(env.get("ECM_LOGIN_DELAY_MAX"), 4)
+        self.ECM_LOGIN_MAX_WAIT = _int(env.get("ECM_LOGIN_MAX_WAIT"), 5)
         self.RATELIMIT_STORAGE_URI = limiter_storage(self.REDIS_URL)
         self.RATELIMIT_HEADERS_ENABLED = True
         # Redis down: keep throttling per process in memory rather than failing logins

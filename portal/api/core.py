@@ -232,5 +232,5 @@ def http_error_as_json(exc: HTTPException) -> Response:
     if code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     if code == 429:
-        response.headers["Retry-After"] = "60"
+        response.headers["Retry-After"] = str(getattr(exc, "retry_after", None) or 60)
     return response

@@ -146,12 +146,11 @@ def http_error_page(exc: HTTPException):
         )
     else:
         message = HTTP_MESSAGES.get(status) or exc.description or exc.name
-    response = _error_page(status, message)
+    response = current_app.make_response(_error_page(status, message))
     if status == 405 and getattr(exc, "valid_methods", None):
-        if isinstance(response, tuple):
-            body, code = response
-            return body, code, {"Allow": ", ".join(exc.valid_methods)}
         response.headers["Allow"] = ", ".join(exc.valid_methods)
+    if status == 429:
+        response.headers["Retry-After"] = str(getattr(exc, "retry_after", None) or 60)
     return response
 
 

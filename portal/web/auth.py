@@ -50,8 +50,13 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _own_username() -> str:
+    return str(current_user.username).strip().lower()
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
+@throttle_login(methods=["POST"], account=_own_username)
 def account():
     expect_form("auth/account.html", "auth/_password_form.html")
     if request.method == "GET":
