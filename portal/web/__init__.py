@@ -9,7 +9,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal.extensions import db, login_manager
+from portal.extensions import login_manager
 from portal.services import enums, roles
 from portal.services.errors import (
     Forbidden,
@@ -76,17 +76,17 @@ def home_url() -> str:
 
 
 def load_user(session_id: str):
-    """Resolve "id:version"; a stale version or a disabled user ends the session."""
-    from portal.models import User
+    """Resolve "id:version" and the server-side session; stale or ended is None."""
+    from flask import session
+
+    from portal.services import auth
+    from portal.web.auth import SESSION_ID
 
     try:
         user_id, version = (int(part) for part in str(session_id).split(":", 1))
     except ValueError:
         return None
-    user = db.session.get(User, user_id)
-    if user is None or not user.active or user.session_version != version:
-        return None
-    return user
+    return auth.portal_session_user(user_id, version, session.get(SESSION_ID))
 
 
 def _unauthorized():

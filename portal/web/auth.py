@@ -11,6 +11,7 @@ from portal.throttle import throttle_login
 from portal.web.htmx import expect_form, form_values, render
 
 bp = Blueprint("auth", __name__)
+SESSION_ID = "sid"  # the server-side portal session this cookie belongs to
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -38,12 +39,14 @@ def login():
         return render("auth/login.html", "auth/login.html", v=values)
     user = auth.authenticate(request.form.get("username"), request.form.get("password"))
     session.clear()  # a fresh session at every sign-in
+    session[SESSION_ID] = auth.start_portal_session(user)
     login_user(user)
     return redirect(_safe_next(values["next"]) or home_url())
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    auth.end_portal_session(session.get(SESSION_ID))
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
