@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -14,11 +17,20 @@ bp = Blueprint("auth", __name__)
 SESSION_ID = "sid"  # the server-side portal session this cookie belongs to
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only follow a local path after login (never another site)."""
-    if not target or not target.startswith("/") or target.startswith("//"):
+# A local path: one "/" then URL characters only (RFC 3986 path, query, fragment).
+# No control characters, spaces, backslashes or non-ASCII, which browsers strip or
+# rewrite ("/\t/evil" becomes "//evil"), and no "//" or "/\\" authority.
+LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@%/?#]*\Z")
+
+
+def _safe_next(target: object) -> str | None:
+    """Only follow a local path after login (never another site), else None."""
+    if not isinstance(target, str) or len(target) > 2048:
         return None
-    if "\\" in target or "://" in target:
+    if not LOCAL_PATH.match(target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return None
     return target
 
