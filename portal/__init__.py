@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from portal.config import limiter_storage
 
         settings.RATELIMIT_STORAGE_URI = limiter_storage(config["REDIS_URL"])
+    settings.resolve_secrets(Path(app.instance_path))
     if not settings.TESTING:
         settings.check_production_safety()
     app.config.from_object(settings)
