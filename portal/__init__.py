@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal import queue
@@ -125,6 +125,12 @@ def _register_errors(app: Flask) -> None:
         from portal import web
 
         return web.service_error_page(exc)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity_error(exc: IntegrityError):
+        from portal.services.errors import from_integrity_error
+
+        return _service_error(from_integrity_error(exc))
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
