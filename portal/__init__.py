@@ -162,4 +162,17 @@ def _register_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.vary.add("HX-Request")
+        if _private(response):
+            response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _private(response) -> bool:
+    """Signed-in pages and API answers hold someone's data: no cache may keep them."""
+    if request.endpoint == "static" or request.path.startswith("/static/"):
+        return False
+    if request.path.startswith("/umm") or request.endpoint in ("auth.login",):
+        return True
+    from flask_login import current_user
+
+    return bool(current_user and current_user.is_authenticated)
