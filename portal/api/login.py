@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import jsonify, request
 
 from portal.api import serializers
@@ -31,7 +33,7 @@ class LoginIn(Schema):
 
 
 class RefreshIn(Schema):
-    grant_type: str = "refresh_token"
+    grant_type: Literal["refresh_token"] = "refresh_token"
     refresh_token: str
 
 
