@@ -177,13 +177,13 @@ def uploads_resume_command(older_than: int) -> None:
     """Queue again the uploads whose worker died; each continues from its checkpoint."""
     from flask import current_app
 
-    from portal.services import imports
+    from portal.services import uploads
 
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException(
             "set REDIS_URL: in embedded mode the web process resumes its own uploads"
         )
-    resumed = imports.resume_stale(older_than)
+    resumed = uploads.resume_stale(older_than)
     click.echo(
         f"resumed uploads: {', '.join(map(str, resumed))}"
         if resumed

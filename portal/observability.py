@@ -285,7 +285,7 @@ def _queue_down(exc: RedisError):
 @bp.app_errorhandler(RequestEntityTooLarge)
 def _too_large(exc: RequestEntityTooLarge):
     """Say what the limit is (ECM_MAX_UPLOAD_MB) instead of werkzeug's vague text."""
-    from portal.services.imports import too_large_message
+    from portal.services.uploads import too_large_message
 
     exc.description = too_large_message()
     from portal import wants_json
