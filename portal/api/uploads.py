@@ -6,9 +6,9 @@ from flask import Response, jsonify, request, stream_with_context
 
 from portal.api import serializers
 from portal.api.core import actor, endpoint
+from portal.http.multipart import receive_files
 from portal.services import uploads
 from portal.services.validation import as_int
-from portal.upload_requests import receive_files
 
 ACCEPTED = {
     "type": "object",

@@ -20,9 +20,9 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
 
 from portal.extensions import csrf
+from portal.http.multipart import receive_files
 from portal.models import Campaign, Upload
 from portal.services import campaigns, uploads
-from portal.upload_requests import receive_files
 from portal.web.htmx import expect_form, fragment, is_htmx_fragment, render
 
 bp = Blueprint("uploads", __name__)

@@ -2,7 +2,7 @@
 record an Upload row and queue its import.
 
 Web adapters hand `IncomingFile` to werkzeug as the multipart stream factory
-(`portal/upload_requests.py`), so a large upload is written once and never held in
+(`portal/http/multipart.py`), so a large upload is written once and never held in
 memory. The same file twice (same hash, same target) is refused unless forced.
 """
 
