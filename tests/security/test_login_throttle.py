@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from portal.throttle import MESSAGE
+from portal.http.throttle import MESSAGE
 from tests.conftest import REDIS_URL, make_user
 
 
