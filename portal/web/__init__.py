@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, g, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
