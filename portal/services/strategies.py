@@ -410,10 +410,11 @@ class OrderIn(Schema):
 
 def _order_items(data: Any) -> list:
     """Accept the seed's idIndexJson in the shapes integrations actually send."""
-    if isinstance(data, dict) and "idIndexJson" in data:
-        unknown = sorted(set(data) - {"idIndexJson"})
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - {"idIndexJson", "data"})
         if unknown:
             raise ValidationFailed({unknown[0]: "unknown field"})
+    if isinstance(data, dict) and "idIndexJson" in data:
         data = data["idIndexJson"]
     if isinstance(data, str):
         try:
