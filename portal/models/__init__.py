@@ -16,8 +16,10 @@ from portal.models.uploads import Upload, UploadError
 from portal.models.users import (
     ROLE_DESCRIPTIONS,
     ROLES,
+    PortalSession,
     RefreshToken,
     RevokedAccessToken,
+    RevokedTokenFamily,
     User,
 )
 
@@ -33,11 +35,13 @@ __all__ = [
     "DncEntry",
     "FeedHeartbeat",
     "PHONES",
+    "PortalSession",
     "PreferenceSettings",
     "ROLES",
     "ROLE_DESCRIPTIONS",
     "RefreshToken",
     "RevokedAccessToken",
+    "RevokedTokenFamily",
     "StrategyAttempt",
     "Upload",
     "UploadError",

@@ -2,11 +2,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.extensions import db
-from portal.models._base import utcnow
+from portal.models._base import name_key, utcnow
 
 
 class CiscoCampaign(db.Model):
@@ -26,9 +34,11 @@ class CiscoCampaign(db.Model):
 
 class Campaign(db.Model):
     __tablename__ = "campaigns"
+    __table_args__ = (UniqueConstraint("name_key", name="uq_campaigns_name_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
+    name_key: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
     crm_campaign_id: Mapped[str | None] = mapped_column(String(255))
     cisco_campaign_id: Mapped[str | None] = mapped_column(String(64))
@@ -52,3 +62,8 @@ class Campaign(db.Model):
     )
 
     strategy = relationship("CallStrategy", lazy="joined")
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import CallStrategy, Campaign, User
+from portal.models._base import name_key
 from portal.services import audit, cisco, paging
 from portal.services.enums import CAMPAIGN_TYPES, DIALER_TYPES
 from portal.services.errors import NotFound, ValidationFailed
@@ -169,7 +170,7 @@ def _check_references(body: CampaignFields, values: dict[str, Any]) -> None:
             values["cisco_campaign_name"] = row.name
     if "name" in values:
         query = select(func.count()).where(
-            func.lower(Campaign.name) == values["name"].lower()
+            Campaign.name_key == name_key(values["name"])
         )
         if values.get("_id") is not None:
             query = query.where(Campaign.id != values["_id"])

@@ -36,6 +36,7 @@ from portal.services.uploads.receive import (
     IncomingFile,
     PayloadTooLarge,
     max_upload_bytes,
+    require_uploader,
     store_upload,
     too_large_message,
 )
