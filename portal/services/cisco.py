@@ -22,7 +22,36 @@ def dialer():
         current_app.config["ECM_DIALER"],
         preferences.as_dict(preferences.current()),
         current_app.config,
+        names=cached_name,
+        campaigns=cached_campaign,
     )
+
+
+def _cached(cisco_campaign_id: str) -> CiscoCampaign | None:
+    return db.session.scalar(
+        select(CiscoCampaign).where(
+            CiscoCampaign.cisco_campaign_id == str(cisco_campaign_id)
+        )
+    )
+
+
+def cached_name(cisco_campaign_id: str) -> str | None:
+    """The cached campaign's name (UCCX wants it in every request), no refresh."""
+    row = _cached(cisco_campaign_id)
+    return row.name if row is not None else None
+
+
+def cached_campaign(cisco_campaign_id: str) -> dict[str, str | None] | None:
+    """The cached campaign's file-drop fields (ciscoFilePath, ciscoFileName)."""
+    row = _cached(cisco_campaign_id)
+    if row is None:
+        return None
+    return {
+        "ciscoCampaignId": row.cisco_campaign_id,
+        "ciscoCampaignName": row.name,
+        "ciscoFilePath": row.file_path,
+        "ciscoFileName": row.file_name,
+    }
 
 
 def _dialer_campaigns() -> list[dict]:

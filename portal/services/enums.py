@@ -66,8 +66,19 @@ CAMPAIGN_STATUS = {1: "Running", 0: "Paused"}
 DIALER_TYPES = ("PREDICTIVE", "PROGRESSIVE", "PREVIEW", "DIRECT_PREVIEW")
 CHANNELS = {0: "Voice", 1: "SMS"}
 RESULT_CONNECTED = 10
+RESULT_AGENT_REJECTED_CLOSE = 19
+RESULT_RETURNED_UNATTEMPTED = 25
 RESULT_ON_DNC = 26
 RESULT_SMS_DELIVERED = 100
+# Outbound Option Guide 12.6, "Dialer_Detail Table", CallResult values: the codes
+# whose description says the customer was never called - 6 "No dial tone when
+# dialer port went off hook", 13 "Dialer stopped dialing customer due to lack of
+# agents or network stopped dialing before it was complete", 17 "Failed to reserve
+# agent for personal callback", 18 "Agent has skipped or rejected a preview call",
+# 25 "Dialer has flushed this record due to a change in the skillgroup, the
+# campaign, etc." (returned unattempted). They go back to pending on the same
+# attempt without using one of ours.
+CISCO_NOT_ATTEMPTED = frozenset({6, 13, 17, 18, RESULT_RETURNED_UNATTEMPTED})
 
 
 def call_result_name(code: int | None) -> str:

@@ -14,6 +14,7 @@ from portal.services.dialers._http import (
 )
 from portal.services.dialers.base import (
     MAX_ROWS_PER_REQUEST,
+    DialerRejected,
     DialerUnavailable,
     DialRequest,
     DialResult,
@@ -23,6 +24,7 @@ from portal.services.dialers.base import (
     group_by_cisco_campaign,
     parse_dialer_xml,
 )
+from portal.services.dialers.dialer_detail import DialerDetailReader
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +44,14 @@ class UcceDialer:
     (CSV in CDATA, header ``AccountNumber,FirstName,LastName,Phone01…``)
     ``<delimiter>`` and ``<overwriteData>``, at most 10,000 records a request, and
     answers 503 "Request processing queue is at capacity" when 30 are queued.
-    Campaigns made with the Outbound Option Campaign tool are not visible here.
+    Campaigns made with the Outbound Option Campaign tool are not visible here
+    (Outbound Campaign API, "list": "Campaigns created using the Outbound Option
+    Campaign tool do not appear in the list"; Import API: such an id "returns
+    CceDBDataNotFoundException"): dispatch says so instead of a bare 404.
 
-    Results: UCCE writes call results to its own Dialer_Detail/BA tables, which
-    this adapter cannot reach, so ``collect_results`` returns nothing; results for
-    UCCE arrive through the ECM endpoint ``POST /umm/ecm/callback/result``.
+    Results: UCCE writes each attempt to the Dialer_Detail table of the HDS/AW
+    database; ``result_source`` reads it (ECM_UCCE_RESULTS_URL) and the feed keeps
+    the mark. Without that URL results arrive on ``POST /umm/ecm/callback/result``.
     """
 
     name = "ucce"
@@ -64,10 +69,14 @@ class UcceDialer:
         max_backoff: float = 60.0,
         rows_per_request: int = MAX_ROWS_PER_REQUEST,
         verify_tls: bool | str = True,
+        plus_prefix: str = "",
+        result_source: DialerDetailReader | None = None,
     ) -> None:
         if not base_url:
             raise ValueError("the UCCE dialer needs a base URL (ECM_UCCE_URL)")
         self.rows_per_request = min(rows_per_request, MAX_ROWS_PER_REQUEST)
+        self.plus_prefix = plus_prefix
+        self.result_source = result_source
         self.http = RetryingHttpClient(
             base_url,
             auth_header=basic_auth(username, password),
@@ -110,8 +119,10 @@ class UcceDialer:
         for campaign_id, group in group_by_cisco_campaign(requests).items():
             path = f"{CAMPAIGN_PATH}/{campaign_id}/import"
             for chunk in chunked(group, self.rows_per_request):
-                body = import_body(cisco_import_csv(chunk))
                 try:
+                    body = import_body(
+                        cisco_import_csv(chunk, plus_prefix=self.plus_prefix)
+                    )
                     self.http.request(
                         "POST",
                         path,
@@ -120,14 +131,44 @@ class UcceDialer:
                     )
                 except DialerUnavailable as error:
                     error.accepted = accepted + error.accepted
-                    raise
+                    raise _explained(error, campaign_id) from None
                 accepted.extend(request.contact_id for request in chunk)
         if accepted:
             log.info("UCCE accepted %d contact(s)", len(accepted))
 
     def collect_results(self) -> list[DialResult]:
-        """Return nothing: UCCE results come back via POST /umm/ecm/callback/result."""
+        """Return nothing: results are read from Dialer_Detail (``result_source``)."""
         return []
+
+    def retry_settings(self, campaign_id: str) -> dict[str, int | None]:
+        """The Cisco campaign's own retry settings (GET campaign/<id>).
+
+        Outbound Campaign API, campaign parameters: ``maxAttempts`` (dial attempts
+        per contact) and ``retries`` with ``noAnswerDelay`` / ``busySignalDelay``
+        (minutes). ECM's strategy retries; Cisco should not (docs/operations.md).
+        """
+        response = self.http.request("GET", f"{CAMPAIGN_PATH}/{campaign_id}")
+        root = parse_dialer_xml(response.text(), "UCCE campaign")
+        return {
+            "maxAttempts": _int(root.findtext("maxAttempts")),
+            "noAnswerDelay": _int(root.findtext("retries/noAnswerDelay")),
+            "busySignalDelay": _int(root.findtext("retries/busySignalDelay")),
+        }
+
+
+def _explained(error: DialerUnavailable, campaign_id: str) -> DialerUnavailable:
+    """Name the documented reason for the Import API's not-found answer."""
+    if error.status == 404 and "CceDBDataNotFoundException" in (error.body or ""):
+        return DialerRejected(
+            f"UCCE campaign {campaign_id} is not visible to the Import API: it was "
+            "made with the Outbound Option Campaign tool, not the Outbound Campaign "
+            "API (Cisco: such ids return CceDBDataNotFoundException). Create the "
+            "campaign through the API and link that id.",
+            accepted=error.accepted,
+            status=error.status,
+            body=error.body,
+        )
+    return error
 
 
 def import_body(csv_text: str, *, delimiter: str = ",", overwrite: bool = False) -> str:

@@ -22,12 +22,15 @@ from portal.models import (
 )
 from portal.services import phones
 from portal.services.enums import (
+    BLOCKED_DNC,
     CALL_RESULTS,
+    CISCO_NOT_ATTEMPTED,
     COMPLETED,
     DISPATCHED,
     MAX_ATTEMPTS,
     PENDING,
     RESULT_CONNECTED,
+    RESULT_ON_DNC,
     RESULT_SMS_DELIVERED,
 )
 from portal.services.errors import NotFound, ValidationFailed
@@ -65,6 +68,7 @@ class Outcome:
     dial_time: datetime | None
     expires_at: datetime | None
     why: str
+    refund: int = 0  # 1: the dial did not happen, give the attempt back
 
 
 def decide(
@@ -76,6 +80,7 @@ def decide(
     code: int,
     now: datetime,
     sms_campaign: bool = False,
+    expires: datetime | None = None,
 ) -> Outcome:
     """Apply SPEC §4 to one result: connected closes, the cap closes, a rule retries.
 
@@ -84,7 +89,11 @@ def decide(
     included) closes with state 3; then the current attempt's rule for the code moves
     the contact to the named attempt after its delay; with no rule the contact is
     completed with that result. An SMS attempt never moves back to voice; in an SMS
-    campaign every attempt is sent as SMS.
+    campaign every attempt is sent as SMS. Before all of that, Cisco's codes
+    (enums.CISCO_NOT_ATTEMPTED, 25 among them) for a dial that never happened put
+    the contact back to pending on the same attempt with its attempt given back
+    (``expires``, the current retry expiry, is kept), and 26 (on the dialer's DNC
+    list) blocks it.
     """
     current = plan.attempt_for(attempt_id, attempt_number)
     keep = (attempt_id, attempt_number, channel)
@@ -92,6 +101,10 @@ def decide(
     def close(state: int, why: str) -> Outcome:
         return Outcome(state, code, *keep, None, None, why)
 
+    if code in CISCO_NOT_ATTEMPTED:  # never dialed: same attempt again, now
+        return Outcome(PENDING, code, *keep, now, expires, "not attempted", refund=1)
+    if code == RESULT_ON_DNC:  # Cisco found the number on its DNC list
+        return close(BLOCKED_DNC, "on the dialer's DNC list")
     if code in CLOSING_CODES:
         return close(
             COMPLETED, "connected" if code == RESULT_CONNECTED else "delivered"
@@ -223,7 +236,7 @@ def store_results(results: list, now: datetime) -> int:
 
 _CONTACT_COLUMNS = (
     "id, campaign_id, request_state, attempt_id, attempt_number, attempts_made, "
-    "channel, number_to_call, request_time"
+    "channel, number_to_call, request_time, expires_at"
 )
 
 
@@ -260,7 +273,7 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
         for row in run(
             f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE {where} ORDER BY id{lock}",
             params,
-            datetimes=("request_time",),
+            datetimes=("request_time", "expires_at"),
         )
     }
     kinds: dict[int, int] = {}
@@ -307,6 +320,7 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
             item.call_result,
             now,
             sms_campaign=kinds.get(contact.campaign_id) == 2,
+            expires=contact.expires_at,
         )
         attempts.append(
             {
@@ -333,6 +347,7 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
                 "_due": outcome.dial_time,
                 "expires_at": outcome.expires_at,
                 "last_status_update_time": now,
+                "_refund": outcome.refund,
             }
         )
     if attempts:
@@ -350,8 +365,12 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
             "_due": "timestamp",
             "expires_at": "timestamp",
             "last_status_update_time": "timestamp",
+            "_refund": "integer",
         },
-        {"dial_time": "COALESCE({_due}, dial_time)"},
+        {
+            "dial_time": "COALESCE({_due}, dial_time)",
+            "attempts_made": "attempts_made - {_refund}",
+        },
     )
     if done_inbox:
         where, params = id_list_clause(done_inbox)

@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import Campaign, FeedHeartbeat, utcnow
 from portal.services import preferences
 from portal.services.feed import claim as claims
-from portal.services.feed import results
+from portal.services.feed import results, watermarks
 from portal.services.feed.eligibility import campaign_blockers
 from portal.services.feed.gateways import build_feed_dialer, build_feed_sms
 from portal.services.feed.plans import load_plans
@@ -72,6 +72,9 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
             continue
         try:
             results.store_results(adapter.collect_results(), now)
+            source = getattr(adapter, "result_source", None)
+            if source is not None:  # a dialer table read after a durable mark
+                counts["pulled"] = watermarks.pull_into_inbox(source, now)["queued"]
         except Exception as exc:  # noqa: BLE001 - one adapter must not stop the tick
             log.warning("feed: collecting results failed: %s", exc)
             counts["errors"].append(f"collect: {exc}")
