@@ -70,15 +70,19 @@ RESULT_AGENT_REJECTED_CLOSE = 19
 RESULT_RETURNED_UNATTEMPTED = 25
 RESULT_ON_DNC = 26
 RESULT_SMS_DELIVERED = 100
-# Outbound Option Guide 12.6, "Dialer_Detail Table", CallResult values: the codes
-# whose description says the customer was never called - 6 "No dial tone when
-# dialer port went off hook", 13 "Dialer stopped dialing customer due to lack of
-# agents or network stopped dialing before it was complete", 17 "Failed to reserve
-# agent for personal callback", 18 "Agent has skipped or rejected a preview call",
-# 25 "Dialer has flushed this record due to a change in the skillgroup, the
-# campaign, etc." (returned unattempted). They go back to pending on the same
-# attempt without using one of ours.
-CISCO_NOT_ATTEMPTED = frozenset({6, 13, 17, 18, RESULT_RETURNED_UNATTEMPTED})
+# Outbound Option Guide for UCCE 12.6(2), chapter "Dialer Detail Table", section
+# "CallResults Table", column "Counted as Attempt?": "No" for 2, 8, 17, 18, 19, 25,
+# 26, 27, 28 and 33. Of those, 2 (error while dialing), 8 (no answer), 27 (network
+# disconnected while alerting) and 28 (dead air) were dials that reached the
+# network, and SPEC §4 caps the dials: they use an attempt here. The rest placed no
+# call to the customer - 17 "Failed to reserve agent for personal callback", 18
+# "Agent has rejected a preview call", 19 "... with the close option", 25 "returned
+# from the dialer without being attempted", 26 "on the do not call list", 33
+# "Agent timed-out accepting preview" - and do not use one of ours.
+CISCO_NOT_DIALED = frozenset({17, 18, 19, 25, 26, 33})
+# Same table, 25: "a call record is returned from the dialer without being
+# attempted" - Retry Action "None, but returned to the pending state".
+RETURNED_UNATTEMPTED_DELAY_MINUTES = 5  # ours: a disabled Cisco campaign must not spin
 
 
 def call_result_name(code: int | None) -> str:

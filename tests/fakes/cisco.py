@@ -4,11 +4,11 @@ The rules below are Cisco's, written here from Cisco's documents and NOT importe
 from the adapters, so a test fails when an adapter sends what Cisco documents as
 invalid. Sources (cited again beside each constant):
 
-- [PCCE-IMPORT] Cisco Packaged CCE Developer Reference, "Import API"
-  (developer.cisco.com/docs/packaged-contact-center/import-api).
-- [PCCE-CAMPAIGN] same reference, "Outbound Campaign API".
-- [OO-DD] Outbound Option Guide for UCCE 12.6(2), appendix "Dialer Detail Table".
-- [OO-PCB] Outbound Option Guide for UCCE 12.6(1), "Personal_Callback_List Table".
+- [PCCE-IMPORT] Cisco Packaged CCE Developer Reference, Release 15.0(1), chapter
+  "Outbound API", section "Import API" (cisco.com ... pcce_m_outbound-api_1501).
+- [PCCE-CAMPAIGN] same chapter, section "Outbound Campaign API".
+- [OO-DD] Outbound Option Guide for UCCE, Release 12.6(2), chapter "Dialer Detail
+  Table" (CallResult Codes and Values, CallStatusZone Values, CallResults Table).
 - [UCCX-CC] UCCX Developer Guide, "Data Structure for Campaign Contacts", "Add
   Contacts to Campaign", "Get Campaign Contacts Import Status".
 """
@@ -37,29 +37,99 @@ UCCE_MAX_IMPORT_RECORDS = 10_000
 # boundary error condition "Request processing queue is at capacity.""
 UCCE_IMPORT_QUEUE_CAPACITY = 30
 UCCE_QUEUE_FULL_MESSAGE = "Request processing queue is at capacity."
-# [PCCE-IMPORT] "Only administrators can use the Import API ... authorized with the
-# Active Directory": logins are Active Directory user principal names, user@domain.
+# [PCCE-IMPORT] "Only administrators can use the Import API. For this reason,
+# Import API user roles are authorized with the Active Directory": the login is an
+# Active Directory user principal name, user@domain.
 UCCE_LOGIN = re.compile(r"[^@\s]+@[^@\s]+")
-# [PCCE-IMPORT] fileContent: the header row names the columns, from these fields.
+# [PCCE-IMPORT] "header fields: The following header fields are allowed".
 UCCE_IMPORT_FIELDS = frozenset(
     {"AccountNumber", "FirstName", "LastName", "TimeZoneBias", "DstObserved"}
     | {f"Phone{n:02d}" for n in range(1, 11)}
 )
-# [PCCE-IMPORT] delimiter (comma by default); which other characters UCCE takes is
-# not in the stored copy of the page, so the fake takes only the default and "|".
+# [PCCE-IMPORT] "delimiter: Comma (,) or pipe (|). Default is comma (,)."
 UCCE_DELIMITERS = frozenset({",", "|"})
-# [OO-PCB] "Phone | VARCHAR | Phone number ... Length is 20"; [OO-DD] Phone
-# VARCHAR(20), AccountNumber VARCHAR(30), FirstName / LastName VARCHAR(50).
+# [PCCE-IMPORT] AccountNumber "Maximum length of 30 bytes"; FirstName, LastName
+# "Maximum length of 50 characters".
 UCCE_FIELD_LENGTHS = {"AccountNumber": 30, "FirstName": 50, "LastName": 50}
+# [PCCE-IMPORT] Phone01-Phone10: "Can contain digits 0-9, pound sign (#), and
+# asterisk (*). Maximum length of 20 bytes. At least one Phone field is required."
 UCCE_PHONE_LENGTH = 20
-UCCE_PHONE = re.compile(r"[0-9]*")  # [PCCE-IMPORT] phone fields: digits only
+UCCE_PHONE = re.compile(r"[0-9#*]*")
+# [PCCE-IMPORT] TimeZoneBias: "Integer. Range is from -780 to 720"; DstObserved
+# "True or false"; "If the DstObserved parameter is provided but not TimeZoneBias,
+# a validation error is returned."
+UCCE_BIAS_RANGE = range(-780, 721)
 UCCE_DST_OBSERVED = frozenset({"", "true", "false"})
-# TimeZoneBias: minutes from UTC, UTC-12:00 to UTC+14:00.
-UCCE_BIAS_RANGE = range(-720, 841)
-# [PCCE-IMPORT] note: an id of a campaign made with the Outbound Option Campaign
-# tool "returns CceDBDataNotFoundException"; [PCCE-CAMPAIGN] "list": such campaigns
-# "do not appear in the list".
+# [PCCE-IMPORT] "If you specify the ID for a campaign created using the Outbound
+# Option Campaign tool, the request returns CceDBDataNotFoundException";
+# [PCCE-CAMPAIGN] list: such campaigns "do not appear in the list".
 UCCE_NOT_FOUND = "CceDBDataNotFoundException"
+# [PCCE-CAMPAIGN] "Example Get Response", word for word but for one slip mended
+# (Cisco prints <ipAMDEnabled>...</ipAmdEnabled>, which no XML parser accepts);
+# {id}, {name}, {max_attempts}, {no_answer}, {busy}, {mode}, {purpose} are ours.
+UCCE_CAMPAIGN_GET_RESPONSE = """<campaign> <department>
+          <refURL>/unifiedconfig/config/department/5001</refURL>
+          <name>Sales</name>
+         </department> <changeStamp>48</changeStamp>
+    <refURL>/unifiedconfig/config/campaign/{id}</refURL>
+    <import>
+        <refURL>/unifiedconfig/config/import/5000</refURL>
+    </import>
+    <abandonEnabled>true</abandonEnabled>
+    <abandonPercent>3.0</abandonPercent>
+    <amdTreatmentMode>abandonCall</amdTreatmentMode>
+    <campaignPrefix>978</campaignPrefix>
+    <campaignPurposeType>{purpose}</campaignPurposeType>
+    <dialingMode>{mode}</dialingMode>
+    <enabled>true</enabled>
+    <endDate>2016-01-15</endDate>
+    <endTime>17:00</endTime>
+    <ipAmdEnabled>true</ipAmdEnabled>
+    <ipTerminatingBeepDetect>false</ipTerminatingBeepDetect>
+    <linesPerAgent>1.5</linesPerAgent>
+    <maxAttempts>{max_attempts}</maxAttempts>
+    <maximumLinesPerAgent>100.0</maximumLinesPerAgent>
+    <minimumCallDuration>1</minimumCallDuration>
+    <name>{name}</name>
+    <noAnswerRingLimit>4</noAnswerRingLimit>
+    <personalizedCallbackEnabled>false</personalizedCallbackEnabled>
+    <predictiveCorrectionPace>70</predictiveCorrectionPace>
+    <predictiveGain>1.0</predictiveGain>
+    <rescheduleCallbackMode>useCampaignDN</rescheduleCallbackMode>
+    <reservationPercentage>100</reservationPercentage>
+    <retries>
+        <answeringMachineDelay>60</answeringMachineDelay>
+        <busySignalDelay>{busy}</busySignalDelay>
+        <customerAbandonedDelay>30</customerAbandonedDelay>
+        <customerNotHomeDelay></customerNotHomeDelay>
+        <dialerAbandonedDelay>60</dialerAbandonedDelay>
+        <noAnswerDelay>{no_answer}</noAnswerDelay>
+    </retries>
+    <startDate>2016-01-14</startDate>
+    <startTime>09:00</startTime>
+    <timeZone>
+        <displayName>(UTC-05:00) Eastern Time (US &amp; Canada)</displayName>
+        <refURL>/unifiedconfig/config/timezone/Eastern%20Standard%20Time</refURL>
+    </timeZone>
+</campaign>"""
+# [PCCE-IMPORT] "Example Get Response" of one imported contact (the list operation
+# returns these records), word for word for phone01; {fields} are ours.
+UCCE_IMPORT_CONTACT = """<importContact>
+    <refURL>/unifiedconfig/config/campaign/{campaign}/import/{id}</refURL>
+    <accountNumber>{account}</accountNumber>
+    <callsMade>{calls}</callsMade>
+    <callStatus>{status}</callStatus>
+    <callResultOverall>{result}</callResultOverall>
+    <firstName></firstName>
+    <lastName></lastName>
+    <importDate>2016-03-28T01:09:40</importDate>
+    <phone01>
+        <callResult>{result}</callResult>
+        <dstObserved>true</dstObserved>
+        <gmtOffset>720</gmtOffset>
+        <number>{phone}</number>
+    </phone01>
+</importContact>"""
 
 # [UCCX-CC] csvdata: "The following case-insensitive headers are supported";
 # "Phone1 is mandatory and must be specified."
@@ -202,7 +272,8 @@ class FakeUcce(FakeServer):
             FakeCampaign("5003", "Reminder_IVR", ivr=True),
         ]
         self.imports: list[ImportedBatch] = []
-        self.dialed = 0  # records of self.imports already dialed
+        self.records: list[dict] = []  # one per imported contact, for the list
+        self.dialed = 0  # records already dialed
         self._recovery_key = 1_000_000.0
         self._dial_lock = threading.Lock()
 
@@ -239,10 +310,41 @@ class FakeUcce(FakeServer):
         if match.group(2) is None:
             if request.method != "GET":
                 return Response(status=405)
-            return Response(_campaign_xml(campaign), content_type=XML)
+            body = UCCE_CAMPAIGN_GET_RESPONSE.format(
+                id=campaign.id,
+                name=escape(campaign.name),
+                max_attempts=campaign.max_attempts,
+                no_answer=campaign.no_answer_delay,
+                busy=campaign.busy_signal_delay,
+                mode=campaign.dialing_mode,
+                purpose="ivrCampaign" if campaign.ivr else "agentCampaign",
+            )
+            return Response(body, content_type=XML)
+        if request.method == "GET":
+            return self._import_list(campaign.id, request)
         if request.method != "POST":
             return Response(status=405)
         return self._import(campaign.id, request)
+
+    def _import_list(self, campaign_id: str, request: Request) -> Response:
+        """The Import API's list: every imported record of the campaign, paged."""
+        try:
+            start = max(0, int(request.args.get("startIndex", 0)))
+            per_page = int(request.args.get("resultsPerPage", 25))
+        except ValueError:
+            return _api_error(400, "invalidInput", "bad paging parameters")
+        per_page = max(1, min(per_page, self.page_cap))
+        with self._lock:
+            mine = [r for r in self.records if r["campaign"] == campaign_id]
+        page = mine[start : start + per_page]
+        items = "".join(UCCE_IMPORT_CONTACT.format(**record) for record in page)
+        body = (
+            "<results><pageInfo>"
+            f"<startIndex>{start}</startIndex><resultsPerPage>{per_page}"
+            f"</resultsPerPage><totalResults>{len(mine)}</totalResults>"
+            f"</pageInfo><importContacts>{items}</importContacts></results>"
+        )
+        return Response(body, content_type=XML)
 
     def _api_campaign(self, campaign_id: str) -> FakeCampaign | None:
         return next(
@@ -291,45 +393,54 @@ class FakeUcce(FakeServer):
         overwrite = (root.findtext("overwriteData") or "false").strip() == "true"
         with self._lock:
             self.imports.append(ImportedBatch(campaign_id, header, rows, overwrite))
+            for row in rows:
+                self.records.append(
+                    {
+                        "id": len(self.records) + 1,
+                        "campaign": campaign_id,
+                        "account": escape(row["AccountNumber"]),
+                        "phone": row.get("Phone01", ""),
+                        "status": "pending",
+                        "result": 0,
+                        "calls": 0,
+                    }
+                )
         return Response(status=200)
 
-    def dial(self, engine, result_for, when) -> int:  # noqa: ANN001
-        """Write one Dialer_Detail row per imported record not dialed yet."""
+    def dial(self, result_for, when, engine=None) -> int:  # noqa: ANN001
+        """Dial every imported record not dialed yet, once: close it with
+        ``result_for(account, phone)`` and, given an engine, write its
+        Dialer_Detail row ([OO-DD]: CallResult, CallStatusZone1 C = closed)."""
         from portal.services.dialers.dialer_detail import DIALER_DETAIL
 
         with self._dial_lock:
             with self._lock:
-                records = [
-                    (batch.campaign_id, row)
-                    for batch in self.imports
-                    for row in batch.rows
-                ]
-            fresh = records[self.dialed :]
+                fresh = self.records[self.dialed :]
+                self.dialed = len(self.records)
             rows = []
-            for campaign_id, record in fresh:
+            for record in fresh:
                 self._recovery_key += 1
-                code = result_for(record)
+                code = result_for(record["account"], record["phone"])
+                record.update(status="closed", result=code, calls=1)
                 rows.append(
                     {
                         "RecoveryKey": self._recovery_key,
                         "DateTime": when,
                         "DBDateTime": when,
                         "DialerID": 5000,
-                        "CampaignID": int(campaign_id),
-                        "AccountNumber": record["AccountNumber"],
-                        "Phone": record.get("Phone01"),
+                        "CampaignID": int(record["campaign"]),
+                        "AccountNumber": record["account"],
+                        "Phone": record["phone"],
                         "PhoneIndex": 0,
                         "CallResult": code,
                         "CallResultDetail": 0,
                         "CallStatusZone1": "C",
-                        "CallStatusZone2": "C",
                         "DialingMode": 1,
                     }
                 )
-            if rows:
+            if rows and engine is not None:
                 with engine.begin() as conn:
                     conn.execute(DIALER_DETAIL.insert(), rows)
-            self.dialed += len(fresh)
             return len(rows)
 
 
@@ -369,6 +480,8 @@ def _ucce_rows_problem(rows: list[dict[str, str]]) -> str | None:
                 return f"line {n}: {name} is longer than {UCCE_FIELD_LENGTHS[name]}"
             elif name == "DstObserved" and value.lower() not in UCCE_DST_OBSERVED:
                 return f"line {n}: DstObserved {value!r} is not true or false"
+            elif name == "DstObserved" and value and not row.get("TimeZoneBias"):
+                return f"line {n}: DstObserved given without TimeZoneBias"
             elif name == "TimeZoneBias" and value:
                 try:
                     bias_ok = int(value) in UCCE_BIAS_RANGE

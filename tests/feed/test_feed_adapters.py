@@ -161,9 +161,12 @@ def test_file_dialer_writes_contact_files_and_reads_dialer_detail(
         counts = run_tick(utcnow() + timedelta(seconds=1))
         assert counts["applied"] == 3
         # 25 (returned unattempted) went back to pending with its attempt given
-        # back, so the same tick dialed it again as its first attempt still
-        assert _states(ids) == [(2, 1), (2, 1), (1, 1)]
-        assert counts["dispatched"] == 1
+        # back; it is dialed again, still as its first attempt, a little later
+        assert _states(ids) == [(2, 1), (2, 1), (0, 0)]
+        assert counts["dispatched"] == 0
+        assert run_tick(utcnow() + timedelta(minutes=6))["dispatched"] == 1
+        assert _states(ids)[2] == (1, 1)
+        assert len(list(drop.glob("ecm_5001_*.csv"))) == 2
 
 
 def test_sms_webhook_gets_the_filled_template(app_factory):

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 VOICE = 0
 SMS = 1
 
-# Packaged CCE Developer Reference, "Import API": "You can import up to 10,000
-# records in one create request." (UCCE only; see uccx.py for UCCX.)
+# Cisco Packaged CCE Developer Reference 15.0(1), "Outbound API" > "Import API": "You
+# can import up to 10,000 records in one create request." (UCCE; see uccx.py.)
 MAX_ROWS_PER_REQUEST = 10_000
 
-# Packaged CCE Developer Reference, "Import API", fileContent: the header names the
-# columns; AccountNumber, FirstName, LastName, Phone01..Phone10, TimeZoneBias and
-# DstObserved are the documented contact fields.
+# Same page, "header fields: The following header fields are allowed": AccountNumber
+# (max 30 bytes), FirstName, LastName (50), Phone01-Phone10 ("digits 0-9, pound sign
+# (#), and asterisk (*). Maximum length of 20 bytes"), TimeZoneBias, DstObserved.
 CISCO_IMPORT_HEADER = (
     "AccountNumber",
     "FirstName",
@@ -30,10 +30,12 @@ CISCO_IMPORT_HEADER = (
     "TimeZoneBias",
     "DstObserved",
 )
-# Outbound Option Guide 12.6, "Personal_Callback_List Table" and "Dialer_Detail
-# Table": Phone is VARCHAR, "Length is 20"; AccountNumber VARCHAR(30).
+# Same page: Phone fields "Maximum length of 20 bytes", AccountNumber 30 bytes.
 CISCO_PHONE_MAX = 20
 CISCO_ACCOUNT_MAX = 30
+# Developer Reference 15.0(1), "Import API": TimeZoneBias "Range is from -780 to 720".
+TIME_ZONE_BIAS_MIN = -780
+TIME_ZONE_BIAS_MAX = 720
 
 _NOT_DIALABLE = re.compile(r"[^0-9#*]")
 
@@ -153,9 +155,14 @@ def cisco_length_problem(number: str, plus_prefix: str | None) -> str | None:
 def time_zone_fields(zone: str | None, now: datetime | None = None) -> tuple[str, str]:
     """TimeZoneBias and DstObserved for a contact's zone ('' when unknown).
 
-    TimeZoneBias is the zone's standard offset from UTC in minutes (the campaign
-    default applies to an empty field); DstObserved is true when the zone moves its
-    clocks in the year of ``now``.
+    Cisco Packaged CCE Developer Reference 15.0(1), "Import API", header fields:
+    "TimeZoneBias: Specifies the offset of the customer's time zone from UTC in
+    minutes. Integer. Range is from -780 to 720"; it "represents the way
+    information about time zones is stored in the Windows registry" (Windows'
+    Bias = UTC - local, so New York's standard time is 300, Auckland's -720).
+    "DstObserved: ... True or false." Left empty, "time zone and Daylight Saving
+    Time information is assigned by matching phone numbers to region prefix
+    strings" - what we want when the number's zone is not known to us.
     """
     if not zone:
         return "", ""
@@ -165,9 +172,11 @@ def time_zone_fields(zone: str | None, now: datetime | None = None) -> tuple[str
         return "", ""
     year = (now or datetime.now(UTC)).year
     offsets = {datetime(year, month, 15, 12, tzinfo=tz).utcoffset() for month in (1, 7)}
-    standard = min(offsets)
-    minutes = int(standard.total_seconds() // 60)
-    return str(minutes), "true" if len(offsets) > 1 else "false"
+    standard = min(offsets)  # DST moves clocks forward: standard is the smaller
+    bias = -int(standard.total_seconds() // 60)
+    if not TIME_ZONE_BIAS_MIN <= bias <= TIME_ZONE_BIAS_MAX:
+        return "", ""  # e.g. Kiribati's UTC+14: let Cisco's region prefixes decide
+    return str(bias), "true" if len(offsets) > 1 else "false"
 
 
 def group_by_cisco_campaign(

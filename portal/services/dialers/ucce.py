@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 
 from portal.services.dialers._http import (
     CISCO_RETRY_STATUSES,
@@ -140,12 +140,69 @@ class UcceDialer:
         """Return nothing: results are read from Dialer_Detail (``result_source``)."""
         return []
 
+    def import_status_results(
+        self, dispatched: Mapping[str, Collection[int]]
+    ) -> list[DialResult]:
+        """Results from the Import API when Dialer_Detail cannot be read.
+
+        Developer Reference 15.0(1), "Import API": ``list`` "Retrieves a list of all
+        imported contacts for the campaign"; each record carries ``accountNumber``,
+        ``callsMade``, ``callStatus`` ("closed (C)", "maxAttemptsReached (M)",
+        "agentRejected (J)" ... see CallStatusZone Values) and
+        ``callResultOverall`` ("The call result from the last call placed for this
+        record"). Only the newest record of an account counts (every dispatch is a
+        new import), and only for contacts ``dispatched`` (Cisco campaign id ->
+        contact ids) that Cisco has finished with.
+        """
+        results: list[DialResult] = []
+        for campaign_id, contact_ids in dispatched.items():
+            wanted = {str(i) for i in contact_ids}
+            if not wanted:
+                continue
+            newest: dict[str, tuple[int, ET.Element]] = {}
+            for node in self._imported(campaign_id):
+                account = (node.findtext("accountNumber") or "").strip()
+                if account not in wanted:
+                    continue
+                record_id = _int(
+                    (node.findtext("refURL") or "").rstrip("/").rsplit("/", 1)[-1]
+                )
+                if record_id is not None and record_id >= newest.get(
+                    account, (-1, node)
+                )[0]:
+                    newest[account] = (record_id, node)
+            for account, (_, node) in newest.items():
+                result = _final_result(node)
+                if result is not None:
+                    results.append(
+                        DialResult(int(account), result, f"UCCE import: {result}")
+                    )
+        return results
+
+    def _imported(self, campaign_id: str):
+        start = 0
+        for _ in range(_MAX_PAGES):
+            response = self.http.request(
+                "GET",
+                f"{CAMPAIGN_PATH}/{campaign_id}/import",
+                query={"startIndex": start, "resultsPerPage": PAGE_SIZE},
+            )
+            root = parse_dialer_xml(response.text(), "UCCE import list")
+            page = list(root.iter("importContact"))
+            yield from page
+            start += len(page)
+            total = _int(root.findtext("pageInfo/totalResults"))
+            if not page or total is None or start >= total:
+                return
+
     def retry_settings(self, campaign_id: str) -> dict[str, int | None]:
         """The Cisco campaign's own retry settings (GET campaign/<id>).
 
-        Outbound Campaign API, campaign parameters: ``maxAttempts`` (dial attempts
-        per contact) and ``retries`` with ``noAnswerDelay`` / ``busySignalDelay``
-        (minutes). ECM's strategy retries; Cisco should not (docs/operations.md).
+        Developer Reference 15.0(1), "Outbound Campaign API", parameters:
+        "maxAttempts: The maximum number of attempts, including callbacks and
+        retries. Range is from 1 to 100. Default is 3."; "noAnswerDelay",
+        "busySignalDelay" (minutes), shown under ``<retries>`` in the "Example Get
+        Response". ECM's strategy retries; Cisco should not (docs/operations.md).
         """
         response = self.http.request("GET", f"{CAMPAIGN_PATH}/{campaign_id}")
         root = parse_dialer_xml(response.text(), "UCCE campaign")
@@ -154,6 +211,20 @@ class UcceDialer:
             "noAnswerDelay": _int(root.findtext("retries/noAnswerDelay")),
             "busySignalDelay": _int(root.findtext("retries/busySignalDelay")),
         }
+
+
+# Developer Reference 15.0(1), "Import API", callStatus values: the ones after which
+# Cisco will not dial the record again.
+FINAL_CALL_STATUSES = frozenset({"closed", "maxattemptsreached", "agentrejected"})
+
+
+def _final_result(node: ET.Element) -> int | None:
+    status = (node.findtext("callStatus") or "").strip().lower()
+    calls = _int(node.findtext("callsMade")) or 0
+    result = _int(node.findtext("callResultOverall"))
+    if status in FINAL_CALL_STATUSES and calls > 0 and result:
+        return result
+    return None
 
 
 def _explained(error: DialerUnavailable, campaign_id: str) -> DialerUnavailable:

@@ -72,9 +72,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
             continue
         try:
             results.store_results(adapter.collect_results(), now)
-            source = getattr(adapter, "result_source", None)
-            if source is not None:  # a dialer table read after a durable mark
-                counts["pulled"] = watermarks.pull_into_inbox(source, now)["queued"]
+            counts["pulled"] = watermarks.pull_dialer_results(adapter, now, counts)
         except Exception as exc:  # noqa: BLE001 - one adapter must not stop the tick
             log.warning("feed: collecting results failed: %s", exc)
             counts["errors"].append(f"collect: {exc}")

@@ -11,19 +11,22 @@ skips the locked mark, SQLite: ``BEGIN IMMEDIATE`` serialises them).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import insert, text
 
 from portal.extensions import db
 from portal.models import CallResultInbox, DialerWatermark
+from portal.services.dialers.base import VOICE, DialerUnavailable
+from portal.services.enums import DISPATCHED
 from portal.services.feed._sql import begin_write, is_postgres, run
-from portal.services.feed.results import RAW_MAX, normalise_code
+from portal.services.feed.results import RAW_MAX, normalise_code, store_results
 
 log = logging.getLogger(__name__)
 
 MAX_BATCHES_PER_PULL = 20
+IMPORT_SETTLE = timedelta(seconds=60)
 
 
 class RowSource(Protocol):
@@ -35,6 +38,45 @@ class RowSource(Protocol):
     def rows_after(self, db_datetime: datetime | None, recovery_key: float | None):
         """Rows written after the mark, oldest first (see DetailRow)."""
         ...
+
+
+def pull_dialer_results(adapter: Any, now: datetime, counts: dict[str, Any]) -> int:
+    """Results from the dialer's own records: its table, else its import status.
+
+    ``adapter.result_source`` (Dialer_Detail) is read after the durable mark; when
+    it is missing or cannot be reached, ``adapter.import_status_results`` (the
+    UCCE Import API) is asked about the contacts dispatched to it.
+    """
+    source = getattr(adapter, "result_source", None)
+    fallback = getattr(adapter, "import_status_results", None)
+    if source is not None:
+        try:
+            return pull_into_inbox(source, now)["queued"]
+        except DialerUnavailable as exc:
+            log.warning("feed: %s; using the import status instead", exc)
+            counts["errors"].append(f"results: {exc}")
+    if fallback is None:
+        return 0
+    found = fallback(dispatched_by_cisco_campaign(now))
+    return store_results(found, now)
+
+
+def dispatched_by_cisco_campaign(now: datetime) -> dict[str, set[int]]:
+    """Dispatched voice contacts per Cisco campaign, once their import had time to
+    be processed (Import API requests queue: a fresh import may not be listed)."""
+    settled = now - IMPORT_SETTLE
+    rows = run(
+        "SELECT c.id, k.cisco_campaign_id FROM contacts c "
+        "JOIN campaigns k ON k.id = c.campaign_id "
+        "WHERE c.request_state = :dispatched AND c.channel = :voice "
+        "AND c.request_time <= :settled AND k.cisco_campaign_id IS NOT NULL",
+        {"dispatched": DISPATCHED, "voice": VOICE, "settled": settled},
+        datetimes=("settled",),
+    ).all()
+    found: dict[str, set[int]] = {}
+    for contact_id, cisco_id in rows:
+        found.setdefault(str(cisco_id), set()).add(int(contact_id))
+    return found
 
 
 def pull_into_inbox(source: RowSource, now: datetime) -> dict[str, int]:
