@@ -445,16 +445,15 @@ class FakeUcce(FakeServer):
 
 
 def _campaign_xml(c: FakeCampaign) -> str:
+    """One campaign of the list: the list's own shape is not in the stored pages,
+    so it carries only the fields the get example shows and the adapter reads."""
     return (
         "<campaign>"
         f"<refURL>/unifiedconfig/config/campaign/{c.id}</refURL>"
         f"<changeStamp>1</changeStamp><name>{escape(c.name)}</name>"
         f"<campaignPurposeType>{'ivrCampaign' if c.ivr else 'agentCampaign'}"
         f"</campaignPurposeType><dialingMode>{c.dialing_mode}</dialingMode>"
-        f"<enabled>true</enabled><maxAttempts>{c.max_attempts}</maxAttempts>"
-        f"<retries><noAnswerDelay>{c.no_answer_delay}</noAnswerDelay>"
-        f"<busySignalDelay>{c.busy_signal_delay}</busySignalDelay></retries>"
-        "</campaign>"
+        "<enabled>true</enabled></campaign>"
     )
 
 

@@ -120,6 +120,7 @@ def test_ucce_lists_every_page_of_campaigns(sleeps):
         "ciscoCampaignId": "5004",
         "ciscoCampaignName": "Camp_3",
         "campaignType": "1",
+        "maxAttempts": "1",  # read from GET campaign/<id>: the list leaves it out
     }
     assert {c["campaignType"] for c in listed} == {"0", "1"}
     assert all(isinstance(v, str) for c in listed for v in c.values())
@@ -283,16 +284,19 @@ def test_uccx_lists_campaigns_like_the_seed(uccx_server, sleeps):
             "ciscoCampaignId": "200",
             "ciscoCampaignName": "OBPreview",
             "campaignType": "0",
+            "maxAttempts": "1",
         },
         {
             "ciscoCampaignId": "201",
             "ciscoCampaignName": "IVRProgressive",
             "campaignType": "1",
+            "maxAttempts": "1",
         },
         {
             "ciscoCampaignId": "202",
             "ciscoCampaignName": "IVRPredictive",
             "campaignType": "1",
+            "maxAttempts": "1",
         },
     ]
 

@@ -1,4 +1,5 @@
-"""dialer watermarks: how far the Dialer_Detail result reader has read
+"""dialer watermarks (how far the Dialer_Detail reader has read) and Cisco campaigns'
+own max attempts
 
 Revision ID: b7c1d2e3f4a5
 Revises: 03b934968645
@@ -25,7 +26,11 @@ def upgrade():
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
+    with op.batch_alter_table("cisco_campaigns") as batch:
+        batch.add_column(sa.Column("max_attempts", sa.Integer(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("cisco_campaigns") as batch:
+        batch.drop_column("max_attempts")
     op.drop_table("dialer_watermarks")

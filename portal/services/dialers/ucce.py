@@ -111,6 +111,11 @@ class UcceDialer:
             start += len(page)
             if not fresh or total is None or start >= total:
                 break  # done, or a server that ignores startIndex
+        for row in campaigns:  # the list may leave the retry settings out
+            if "maxAttempts" not in row:
+                attempts = self.retry_settings(row["ciscoCampaignId"])["maxAttempts"]
+                if attempts is not None:
+                    row["maxAttempts"] = str(attempts)
         return campaigns
 
     def dispatch(self, requests: list[DialRequest]) -> None:
@@ -167,9 +172,10 @@ class UcceDialer:
                 record_id = _int(
                     (node.findtext("refURL") or "").rstrip("/").rsplit("/", 1)[-1]
                 )
-                if record_id is not None and record_id >= newest.get(
-                    account, (-1, node)
-                )[0]:
+                if (
+                    record_id is not None
+                    and record_id >= newest.get(account, (-1, node))[0]
+                ):
                     newest[account] = (record_id, node)
             for account, (_, node) in newest.items():
                 result = _final_result(node)
@@ -258,11 +264,15 @@ def _campaign_row(node: ET.Element) -> dict[str, str]:
     if not campaign_id:
         return {}
     purpose = (node.findtext("campaignPurposeType") or "").lower()
-    return {
+    row = {
         "ciscoCampaignId": campaign_id,
         "ciscoCampaignName": (node.findtext("name") or "").strip(),
         "campaignType": "1" if "ivr" in purpose else "0",
     }
+    attempts = _int(node.findtext("maxAttempts"))
+    if attempts is not None:
+        row["maxAttempts"] = str(attempts)
+    return row
 
 
 def _int(value: str | None) -> int | None:

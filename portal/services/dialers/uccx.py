@@ -115,13 +115,17 @@ class UccxDialer:
             name = (node.findtext("campaignName") or "").strip()
             kind = (node.findtext("campaignType") or "").strip().upper()
             self._names[campaign_id] = name
-            campaigns.append(
-                {
-                    "ciscoCampaignId": campaign_id,
-                    "ciscoCampaignName": name,
-                    "campaignType": "1" if kind == "IVR" else "0",
-                }
-            )
+            row = {
+                "ciscoCampaignId": campaign_id,
+                "ciscoCampaignName": name,
+                "campaignType": "1" if kind == "IVR" else "0",
+            }
+            # UCCX Developer Guide, "Common Data Structure for IVR-Based and
+            # Agent-Based Campaigns": maxDialAttempts, 1-3, default 3.
+            attempts = (node.findtext("maxDialAttempts") or "").strip()
+            if attempts.isdigit():
+                row["maxAttempts"] = attempts
+            campaigns.append(row)
         return campaigns
 
     def dispatch(self, requests: list[DialRequest]) -> None:
