@@ -193,10 +193,12 @@ def test_without_dialer_detail_results_come_from_the_import_status(
         )
         with app.app_context():
             admin = _admin()
-            campaign = make_campaign(admin, make_strategy(admin), ciscoCampaignId="5001")
+            campaign = make_campaign(
+                admin, make_strategy(admin), ciscoCampaignId="5001"
+            )
             ids = add_contacts(campaign, 4, dial_time=T0 - timedelta(minutes=1))
             assert run_tick(T0)["dispatched"] == 4
-            codes = dict(zip(map(str, ids), (10, 8, 12, 10)))
+            codes = dict(zip(map(str, ids), (10, 8, 12, 10), strict=True))
             fake.dial(lambda account, phone: codes[account], WHEN)  # no HDS rows
             early = run_tick(T0 + timedelta(seconds=30))
             assert early["applied"] == 0, "a fresh import may not be listed yet"
