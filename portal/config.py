@@ -80,6 +80,13 @@ class Config:
         self.ECM_UCCX_URL = env.get("ECM_UCCX_URL")
         self.ECM_UCCX_USER = env.get("ECM_UCCX_USER")
         self.ECM_UCCX_PASSWORD = env.get("ECM_UCCX_PASSWORD")
+        # SQLAlchemy URL of the UCCE HDS/AW database whose Dialer_Detail table holds
+        # the call results, e.g. mssql+pymssql://user:pw@hds:1433/ucce_awdb
+        self.ECM_UCCE_RESULTS_URL = env.get("ECM_UCCE_RESULTS_URL") or None
+        # what replaces the leading '+' of a number in what Cisco dials ("" drops it)
+        self.ECM_CISCO_PLUS_PREFIX = env.get("ECM_CISCO_PLUS_PREFIX") or ""
+        # the delimiter of the Outbound Option import rule the file dialer feeds
+        self.ECM_CISCO_FILE_DELIMITER = env.get("ECM_CISCO_FILE_DELIMITER") or ","
         self.ECM_ADMIN_PASSWORD = (
             env.get("ECM_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
         )

@@ -10,7 +10,12 @@ from portal.models.contacts import (
     ContactAttempt,
 )
 from portal.models.dnc import DncEntry
-from portal.models.settings import AuditLog, FeedHeartbeat, PreferenceSettings
+from portal.models.settings import (
+    AuditLog,
+    DialerWatermark,
+    FeedHeartbeat,
+    PreferenceSettings,
+)
 from portal.models.strategies import CallStrategy, StrategyAttempt
 from portal.models.uploads import Upload, UploadError
 from portal.models.users import (
@@ -32,6 +37,7 @@ __all__ = [
     "CiscoCampaign",
     "Contact",
     "ContactAttempt",
+    "DialerWatermark",
     "DncEntry",
     "FeedHeartbeat",
     "PHONES",

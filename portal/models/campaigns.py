@@ -29,6 +29,9 @@ class CiscoCampaign(db.Model):
     file_name: Mapped[str | None] = mapped_column(String(255))
     file_path: Mapped[str | None] = mapped_column(String(1024))
     campaign_type: Mapped[str] = mapped_column(String(8), default="0")
+    # the Cisco campaign's own dial attempts per contact (UCCE maxAttempts, UCCX
+    # maxDialAttempts): above 1, Cisco retries contacts itself
+    max_attempts: Mapped[int | None] = mapped_column(Integer)
     fetched_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
