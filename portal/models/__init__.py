@@ -12,7 +12,7 @@ from portal.models.contacts import (
 from portal.models.dnc import DncEntry
 from portal.models.settings import AuditLog, FeedHeartbeat, PreferenceSettings
 from portal.models.strategies import CallStrategy, StrategyAttempt
-from portal.models.uploads import Upload, UploadError
+from portal.models.uploads import Upload, UploadError, UploadFile, UploadFileChunk
 from portal.models.users import (
     ROLE_DESCRIPTIONS,
     ROLES,
@@ -41,6 +41,8 @@ __all__ = [
     "StrategyAttempt",
     "Upload",
     "UploadError",
+    "UploadFile",
+    "UploadFileChunk",
     "User",
     "utcnow",
 ]
