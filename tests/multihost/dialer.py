@@ -65,7 +65,10 @@ class RecordingSimulator:
             os.rename(gate, f"{gate}.taken-{os.getpid()}")
         except FileNotFoundError:
             return
-        _append(self.folder / f"inflight-{self.host}-{os.getpid()}.csv", self._lines(requests))
+        _append(
+            self.folder / f"inflight-{self.host}-{os.getpid()}.csv",
+            self._lines(requests),
+        )
         release = self.folder / f"release-{self.host}"
         deadline = time.monotonic() + GATE_WAIT
         while not release.exists() and time.monotonic() < deadline:
@@ -89,12 +92,18 @@ def recording(now: datetime) -> RecordingSimulator:
 
 
 def read_records(folder: Path, kind: str) -> list[tuple[str, int, int, int, datetime]]:
-    """(host, pid, contact, attempt, requestTime) of every dispatch-* or inflight-* file."""
+    """(host, pid, contact, attempt, requestTime) of each recorded request."""
     rows = []
     for path in sorted(folder.glob(f"{kind}-*.csv")):
         for line in path.read_text(encoding="ascii").splitlines():
             host, pid, contact, attempt, stamp = line.split(",")
             rows.append(
-                (host, int(pid), int(contact), int(attempt), datetime.fromisoformat(stamp))
+                (
+                    host,
+                    int(pid),
+                    int(contact),
+                    int(attempt),
+                    datetime.fromisoformat(stamp),
+                )
             )
     return rows

@@ -128,7 +128,13 @@ class Lab:
             self.ns(self.switch, "ip", "link", "set", host.link, "master", "br0")
             self.ns(self.switch, "ip", "link", "set", host.link, "up")
             self.ns(
-                host.netns, "ip", "addr", "add", f"{host.address}/{PREFIX}", "dev", "eth0"
+                host.netns,
+                "ip",
+                "addr",
+                "add",
+                f"{host.address}/{PREFIX}",
+                "dev",
+                "eth0",
             )
             self.ns(host.netns, "ip", "link", "set", "eth0", "up")
 
@@ -157,7 +163,9 @@ class Lab:
     def kill_namespace(self, netns: str) -> None:
         """SIGKILL whatever runs in the namespace: the machine is switched off."""
         for _ in range(20):
-            pids = [int(p) for p in run("ip", "netns", "pids", netns, check=False).split()]
+            pids = [
+                int(p) for p in run("ip", "netns", "pids", netns, check=False).split()
+            ]
             if not pids:
                 return
             for pid in pids:

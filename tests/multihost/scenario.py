@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import subprocess
 import sys
 import time
@@ -42,6 +41,7 @@ from tests.multihost.lab import (
     run,
     wait_for,
 )
+from tests.services.upload_files import us_key
 
 HOSTS = {"db": 2, "web": 3, "w1": 11, "w2": 12, "client": 20}
 WORKER_HOSTS = ("w1", "w2")
@@ -59,7 +59,9 @@ class Sizes:
     response_timeout: int = 15
     chunk_rows: int = 10_000
     bad_every: int = 1_000  # every Nth row has a number that cannot be dialed
-    link_rate: str | None = "24mbit"  # the worker hosts' uplink, so the import takes time
+    link_rate: str | None = (
+        "24mbit"  # the worker hosts' uplink, so the import takes time
+    )
     pg_settings: dict[str, str] = field(default_factory=dict)
 
 
@@ -82,18 +84,19 @@ class Outcome:
 
 def write_csv(path: Path, rows: int, bad_every: int) -> int:
     """Contacts CSV with a header; returns how many rows must be rejected."""
-    rng = random.Random(16)
     bad = 0
     with open(path, "w", encoding="utf-8", newline="") as out:
-        out.write("phone1,phone2,phone3,phone4,phone5," + ",".join(
-            f"businessParam{i}" for i in range(1, 13)
-        ) + ",dialTime\n")
+        out.write(
+            "phone1,phone2,phone3,phone4,phone5,"
+            + ",".join(f"businessParam{i}" for i in range(1, 13))
+            + ",dialTime\n"
+        )
         for i in range(1, rows + 1):
             if bad_every and i % bad_every == 0:
                 phone = "not-a-number"
                 bad += 1
             else:
-                phone = f"+1{rng.choice('23456789')}{rng.randrange(10**8, 10**9)}"
+                phone = us_key(i)
             out.write(f"{phone},,,,,acct-{i},segment-{i % 7},,,,,,,,,,,\n")
     return bad
 
@@ -168,24 +171,37 @@ class Scenario:
         url = f"http://{self.lab.hosts['web'].address}:{WEB_PORT}{path}"
         return self.lab.ns(
             self.lab.hosts["client"].netns,
-            "curl", "-sS", "--max-time", "120", *args, url,
+            "curl",
+            "-sS",
+            "--max-time",
+            "120",
+            *args,
+            url,
             check=check,
         )
 
     def login(self) -> None:
         body = json.dumps({"username": "admin", "password": "lab-admin-password-1"})
         answer = self.curl(
-            "/umm/api/login", "-X", "POST", "-H", "Content-Type: application/json",
-            "-d", body,
+            "/umm/api/login",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
         )
         self.token = json.loads(answer)["token"]
 
     def upload(self, path: Path) -> int:
         answer = self.curl(
             "/umm/ecm/callback/uploadBulkCaller",
-            "-H", f"Authorization: Bearer {self.token}",
-            "-F", f"file=@{path};type=text/csv",
-            "-F", f"campaignId={self.outcome.campaign_ids[0]}",
+            "-H",
+            f"Authorization: Bearer {self.token}",
+            "-F",
+            f"file=@{path};type=text/csv",
+            "-F",
+            f"campaignId={self.outcome.campaign_ids[0]}",
         )
         return int(json.loads(answer)["uploadId"])
 
@@ -208,8 +224,16 @@ class Scenario:
             " rows_total, error_message FROM uploads WHERE id = :id",
             id=self.outcome.upload_id,
         )
-        keys = ("state", "rowsRead", "accepted", "rejected", "duplicates",
-                "dncFlagged", "rowsTotal", "error")
+        keys = (
+            "state",
+            "rowsRead",
+            "accepted",
+            "rejected",
+            "duplicates",
+            "dncFlagged",
+            "rowsTotal",
+            "error",
+        )
         return dict(zip(keys, row, strict=True))
 
     def redis(self):
@@ -235,9 +259,7 @@ class Scenario:
         if worker is None or not worker.pid:
             return None
         netns = run("ip", "netns", "identify", str(worker.pid), check=False).strip()
-        return next(
-            (h.name for h in self.lab.hosts.values() if h.netns == netns), None
-        )
+        return next((h.name for h in self.lab.hosts.values() if h.netns == netns), None)
 
     def periodic_done_since(self, moment: float) -> set[str]:
         from rq.job import Job
@@ -280,8 +302,10 @@ class Scenario:
         out.mark("uploaded")
         job_id = f"import-{out.upload_id}"
         out.lost = wait_for(
-            lambda: self.host_of_job(job_id), 60, f"no worker took the import: "
-            f"{self.upload_row()} {self.lab.logs()}", every=0.05,
+            lambda: self.host_of_job(job_id),
+            60,
+            f"no worker took the import: {self.upload_row()} {self.lab.logs()}",
+            every=0.05,
         )
         out.killed = next(h for h in WORKER_HOSTS if h != out.lost)
         out.mark(f"import on {out.lost}")
@@ -328,12 +352,14 @@ class Scenario:
         held_ids = {r[2] for r in out.held}
         held_at = min(r[4] for r in out.held)
         wait_for(
-            lambda: held_ids
-            <= {
-                r[2]
-                for r in read_records(self.records, "dispatch")
-                if r[4] >= held_at + timedelta(seconds=s.response_timeout)
-            },
+            lambda: (
+                held_ids
+                <= {
+                    r[2]
+                    for r in read_records(self.records, "dispatch")
+                    if r[4] >= held_at + timedelta(seconds=s.response_timeout)
+                }
+            ),
             s.response_timeout + 120,
             "the lost host's contacts were not dialed again",
             every=0.5,
@@ -374,18 +400,15 @@ def observer_app(db: DatabaseHost):
 
 def seed_campaigns(sizes: Sizes) -> list[int]:
     """Running campaigns open all day: no answer and busy are retried at once."""
-    from portal.models import User
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import User, utcnow
     from portal.services import preferences
     from tests.feed.support import add_contacts, make_campaign, make_strategy
 
-    from portal.extensions import db
-    from portal.models import utcnow
-    from sqlalchemy import select
-
     admin = db.session.scalar(select(User).where(User.username == "admin"))
-    retry = [
-        {"call_result": code, "attempt_number": 1, "delay": 0} for code in (8, 9)
-    ]
+    retry = [{"call_result": code, "attempt_number": 1, "delay": 0} for code in (8, 9)]
     strategy = make_strategy(admin, [{"retryMap": retry}], max_attempts=3)
     preferences.save_preferences(admin, {"campaignBatchSize": sizes.batch})
     ids = []
@@ -418,11 +441,14 @@ def check(scenario: Scenario) -> dict[str, Any]:
     upload = out.figures["upload"]
     assert upload["state"] == "done", upload
     assert (upload["rowsRead"], upload["accepted"], upload["rejected"]) == (
-        s.rows, s.rows - bad, bad,
+        s.rows,
+        s.rows - bad,
+        bad,
     ), upload
     assert upload["duplicates"] == 0, upload
     ((stored, distinct_rows),) = scenario.sql(
-        "SELECT count(*), count(DISTINCT row_number) FROM contacts WHERE upload_id = :u",
+        "SELECT count(*), count(DISTINCT row_number) FROM contacts"
+        " WHERE upload_id = :u",
         u=out.upload_id,
     )
     assert stored == distinct_rows == s.rows - bad, (stored, distinct_rows)
@@ -444,7 +470,9 @@ def check(scenario: Scenario) -> dict[str, Any]:
     assert not twice, f"results applied twice: {twice[:10]}"
     answered = {(c, at) for c, at, _ in results}
     sent = {(c, at) for c, ats in per_contact.items() for at in ats}
-    assert answered <= sent, f"results for dispatches never made: {list(answered - sent)[:10]}"
+    assert answered <= sent, (
+        f"results for dispatches never made: {list(answered - sent)[:10]}"
+    )
     overlapping = []
     for contact, ats in per_contact.items():
         ats.sort()
@@ -492,6 +520,11 @@ def run_and_check(sizes: Sizes) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run_and_check(Sizes(rows=int(os.environ.get("ROWS", "20000")))),
-                     indent=2, default=str))
+    print(
+        json.dumps(
+            run_and_check(Sizes(rows=int(os.environ.get("ROWS", "20000")))),
+            indent=2,
+            default=str,
+        )
+    )
     subprocess.run(["ip", "netns", "list"], check=False)
