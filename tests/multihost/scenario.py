@@ -155,11 +155,14 @@ class Scenario:
         )
         self.app = observer_app(self.db)
         with self.app.app_context():
-            self.outcome.campaign_ids = seed_campaigns(self.sizes)
+            self.outcome.campaign_ids = self.seed()
         for host in WORKER_HOSTS:
             if self.sizes.link_rate:
                 self.lab.shape(host, self.sizes.link_rate)
             self.start_worker_host(host)
+
+    def seed(self) -> list[int]:
+        return seed_campaigns(self.sizes)
 
     def start_worker_host(self, host: str) -> None:
         env = self.env(ECM_LAB_HOST=host)
