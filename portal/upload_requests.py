@@ -1,15 +1,14 @@
-"""Multipart uploads written straight into ECM_UPLOAD_DIR (the API and the portal).
+"""Multipart uploads written straight into the upload store (the API and the portal).
 
 werkzeug normally spools each file part to a temporary file that the import would then
-copy again; here every file part is an `imports.IncomingFile`, hashed while it is
-written, so a 100 MB upload costs one pass over the bytes and no memory.
+copy again; here every file part is an `upload_storage.IncomingFile` (PostgreSQL chunk
+rows, or a file in ECM_UPLOAD_DIR), hashed while it is written, so a 100 MB upload
+costs one pass over the bytes and no memory.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Request, current_app
+from flask import Request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -25,9 +24,8 @@ def receive_files(request: Request) -> tuple[MultiDict, MultiDict]:
     limit = imports.max_upload_bytes()
     if request.content_length is not None and request.content_length > limit:
         raise imports.PayloadTooLarge(imports.too_large_message())
-    folder = Path(current_app.config["ECM_UPLOAD_DIR"])
     # werkzeug's documented hook for where file parts go
-    request._get_file_stream = imports.IncomingFile.factory(folder, limit)  # type: ignore[method-assign]
+    request._get_file_stream = imports.incoming_factory(limit)  # type: ignore[method-assign]
     try:
         return request.form, request.files
     except RequestEntityTooLarge:

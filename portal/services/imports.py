@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import csv
 import gc
-import hashlib
 import itertools
 import logging
 import os
 import queue
 import re
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -49,6 +47,7 @@ from portal.models import (
     utcnow,
 )
 from portal.services import audit, campaigns, contacts, dnc
+from portal.services import upload_storage as storage
 from portal.services.errors import (
     NotFound,
     ServiceError,
@@ -132,77 +131,21 @@ def _safe_name(filename: str | None) -> str:
     return (name or "upload.csv")[:255]
 
 
-class IncomingFile:
-    """A file being received into ECM_UPLOAD_DIR, hashed as it is written.
-
-    Web adapters hand this to werkzeug as the multipart stream factory, so a 100 MB
-    upload is written once and never held in memory. Unless `keep()` is called,
-    closing it deletes the file (a refused or abandoned request leaves nothing).
-    """
-
-    def __init__(self, folder: Path, limit: int) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"{uuid.uuid4().hex}.csv"
-        self.limit = limit
-        self.size = 0
-        self.head = b""
-        self._digest = hashlib.sha256()
-        self._out: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115
-        self._kept = False
-
-    def write(self, block: bytes) -> int:
-        self.size += len(block)
-        if self.size > self.limit:
-            self.discard()
-            raise PayloadTooLarge(too_large_message())
-        if len(self.head) < SNIFF_BYTES:
-            self.head += block[: SNIFF_BYTES - len(self.head)]
-        self._digest.update(block)
-        assert self._out is not None
-        return self._out.write(block)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        """werkzeug rewinds a finished part; the bytes are already on disk."""
-        if self._out is not None:
-            self._out.flush()
-        return 0
-
-    def digest(self) -> str:
-        return self._digest.hexdigest()
-
-    def finish(self) -> None:
-        if self._out is not None:
-            self._out.close()
-            self._out = None
-
-    def keep(self) -> None:
-        self.finish()
-        self._kept = True
-
-    def discard(self) -> None:
-        self.finish()
-        self.path.unlink(missing_ok=True)
-
-    def close(self) -> None:
-        if not self._kept:
-            self.discard()
-
-    @classmethod
-    def factory(cls, folder: Path, limit: int) -> Callable[..., IncomingFile]:
-        """A werkzeug `stream_factory` making one IncomingFile per file part."""
-
-        def make(*_args: Any, **_kwargs: Any) -> IncomingFile:
-            return cls(folder, limit)
-
-        return make
+def incoming_factory(limit: int) -> Callable[..., storage.IncomingFile]:
+    """A werkzeug `stream_factory` writing each file part into the upload store."""
+    return storage.factory(limit, _too_large)
 
 
-def _receive(stream: BinaryIO | IncomingFile, folder: Path) -> IncomingFile:
-    """The upload as an IncomingFile: already one, or copied in 1 MB blocks."""
-    if isinstance(stream, IncomingFile):
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(too_large_message())
+
+
+def _receive(stream: BinaryIO | storage.IncomingFile) -> storage.IncomingFile:
+    """The upload as a stored file: already one, or copied in 1 MB blocks."""
+    if isinstance(stream, storage.IncomingFile):
         stream.finish()
         return stream
-    incoming = IncomingFile(folder, max_upload_bytes())
+    incoming = storage.receiver(max_upload_bytes(), _too_large)
     try:
         while block := stream.read(COPY_BLOCK):
             incoming.write(block)
@@ -221,7 +164,7 @@ def _looks_binary(head: bytes) -> bool:
 def store_upload(
     actor: User,
     kind: str,
-    stream: BinaryIO | IncomingFile | None,
+    stream: BinaryIO | storage.IncomingFile | None,
     filename: str | None,
     campaign_id: Any = None,
     duplicate_policy: Any = None,
@@ -240,10 +183,9 @@ def store_upload(
     forced = _flag(force)
     if stream is None:
         raise ValidationFailed({"file": "is required (multipart field 'file')"})
-    folder = Path(current_app.config["ECM_UPLOAD_DIR"])
-    incoming = _receive(stream, folder)
-    path, digest, size, head = (
-        incoming.path,
+    incoming = _receive(stream)
+    ref, digest, size, head = (
+        incoming.ref,
         incoming.digest(),
         incoming.size,
         incoming.head,
@@ -265,7 +207,7 @@ def store_upload(
             kind=kind,
             campaign_id=campaign.id if campaign else None,
             filename=_safe_name(filename),
-            stored_path=str(path),
+            stored_path=ref,
             size_bytes=size,
             content_hash=digest,
             duplicate_policy=policy,
@@ -276,6 +218,7 @@ def store_upload(
         db.session.add(upload)
         db.session.flush()
         upload.job_id = job_id_for(upload.id)
+        incoming.keep(upload.id)
         audit.record(
             actor,
             "upload",
@@ -291,7 +234,6 @@ def store_upload(
             },
         )
         db.session.commit()
-        incoming.keep()
     except BaseException:
         db.session.rollback()
         incoming.discard()
@@ -453,8 +395,8 @@ def report_filename(upload: Upload) -> str:
 class CsvSource:
     """The records of a stored upload, read as a stream with their line numbers."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
         self.position = 0
         self.delimiter = ","
         self.cp1252_lines = 0
@@ -503,7 +445,7 @@ class CsvSource:
 
     def records(self) -> Iterator[tuple[int, list[str] | None, str | None]]:
         """(line number, cells, problem) for every non-blank record, in file order."""
-        with open(self.path, "rb", buffering=1 << 20) as handle:
+        with storage.open_file(self.ref) as handle:
             lines = self._lines(handle)
             first = next(lines, None)
             if first is None:
@@ -554,11 +496,11 @@ def _is_header(kind: str, cells: list[str]) -> bool:
     return kind == "contacts" and any(n in HEADER_CELLS and n != "name" for n in names)
 
 
-def count_lines(path: str | Path) -> int:
+def count_lines(ref: str) -> int:
     """Physical lines in the file: the row count to expect, before reading it."""
     total = 0
     last = b"\n"
-    with open(path, "rb") as handle:
+    with storage.open_file(ref) as handle:
         while block := handle.read(COPY_BLOCK * 4):
             total += block.count(b"\n")
             last = block[-1:]
@@ -1334,7 +1276,7 @@ def run_import(
         return {"uploadId": upload_id, "state": "missing"}
     if upload.state not in ACTIVE_STATES:
         return summary(upload)
-    if not os.path.exists(upload.stored_path):
+    if not upload.stored_path or not storage.exists(upload.stored_path):
         return mark_failed(upload_id, "The stored file is missing; upload it again")
     if (
         upload.kind == "contacts"
@@ -1371,7 +1313,7 @@ def run_import(
     db.session.expire_all()
     upload = db.session.get(Upload, upload_id)
     # the rows and the error report are in the database now; the copy is not needed
-    Path(upload.stored_path).unlink(missing_ok=True)
+    storage.remove(upload.stored_path)
     audit.record(
         None,
         "import",
@@ -1494,6 +1436,8 @@ def resume_stale(older_than: int = STALE_SECONDS) -> list[int]:
     if resumed:
         audit.record(None, "resume", "upload", None, {"uploads": resumed})
         db.session.commit()
+    # the same periodic pass keeps the store tidy: retention, abandoned requests
+    storage.purge_expired()
     return resumed
 
 

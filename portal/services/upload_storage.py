@@ -110,7 +110,8 @@ class IncomingFile:
             self._close_store()
 
     def keep(self, upload_id: int) -> None:
-        """The Upload row that owns the file is committed: the file stays."""
+        """Give the file to its Upload row, in the session that is about to commit
+        that row; `discard()` still removes it if that commit fails."""
         self.finish()
         self._attach(upload_id)
         self._kept = True
@@ -212,7 +213,6 @@ class DatabaseFile(IncomingFile):
             .where(UploadFile.__table__.c.id == self.file_id)
             .values(upload_id=upload_id)
         )
-        db.session.commit()
 
     def _remove(self) -> None:
         if self.file_id:

@@ -125,8 +125,9 @@ def _kept_upload(admin, name: str, state: str = "queued") -> tuple[Upload, str]:
         created_by=admin.id,
     )
     db.session.add(upload)
-    db.session.commit()
+    db.session.flush()
     incoming.keep(upload.id)
+    db.session.commit()
     return upload, incoming.ref
 
 
