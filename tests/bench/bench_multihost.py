@@ -11,6 +11,8 @@ worker` and one `flask scheduler` each, a client) and remove it afterwards.
 - `faults`: the scenario of tests/multihost/test_namespaces.py (link cut mid-import
   and mid-tick, a host SIGKILLed and restarted, Redis restarted empty) at the sizes
   given, then its proof; prints the figures and the timeline.
+- `stall`: (a) alone, nothing else fails: how long until a feed tick runs again and
+  the half-done import moves again (at most --stall-limit seconds).
 - `sizing`: --contacts due contacts over --campaigns running campaigns (batch --batch
   per campaign per tick, ECM_FEED_INTERVAL 1 s), the feed measured for --seconds (ticks,
   tick durations, dispatches and results a second), then an --upload-rows CSV posted
@@ -172,9 +174,33 @@ class Sizing(Scenario):
         return out
 
 
+class Stall(Scenario):
+    """(a) alone: how long a lost host holding a tick and an import stalls the rest."""
+
+    def stall(self, limit: float) -> dict:
+        self.cut_mid_import_and_tick()
+        cut = time.monotonic()
+        (at_cut,) = self.sql("SELECT at FROM feed_heartbeats WHERE name = 'feed-tick'")
+        found: dict = {}
+        while time.monotonic() - cut < limit and len(found) < 2:
+            (beat,) = self.sql(
+                "SELECT at FROM feed_heartbeats WHERE name = 'feed-tick'"
+            )
+            if "feedResumedSeconds" not in found and beat[0] != at_cut[0]:
+                found["feedResumedSeconds"] = round(time.monotonic() - cut, 1)
+            row = self.upload_row()
+            if "importResumedSeconds" not in found and (
+                row["rowsRead"] > self.outcome.rows_at_cut or row["state"] == "done"
+            ):
+                found["importResumedSeconds"] = round(time.monotonic() - cut, 1)
+            time.sleep(1)
+        return {**found, "limitSeconds": limit, "timeline": self.outcome.timeline}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["faults", "sizing"])
+    parser.add_argument("mode", choices=["faults", "sizing", "stall"])
+    parser.add_argument("--stall-limit", type=float, default=900)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--contacts", type=int, default=None)
     parser.add_argument("--campaigns", type=int, default=50)
@@ -186,6 +212,13 @@ def main() -> None:
     args = parser.parse_args()
     pg = dict(item.split("=", 1) for item in args.pg)
     log(f"{os.cpu_count()} cores, load average {os.getloadavg()}")
+    if args.mode == "stall":
+        run = Stall(Sizes(rows=args.rows, link_rate=args.link_rate or "8mbit"))
+        try:
+            print(json.dumps(run.stall(args.stall_limit), indent=2, default=str))
+        finally:
+            run.lab.teardown()
+        return
     if args.mode == "faults":
         sizes = Sizes(
             rows=args.rows,

@@ -285,6 +285,15 @@ class Scenario:
     # ---- the run ----------------------------------------------------------------
 
     def run(self) -> Outcome:
+        self.cut_mid_import_and_tick()
+        time.sleep(2)
+        self.power_cycle_other()
+        restarted = self.restart_redis()
+        self.recover(restarted)
+        return self.outcome
+
+    def cut_mid_import_and_tick(self) -> None:
+        """Up to (a): the campaign dials, the upload imports, one host is cut off."""
         s, out = self.sizes, self.outcome
         self.build()
         out.mark("hosts up")
@@ -313,18 +322,8 @@ class Scenario:
         out.killed = next(h for h in WORKER_HOSTS if h != out.lost)
         out.mark(f"import on {out.lost}")
         (self.records / f"gate-{out.lost}").touch()
-
-        def held_and_half_done() -> dict[str, Any] | None:
-            progress = self.upload_row()
-            assert progress["state"] in ("queued", "running"), (
-                f"the import ended before the link was cut: {progress}"
-            )
-            if not list(self.records.glob(f"inflight-{out.lost}-*.csv")):
-                return None
-            return progress if 0 < progress["rowsRead"] < s.rows else None
-
         progress = wait_for(
-            held_and_half_done,
+            self._held_and_half_done,
             60,
             f"no feed batch reached the gate on {out.lost}",
             every=0.05,
@@ -334,16 +333,32 @@ class Scenario:
         out.rows_at_cut = progress["rowsRead"]
         out.held = read_records(self.records, "inflight")
         out.mark("(a) link cut")
-        time.sleep(2)
-        # (b) the other worker host is switched off, then started again
-        self.lab.power_off(out.killed)
-        out.mark("(b) host off")
-        self.start_worker_host(out.killed)
-        out.mark("(b) host restarted")
-        # (c) Redis dies and comes back empty
+
+    def _held_and_half_done(self) -> dict[str, Any] | None:
+        progress = self.upload_row()
+        assert progress["state"] in ("queued", "running"), (
+            f"the import ended before the link was cut: {progress}"
+        )
+        if not list(self.records.glob(f"inflight-{self.outcome.lost}-*.csv")):
+            return None
+        return progress if 0 < progress["rowsRead"] < self.sizes.rows else None
+
+    def power_cycle_other(self) -> None:
+        """(b) the other worker host is switched off, then started again."""
+        self.lab.power_off(self.outcome.killed)
+        self.outcome.mark("(b) host off")
+        self.start_worker_host(self.outcome.killed)
+        self.outcome.mark("(b) host restarted")
+
+    def restart_redis(self) -> float:
+        """(c) Redis dies and comes back empty; returns when (epoch seconds)."""
         self.db.restart_redis()
-        restarted = time.time()
-        out.mark("(c) redis restarted")
+        self.outcome.mark("(c) redis restarted")
+        return time.time()
+
+    def recover(self, restarted: float) -> None:
+        """The import finishes, the lost claims are dialed again, periodic jobs run."""
+        s, out = self.sizes, self.outcome
         done = wait_for(
             lambda: (row := self.upload_row())["state"] in ("done", "failed") and row,
             300,
@@ -379,7 +394,6 @@ class Scenario:
         for host in ("web", out.killed, out.lost):
             self.lab.power_off(host)
         out.mark("stopped")
-        return out
 
 
 # ---- the observer's app and the campaign ------------------------------------------
