@@ -75,11 +75,13 @@ def worker_command(burst: bool, with_scheduler: bool, name: str | None) -> None:
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     stop = _StopOnSignal()
     while True:
+        stop.install()  # until RQ installs its own handlers inside work()
         worker = AppWorker(
             [q.queue(app)],
             connection=q.connection(app),
             name=name,
             app=app,
+            stop_event=stop.event,
             stop_timeout=app.config["ECM_WORKER_STOP_TIMEOUT"],
         )
         try:
@@ -88,7 +90,7 @@ def worker_command(burst: bool, with_scheduler: bool, name: str | None) -> None:
             )
         except RedisError as exc:
             click.echo(f"worker: lost Redis ({exc})", err=True)
-        if burst or worker.stop_signalled:
+        if burst or stop.event.is_set():
             click.echo("worker: stopped")
             return
         # RQ leaves its loop when Redis goes away; wait for it, unless told to stop

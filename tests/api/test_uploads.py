@@ -10,7 +10,7 @@ import pytest
 from rq.job import Job
 
 from portal import queue as q
-from portal.services import imports
+from portal.services import uploads
 from tests.services.upload_files import make_campaign, write_contacts_csv
 from worker.workers import run_queued_jobs
 
@@ -70,7 +70,7 @@ def test_bulk_caller_answers_at_once_then_the_worker_imports(
     with app.app_context():
         job = Job.fetch(f"import-{upload_id}", connection=q.connection())
         assert job.func_name == "worker.jobs.import_upload" and job.args == (upload_id,)
-        assert job.timeout == imports.DEFAULT_JOB_TIMEOUT and job.retries_left == 3
+        assert job.timeout == uploads.DEFAULT_JOB_TIMEOUT and job.retries_left == 3
     queued = api.get(f"/umm/ecm/upload/{upload_id}").get_json()
     assert queued["state"] == "queued" and queued["percent"] == 0
     work_queue(app)
@@ -193,8 +193,8 @@ def test_oversize_stream_without_declared_length_stops_writing(
         ECM_UPLOAD_DIR=str(folder),
     )
     with app.app_context():
-        incoming = imports.incoming_factory(imports.max_upload_bytes())()
-        with pytest.raises(imports.PayloadTooLarge):
+        incoming = uploads.incoming_factory(uploads.max_upload_bytes())()
+        with pytest.raises(uploads.PayloadTooLarge):
             for _ in range(20):
                 incoming.write(b"x" * 100_000)
         from sqlalchemy import func, select

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Upload, UploadFile, UploadFileChunk, utcnow
-from portal.services import upload_storage as storage
+from portal.services.uploads import storage
 
 STORES = ["database", "disk"]
 
