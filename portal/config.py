@@ -93,6 +93,11 @@ class Config:
         self.ECM_FEED_INTERVAL = _int(env.get("ECM_FEED_INTERVAL"), 10)
         self.ECM_RESPONSE_TIMEOUT = _int(env.get("ECM_RESPONSE_TIMEOUT"), 1800)
         self.ECM_UPLOAD_DIR = env.get("ECM_UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
+        # "database" or "disk"; empty: database on PostgreSQL, disk on SQLite
+        self.ECM_UPLOAD_STORAGE = (env.get("ECM_UPLOAD_STORAGE") or "").strip().lower()
+        self.ECM_UPLOAD_RETENTION_HOURS = _int(
+            env.get("ECM_UPLOAD_RETENTION_HOURS"), 168
+        )
         self.ECM_MAX_UPLOAD_MB = _int(env.get("ECM_MAX_UPLOAD_MB"), 512)
         self.ECM_IMPORT_CHUNK_ROWS = _int(env.get("ECM_IMPORT_CHUNK_ROWS"), 0) or None
         self.ECM_IMPORT_JOB_TIMEOUT = _int(env.get("ECM_IMPORT_JOB_TIMEOUT"), 0) or None

@@ -17,7 +17,7 @@ from portal.models.settings import (
     PreferenceSettings,
 )
 from portal.models.strategies import CallStrategy, StrategyAttempt
-from portal.models.uploads import Upload, UploadError
+from portal.models.uploads import Upload, UploadError, UploadFile, UploadFileChunk
 from portal.models.users import (
     ROLE_DESCRIPTIONS,
     ROLES,
@@ -51,6 +51,8 @@ __all__ = [
     "StrategyAttempt",
     "Upload",
     "UploadError",
+    "UploadFile",
+    "UploadFileChunk",
     "User",
     "utcnow",
 ]

@@ -289,6 +289,9 @@ def delete_campaign(actor: User, campaign_id: Any) -> None:
     )
     db.session.execute(Contact.__table__.delete().where(Contact.campaign_id == cid))
     upload_ids = select(Upload.id).where(Upload.campaign_id == cid)
+    from portal.services.uploads import storage
+
+    storage.remove_for_uploads(list(db.session.scalars(upload_ids)))
     db.session.execute(
         UploadError.__table__.delete().where(UploadError.upload_id.in_(upload_ids))
     )
