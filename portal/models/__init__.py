@@ -8,6 +8,7 @@ from portal.models.contacts import (
     CallResultInbox,
     Contact,
     ContactAttempt,
+    DialLog,
 )
 from portal.models.dnc import DncEntry
 from portal.models.settings import AuditLog, FeedHeartbeat, PreferenceSettings
@@ -30,6 +31,7 @@ __all__ = [
     "CiscoCampaign",
     "Contact",
     "ContactAttempt",
+    "DialLog",
     "DncEntry",
     "FeedHeartbeat",
     "PHONES",
