@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask import current_app
-from sqlalchemy import func, select
+from flask import current_app, g
+from sqlalchemy import case, func, select
 
 from portal.extensions import db
 from portal.models import Campaign, Contact
@@ -64,15 +64,22 @@ def _region() -> str:
     return current_app.config.get("ECM_DEFAULT_REGION", "US")
 
 
-def _key(number: str) -> str:
+def _key(number: str, region: str | None = None) -> str:
     try:
-        return phones.match_key(number, _region())
+        return phones.match_key(number, region or _region())
     except Exception:  # noqa: BLE001 - an odd stored number keeps its digits
         return number
 
 
-def campaign_policy(campaign: Campaign) -> CallingPolicy:
-    return policy_for(campaign, preferences.current())
+def campaign_policy(campaign: Campaign, now: datetime | None = None) -> CallingPolicy:
+    """The campaign's policy; with `now`, the preferences are read once per tick."""
+    if now is None:
+        return policy_for(campaign, preferences.current())
+    cached = g.get("calling_rules_prefs")
+    if cached is None or cached[0] != now:
+        cached = (now, preferences.current())
+        g.calling_rules_prefs = cached
+    return policy_for(campaign, cached[1])
 
 
 def campaign_blocks(campaign: Campaign, now: datetime) -> list[Block]:
@@ -199,9 +206,10 @@ class ClaimRules:
         self.now = now
         self.skipped = 0
         self._decided: dict[tuple, bool] = {}
+        self.region = _region()
         if not self.on:
             return
-        self.policy = campaign_policy(campaign)
+        self.policy = campaign_policy(campaign, now)
         self.limits, self.gap = caps.limits_for(self.policy)
         # the candidate query can filter on contacts.match_key (phone1's key) only
         # when every attempt dials phone1
@@ -216,9 +224,9 @@ class ClaimRules:
         """Regional hours, unknown zone and restricted dates for this number now."""
         if not self.on or not number:
             return True
-        key = _key(number)
-        zones = zones_of(number, key, _region())
-        region, rule = regional_rule(key, _region())
+        key = _key(number, self.region)
+        zones = zones_of(number, key, self.region)
+        region, rule = regional_rule(key, self.region)
         decided = self._decided.get((zones, region))
         if decided is None:
             ctx = ContactRules(self.campaign, self.policy, True, zones, region, rule)
@@ -233,7 +241,7 @@ class ClaimRules:
         if not self.on:
             return chosen
         wanted = {keys[n] for _, _, n in chosen if n}
-        regions = {k: regional_rule(k, _region())[0] for k in wanted}
+        regions = {k: regional_rule(k, self.region)[0] for k in wanted}
         room = caps.quotas(self.limits, self.gap, regions, self.now)
         kept = []
         for item in chosen:
@@ -257,8 +265,7 @@ class ClaimRules:
                     "contact_id": cid,
                     "campaign_id": self.campaign.id,
                     "match_key": keys[number][:32],
-                    "region": (regional_rule(keys[number], _region())[0] or "")[:8]
-                    or None,
+                    "region": regional_rule(keys[number], self.region)[0],
                 }
                 for cid, number in dispatched
             ],
@@ -277,17 +284,21 @@ def prune_dial_log(now: datetime) -> int:
 def rule_counts(campaign: Campaign, now: datetime) -> dict[str, int]:
     """Pending due contacts per rule for the dashboard (SQL aggregates).
 
-    Caps and gaps count phone1's key from the dial log; zone rules are decided
-    once per number prefix (zones and region depend on the first nine digits).
+    Caps and gaps count phone1's key from the dial log; zone rules are decided once
+    per number prefix (a North American number's zones and region follow from its
+    first seven digits, other numbers' from their first nine).
     """
     if not enabled():
         return {}
-    policy = campaign_policy(campaign)
+    policy = campaign_policy(campaign, now)
     limits, gap = caps.limits_for(policy)
     out = caps.held_counts(campaign.id, limits, gap, now)
-    prefix = func.substr(Contact.match_key, 1, PREFIX)
+    prefix = case(
+        (Contact.match_key.like("+1%"), func.substr(Contact.match_key, 1, 8)),
+        else_=func.substr(Contact.match_key, 1, PREFIX),
+    )
     groups = db.session.execute(
-        select(prefix, func.min(Contact.match_key), func.count())
+        select(func.min(Contact.match_key), func.count())
         .where(
             Contact.campaign_id == campaign.id,
             Contact.request_state == 0,
@@ -295,10 +306,15 @@ def rule_counts(campaign: Campaign, now: datetime) -> dict[str, int]:
         )
         .group_by(prefix)
     ).all()
-    for _, example, count in groups:
-        zones = zones_of(example, example, _region())
-        region, rule = regional_rule(example, _region())
-        ctx = ContactRules(campaign, policy, True, zones, region, rule)
-        for block in {b.code for b in ctx.zone_blocks(now)}:
-            out[block] = out.get(block, 0) + count
+    region_code = _region()
+    decided: dict[tuple, set[str]] = {}
+    for example, count in groups:
+        zones = zones_of(example, example, region_code)
+        region, rule = regional_rule(example, region_code)
+        codes = decided.get((zones, region))
+        if codes is None:
+            ctx = ContactRules(campaign, policy, True, zones, region, rule)
+            codes = decided[(zones, region)] = {b.code for b in ctx.zone_blocks(now)}
+        for code in codes:
+            out[code] = out.get(code, 0) + count
     return out

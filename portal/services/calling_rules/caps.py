@@ -14,13 +14,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, text
+from sqlalchemy import (
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
 
 from portal.extensions import db
 from portal.models import Contact, DialLog
 from portal.services.calling_rules.policy import MAX_CAP_HOURS, CallingPolicy
 from portal.services.calling_rules.regions import capped_rules
-from portal.services.feed._sql import is_postgres
+from portal.services.feed._sql import is_postgres, run
 
 LOCK_CLASS = 1212  # pg advisory lock class: "a claim is dialing this match key"
 UNLIMITED = 1 << 30
@@ -92,25 +101,10 @@ def quotas(
     now: datetime,
 ) -> dict[str, int]:
     """How many dials each key (-> its region) may take now: locked, then counted."""
-    locked = lock_keys(sorted(keys))
-    out = {key: 0 for key in keys}
-    if not locked:
-        return out
     hours = sorted({limit.hours for limit in limits})
-    columns = [
-        func.sum(case((_D.c.dialed_at > now - timedelta(hours=h), 1), else_=0))
-        for h in hours
-    ]
     horizon = now - timedelta(hours=max(hours, default=0), minutes=gap)
-    counted = {}
-    for chunk in _chunks(sorted(locked), 1000):
-        query = (
-            select(_D.c.match_key, func.max(_D.c.dialed_at), *columns)
-            .where(_D.c.match_key.in_(chunk), _D.c.dialed_at > horizon)
-            .group_by(_D.c.match_key)
-        )
-        for row in db.session.execute(query):
-            counted[row[0]] = (row[1], dict(zip(hours, row[2:], strict=True)))
+    locked, counted = _lock_and_count(sorted(keys), hours, horizon, now)
+    out = {key: 0 for key in keys}
     for key in locked:
         last, by_hours = counted.get(key, (None, {}))
         room = UNLIMITED
@@ -123,15 +117,70 @@ def quotas(
     return out
 
 
+def _lock_and_count(
+    keys: list[str], hours: list[int], horizon: datetime, now: datetime
+) -> tuple[set[str], dict[str, tuple]]:
+    """Lock the keys (PostgreSQL, one statement with the count) and count their dials.
+
+    The count is a new statement after the lock is held, so under READ COMMITTED it
+    sees every dial another worker committed before releasing the key.
+    """
+    if not keys:
+        return set(), {}
+    sums = ", ".join(
+        f"sum(CASE WHEN d.dialed_at > :s{n} THEN 1 ELSE 0 END)"
+        for n in range(len(hours))
+    )
+    params = {f"s{n}": now - timedelta(hours=h) for n, h in enumerate(hours)}
+    if is_postgres():
+        locked = lock_keys(keys)
+        found = sorted(locked)
+        where, extra = "d.match_key = ANY(CAST(:keys AS text[]))", {"keys": found}
+    else:
+        locked, found = set(keys), keys
+        names = {f"k{n}": k for n, k in enumerate(found)}
+        where = "d.match_key IN (" + ", ".join(":" + n for n in names) + ")"
+        extra = names
+    if not found:
+        return locked, {}
+    rows = run(
+        f"SELECT d.match_key, max(d.dialed_at) AS last{', ' + sums if sums else ''} "
+        f"FROM dial_log d WHERE {where} AND d.dialed_at > :horizon "
+        "GROUP BY d.match_key",
+        {**params, **extra, "horizon": horizon},
+        datetimes=("last",),
+    )
+    counted = {row[0]: (row[1], dict(zip(hours, row[2:], strict=True))) for row in rows}
+    return locked, counted
+
+
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
 def record_dials(rows: list[dict], now: datetime) -> None:
-    """rows: {contact_id, campaign_id, match_key, region}; one insert."""
-    if rows:
+    """rows: {contact_id, campaign_id, match_key, region}; one statement."""
+    if not rows:
+        return
+    if not is_postgres():
         db.session.execute(insert(_D), [{**row, "dialed_at": now} for row in rows])
+        return
+    db.session.execute(
+        text(
+            "INSERT INTO dial_log (contact_id, campaign_id, match_key, region, "
+            "dialed_at) SELECT c, :campaign, k, r, CAST(:now AS timestamp) FROM "
+            "unnest(CAST(:contacts AS integer[]), CAST(:keys AS text[]), "
+            "CAST(:regions AS text[])) AS v(c, k, r)"
+        ),
+        {
+            "campaign": rows[0]["campaign_id"],
+            "now": now,
+            "contacts": [row["contact_id"] for row in rows],
+            "keys": [row["match_key"] for row in rows],
+            "regions": [row["region"] for row in rows],
+        },
+    )
 
 
 def forget_dials(contact_ids: list[int], now: datetime) -> None:

@@ -90,7 +90,6 @@ REGIONAL_RULES: tuple[RegionRule, ...] = (
 RULES_BY_REGION = {rule.region: rule for rule in REGIONAL_RULES}
 _STATE_NAMES = {rule.name: rule.region for rule in REGIONAL_RULES if "-" in rule.region}
 _STATE_CODES = {code.split("-")[1]: code for code in _STATE_NAMES.values()}
-PREFIX_LENGTH = 8  # "+1305555": the area code and exchange decide the US state
 
 
 def capped_rules() -> tuple[RegionRule, ...]:
@@ -118,13 +117,7 @@ def _region_of_prefix(key: str, default_region: str) -> str | None:
 
 def region_of(key: str, default_region: str = "US") -> str | None:
     """The rule region of a match key ("US-FL", "US", "GB"), None when unknown."""
-    if not key:
-        return None
-    if key.startswith("+") and len(key) > PREFIX_LENGTH:
-        # same prefix, same region: cache on the prefix padded to a full number
-        padded = key[:PREFIX_LENGTH] + "0" * (len(key) - PREFIX_LENGTH)
-        return _region_of_prefix(padded, default_region)
-    return _region_of_prefix(key, default_region)
+    return _region_of_prefix(key, default_region) if key else None
 
 
 def rule_for(region: str | None) -> RegionRule | None:
