@@ -206,6 +206,7 @@ class ClaimRules:
         self.now = now
         self.skipped = 0
         self._decided: dict[tuple, bool] = {}
+        self._where: dict[str, tuple[str, str | None]] = {}  # number -> key, region
         self.region = _region()
         if not self.on:
             return
@@ -227,6 +228,7 @@ class ClaimRules:
         key = _key(number, self.region)
         zones = zones_of(number, key, self.region)
         region, rule = regional_rule(key, self.region)
+        self._where[number] = (key, region)
         decided = self._decided.get((zones, region))
         if decided is None:
             ctx = ContactRules(self.campaign, self.policy, True, zones, region, rule)
@@ -236,12 +238,18 @@ class ClaimRules:
             self.skipped += 1
         return decided
 
+    def _region_of(self, key: str, number: str | None = None) -> str | None:
+        known = self._where.get(number) if number else None
+        if known is not None and known[0] == key:
+            return known[1]
+        return regional_rule(key, self.region)[0]
+
     def admit(self, chosen: list, keys: dict[str, str]) -> list:
         """The chosen (row, attempt, number) the caps leave room for, in order."""
         if not self.on:
             return chosen
         wanted = {keys[n] for _, _, n in chosen if n}
-        regions = {k: regional_rule(k, self.region)[0] for k in wanted}
+        regions = {k: self._region_of(k) for k in wanted}
         room = caps.quotas(self.limits, self.gap, regions, self.now)
         kept = []
         for item in chosen:
@@ -265,7 +273,7 @@ class ClaimRules:
                     "contact_id": cid,
                     "campaign_id": self.campaign.id,
                     "match_key": keys[number][:32],
-                    "region": regional_rule(keys[number], self.region)[0],
+                    "region": self._region_of(keys[number], number),
                 }
                 for cid, number in dispatched
             ],

@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.models import Campaign, Contact, DncEntry, User, utcnow
 from portal.services import calling_rules, phones
 from portal.services.calling_rules.codes import CAMPAIGN_RULE_CODES, RULE_REASONS
+from portal.services.calling_rules.zones import zones_of
 from portal.services.enums import CAMPAIGN_STATUS, PENDING, REQUEST_STATES
 from portal.services.feed.plans import StrategyPlan, load_plan, load_plans, number_for
 from portal.services.feed.windows import Window, campaign_window, local_time
@@ -144,8 +145,8 @@ def contact_zones(number: str) -> list[str]:
     """The IANA zones the number may ring in ([] when unknown)."""
     if not number:
         return []
-    try:
-        return phones.number_time_zones(number, region())
+    try:  # cached on the prefix phonenumbers decides by (calling_rules.zones)
+        return list(zones_of(number, match_key(number), region()))
     except Exception:  # noqa: BLE001 - an odd number must not break a tick
         return []
 
