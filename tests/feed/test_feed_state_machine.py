@@ -27,7 +27,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from portal.extensions import db
 from portal.models import (
@@ -382,3 +382,40 @@ def test_feed_state_machine(world, backend):
     assert SEEN["dnc_dispatch_checks"] > 0
     assert SEEN["rule_checks"] > 0 and SEEN["predictions"] > 0
     print("state machine:", SEEN)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_three_workers_never_dial_a_number_over_its_cap(
+    backend, admin, app, tmp_path, monkeypatch
+):
+    """Three processes tick three campaigns that share numbers: the cap holds."""
+    from collections import Counter
+
+    from portal.services import preferences
+    from tests.feed.support import add_contacts
+    from tests.feed.test_feed_concurrency import _dials, _run_workers
+
+    if backend != "postgresql":
+        pytest.skip("several machines claiming at once is the PostgreSQL mode")
+    monkeypatch.setenv("ECM_CALLING_RULES", "1")
+    strategy = make_strategy(admin, [{}], max_attempts=1)
+    numbers = [f"+44207946{n:04d}" for n in range(150)]  # London: no regional rule
+    past = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+    for name in ("A", "B", "C"):
+        campaign = make_campaign(admin, strategy, name=name)
+        add_contacts(campaign, 300, dial_time=past, phone=lambda i: numbers[i % 150])
+    preferences.save_preferences(
+        admin, {"campaignBatchSize": 40, "frequencyCap": {"count": 2, "hours": 24}}
+    )
+    files = [tmp_path / f"capped-{n}.csv" for n in range(3)]
+    _run_workers(app.config["SQLALCHEMY_DATABASE_URI"], files)
+    dials = _dials(files)
+    db.session.expire_all()
+    number_of = dict(db.session.execute(select(Contact.id, Contact.phone1)).all())
+    per_number = Counter(number_of[cid] for cid, _, _ in dials)
+    assert max(per_number.values()) <= 2, per_number.most_common(3)
+    assert sum(per_number.values()) == 2 * len(numbers)  # every quota was used
+    assert len({pid for _, _, pid in dials}) >= 2, "the workers did not overlap"
+    logged = db.session.scalar(select(func.count()).select_from(DialLog))
+    assert logged == 2 * len(numbers)
