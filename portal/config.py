@@ -92,6 +92,12 @@ class Config:
         )
         self.ECM_FEED_INTERVAL = _int(env.get("ECM_FEED_INTERVAL"), 10)
         self.ECM_RESPONSE_TIMEOUT = _int(env.get("ECM_RESPONSE_TIMEOUT"), 1800)
+        # calling rules (frequency caps, restricted dates, regional hours, dates)
+        self.ECM_CALLING_RULES = _bool(env.get("ECM_CALLING_RULES"), True)
+        self.ECM_SAFE_WINDOW = env.get("ECM_SAFE_WINDOW") or "11:00-20:00"
+        self.ECM_SAFE_WINDOW_ZONE = (
+            env.get("ECM_SAFE_WINDOW_ZONE") or "America/New_York"
+        )
         self.ECM_UPLOAD_DIR = env.get("ECM_UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
         # "database" or "disk"; empty: database on PostgreSQL, disk on SQLite
         self.ECM_UPLOAD_STORAGE = (env.get("ECM_UPLOAD_STORAGE") or "").strip().lower()

@@ -8,6 +8,7 @@ from portal.models.contacts import (
     CallResultInbox,
     Contact,
     ContactAttempt,
+    DialLog,
 )
 from portal.models.dnc import DncEntry
 from portal.models.settings import (
@@ -37,6 +38,7 @@ __all__ = [
     "CiscoCampaign",
     "Contact",
     "ContactAttempt",
+    "DialLog",
     "DialerWatermark",
     "DncEntry",
     "FeedHeartbeat",
