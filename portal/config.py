@@ -80,12 +80,30 @@ class Config:
         self.ECM_UCCX_URL = env.get("ECM_UCCX_URL")
         self.ECM_UCCX_USER = env.get("ECM_UCCX_USER")
         self.ECM_UCCX_PASSWORD = env.get("ECM_UCCX_PASSWORD")
+        # SQLAlchemy URL of the UCCE HDS/AW database whose Dialer_Detail table holds
+        # the call results, e.g. mssql+pymssql://user:pw@hds:1433/ucce_awdb
+        self.ECM_UCCE_RESULTS_URL = env.get("ECM_UCCE_RESULTS_URL") or None
+        # what replaces the leading '+' of a number in what Cisco dials ("" drops it)
+        self.ECM_CISCO_PLUS_PREFIX = env.get("ECM_CISCO_PLUS_PREFIX") or ""
+        # the delimiter of the Outbound Option import rule the file dialer feeds
+        self.ECM_CISCO_FILE_DELIMITER = env.get("ECM_CISCO_FILE_DELIMITER") or ","
         self.ECM_ADMIN_PASSWORD = (
             env.get("ECM_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
         )
         self.ECM_FEED_INTERVAL = _int(env.get("ECM_FEED_INTERVAL"), 10)
         self.ECM_RESPONSE_TIMEOUT = _int(env.get("ECM_RESPONSE_TIMEOUT"), 1800)
+        # calling rules (frequency caps, restricted dates, regional hours, dates)
+        self.ECM_CALLING_RULES = _bool(env.get("ECM_CALLING_RULES"), True)
+        self.ECM_SAFE_WINDOW = env.get("ECM_SAFE_WINDOW") or "11:00-20:00"
+        self.ECM_SAFE_WINDOW_ZONE = (
+            env.get("ECM_SAFE_WINDOW_ZONE") or "America/New_York"
+        )
         self.ECM_UPLOAD_DIR = env.get("ECM_UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
+        # "database" or "disk"; empty: database on PostgreSQL, disk on SQLite
+        self.ECM_UPLOAD_STORAGE = (env.get("ECM_UPLOAD_STORAGE") or "").strip().lower()
+        self.ECM_UPLOAD_RETENTION_HOURS = _int(
+            env.get("ECM_UPLOAD_RETENTION_HOURS"), 168
+        )
         self.ECM_MAX_UPLOAD_MB = _int(env.get("ECM_MAX_UPLOAD_MB"), 512)
         self.ECM_IMPORT_CHUNK_ROWS = _int(env.get("ECM_IMPORT_CHUNK_ROWS"), 0) or None
         self.ECM_IMPORT_JOB_TIMEOUT = _int(env.get("ECM_IMPORT_JOB_TIMEOUT"), 0) or None

@@ -16,6 +16,7 @@ from portal.api.core import (
     target_id,
 )
 from portal.services import campaigns, cisco
+from portal.services.calling_rules.fields import CAMPAIGN_RESPONSE
 
 CAMPAIGN = {
     "type": "object",
@@ -59,6 +60,7 @@ CAMPAIGN = {
         "enabled": {"type": "boolean"},
         "respectContactTimeZone": {"type": "boolean"},
         "responseTimeout": {"type": ["integer", "null"]},
+        **CAMPAIGN_RESPONSE,
     },
 }
 MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}}

@@ -1,15 +1,14 @@
 """Multipart uploads written straight into ECM_UPLOAD_DIR (the API and the portal).
 
 werkzeug normally spools each file part to a temporary file that the import would then
-copy again; here every file part is an `uploads.IncomingFile`, hashed while it is
-written, so a 100 MB upload costs one pass over the bytes and no memory.
+copy again; here every file part is an `uploads.IncomingFile` (PostgreSQL chunk rows,
+or a file in ECM_UPLOAD_DIR), hashed while it is written, so a 100 MB upload costs one
+pass over the bytes and no memory.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Flask, Request, current_app, g
+from flask import Flask, Request, g
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -25,8 +24,7 @@ def receive_files(request: Request) -> tuple[MultiDict, MultiDict]:
     limit = uploads.max_upload_bytes()
     if request.content_length is not None and request.content_length > limit:
         raise uploads.PayloadTooLarge(uploads.too_large_message())
-    folder = Path(current_app.config["ECM_UPLOAD_DIR"])
-    make = uploads.IncomingFile.factory(folder, limit)
+    make = uploads.incoming_factory(limit)
     received: list = g.setdefault("incoming_files", [])
 
     def tracked(*args, **kwargs):

@@ -8,11 +8,17 @@ from portal.models.contacts import (
     CallResultInbox,
     Contact,
     ContactAttempt,
+    DialLog,
 )
 from portal.models.dnc import DncEntry
-from portal.models.settings import AuditLog, FeedHeartbeat, PreferenceSettings
+from portal.models.settings import (
+    AuditLog,
+    DialerWatermark,
+    FeedHeartbeat,
+    PreferenceSettings,
+)
 from portal.models.strategies import CallStrategy, StrategyAttempt
-from portal.models.uploads import Upload, UploadError
+from portal.models.uploads import Upload, UploadError, UploadFile, UploadFileChunk
 from portal.models.users import (
     ROLE_DESCRIPTIONS,
     ROLES,
@@ -32,6 +38,8 @@ __all__ = [
     "CiscoCampaign",
     "Contact",
     "ContactAttempt",
+    "DialLog",
+    "DialerWatermark",
     "DncEntry",
     "FeedHeartbeat",
     "PHONES",
@@ -45,6 +53,8 @@ __all__ = [
     "StrategyAttempt",
     "Upload",
     "UploadError",
+    "UploadFile",
+    "UploadFileChunk",
     "User",
     "utcnow",
 ]

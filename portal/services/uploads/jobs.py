@@ -34,10 +34,7 @@ def job_id_for(upload_id: int) -> str:
 
 
 def job_timeout() -> int:
-    return int(
-        current_app.config.get("ECM_IMPORT_JOB_TIMEOUT")
-        or DEFAULT_JOB_TIMEOUT
-    )
+    return int(current_app.config.get("ECM_IMPORT_JOB_TIMEOUT") or DEFAULT_JOB_TIMEOUT)
 
 
 def enqueue_import(upload: Upload):
@@ -114,6 +111,10 @@ def resume_stale(older_than: int = STALE_SECONDS) -> list[int]:
     if resumed:
         audit.record(None, "resume", "upload", None, {"uploads": resumed})
         db.session.commit()
+    # the same periodic pass keeps the store tidy: retention, abandoned requests
+    from portal.services.uploads import storage
+
+    storage.purge_expired()
     return resumed
 
 
