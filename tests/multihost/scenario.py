@@ -479,6 +479,9 @@ def check_upload(scenario: Scenario) -> None:
         "SELECT count(*) FROM upload_errors WHERE upload_id = :u", u=out.upload_id
     )
     assert errors == bad, errors
+    # the import is done, so its stored copy is gone from the database
+    assert scenario.sql("SELECT count(*) FROM upload_files")[0][0] == 0
+    assert scenario.sql("SELECT count(*) FROM upload_file_chunks")[0][0] == 0
 
 
 def check_dispatches(scenario: Scenario) -> dict[str, Any]:
