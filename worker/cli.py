@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from portal import queue as q
 from portal.extensions import db
-from portal.services import imports
+from portal.services import uploads
 from portal.services.feed import run_tick
 from worker.jobs import PERIODIC_JOBS
 from worker.schedule import enqueue_once
@@ -162,7 +162,7 @@ def uploads_resume_command(older_than: int) -> None:
         raise click.ClickException(
             "set REDIS_URL: in embedded mode the web process resumes its own uploads"
         )
-    resumed = imports.resume_stale(older_than)
+    resumed = uploads.resume_stale(older_than)
     click.echo(
         f"resumed uploads: {', '.join(map(str, resumed))}"
         if resumed
