@@ -2,7 +2,8 @@
 
     python tests/bench/bench_multihost.py faults [--rows 1000000] [--contacts 20000]
     python tests/bench/bench_multihost.py sizing [--contacts 1000000] [--campaigns 50]
-        [--batch 200] [--seconds 60] [--upload-rows 1000000] [--pg shared_buffers=1GB]
+        [--batch 200] [--seconds 60] [--upload-rows 1000000] [--workers 2]
+        [--pg shared_buffers=1GB]
 
 Both build the lab of tests/multihost (root; a database host with a private
 PostgreSQL and Redis, a web host with gunicorn, two worker hosts with two `flask
@@ -206,6 +207,7 @@ def main() -> None:
     parser.add_argument("--campaigns", type=int, default=50)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=2, help="per worker host")
     parser.add_argument("--upload-rows", type=int, default=1_000_000)
     parser.add_argument("--link-rate", default=None, help="e.g. 24mbit")
     parser.add_argument("--pg", action="append", default=[], help="name=value")
@@ -234,6 +236,7 @@ def main() -> None:
         campaigns=args.campaigns,
         batch=args.batch,
         response_timeout=600,
+        workers_per_host=args.workers,
         chunk_rows=50_000,
         link_rate=args.link_rate,
         pg_settings=pg,

@@ -47,7 +47,6 @@ from tests.services.upload_files import us_key
 
 HOSTS = {"db": 2, "web": 3, "w1": 11, "w2": 12, "client": 20}
 WORKER_HOSTS = ("w1", "w2")
-WORKERS_PER_HOST = 3  # with 2, the periodic jobs can line up so one worker never ticks
 PERIODIC = ("feed-tick", "stats-refresh", "uploads-resume")
 
 
@@ -61,6 +60,8 @@ class Sizes:
     response_timeout: int = 15
     chunk_rows: int = 10_000
     bad_every: int = 1_000  # every Nth row has a number that cannot be dialed
+    # with 2, the three periodic jobs can line up so that one worker never ticks
+    workers_per_host: int = 3
     link_rate: str | None = (
         "24mbit"  # the worker hosts' uplink, so the import takes time
     )
@@ -168,7 +169,7 @@ class Scenario:
 
     def start_worker_host(self, host: str) -> None:
         env = self.env(ECM_LAB_HOST=host)
-        for n in range(WORKERS_PER_HOST):
+        for n in range(self.sizes.workers_per_host):
             self.lab.flask(host, f"worker{n}", ["worker"], env)
         self.lab.flask(host, "scheduler", ["scheduler"], env)
 
