@@ -1,7 +1,7 @@
 """uploaded files kept in the database (issue #16: no shared disk between hosts)
 
 Revision ID: 7c16a0f1e2d3
-Revises: 03b934968645
+Revises: b7c1d2e3f4a5
 Create Date: 2026-12-01 10:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "7c16a0f1e2d3"
-down_revision = "03b934968645"
+down_revision = "b7c1d2e3f4a5"
 branch_labels = None
 depends_on = None
 

@@ -39,6 +39,7 @@ from portal.services.uploads.receive import (
     PayloadTooLarge,
     incoming_factory,
     max_upload_bytes,
+    require_uploader,
     store_upload,
     too_large_message,
 )

@@ -103,6 +103,11 @@ def _looks_binary(head: bytes) -> bool:
     return b"\x00" in head
 
 
+def require_uploader(actor: User) -> None:
+    """Refuse a role that may not upload before a single byte of the body is stored."""
+    require(actor, WRITERS)
+
+
 def store_upload(
     actor: User,
     kind: str,
