@@ -40,6 +40,7 @@ from tests.multihost.dialer import read_records  # noqa: E402
 from tests.multihost.scenario import (  # noqa: E402
     Scenario,
     Sizes,
+    drama_number,
     run_and_check,
     write_csv,
 )
@@ -63,9 +64,11 @@ def seed_many(sizes: Sizes) -> list[int]:
     strategy = make_strategy(admin, [{"retryMap": retry}], max_attempts=3)
     preferences.save_preferences(admin, {"campaignBatchSize": sizes.batch})
     columns = [c.name for c in Contact.__table__.columns if c.name != "id"]
+    # London's drama range (no real person, no regional calling hours): any hour
+    drama = "'+442079460' || lpad((g.i % 1000)::text, 3, '0')"
     varied = {
-        "phone1": "'+1' || (2010000000 + g.i * 7 + t.campaign_id)::text",
-        "match_key": "'+1' || (2010000000 + g.i * 7 + t.campaign_id)::text",
+        "phone1": drama,
+        "match_key": drama,
         "business_param1": "'acct-' || g.i::text",
     }
     select_list = ", ".join(varied.get(c, f"t.{c}") for c in columns)
@@ -81,7 +84,7 @@ def seed_many(sizes: Sizes) -> list[int]:
             respectContactTimeZone=False,
         )
         (template,) = add_contacts(
-            campaign, 1, dial_time=utcnow() - timedelta(minutes=1)
+            campaign, 1, dial_time=utcnow() - timedelta(minutes=1), phone=drama_number
         )
         db.session.execute(
             text(
