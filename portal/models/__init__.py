@@ -10,6 +10,7 @@ from portal.models.contacts import (
     ContactAttempt,
 )
 from portal.models.dnc import DncEntry
+from portal.models.reports import AttemptCount
 from portal.models.settings import AuditLog, FeedHeartbeat, PreferenceSettings
 from portal.models.strategies import CallStrategy, StrategyAttempt
 from portal.models.uploads import Upload, UploadError
@@ -22,6 +23,7 @@ from portal.models.users import (
 )
 
 __all__ = [
+    "AttemptCount",
     "AuditLog",
     "BUSINESS_PARAMS",
     "CallResultInbox",

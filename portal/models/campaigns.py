@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -46,6 +46,14 @@ class Campaign(db.Model):
     sms_template: Mapped[str | None] = mapped_column(Text)
     respect_contact_time_zone: Mapped[bool] = mapped_column(Boolean, default=False)
     response_timeout: Mapped[int | None] = mapped_column(Integer)
+    # which pending contacts are dialed first: due, priority, newest, random
+    dial_order: Mapped[str] = mapped_column(
+        String(16), default="due", server_default="due"
+    )
+    # a structured filter (portal/services/contact_filters.py); None keeps every contact
+    contact_filter: Mapped[dict | None] = mapped_column(JSON)
+    # [{"callResults": [...], "afterDays": D, "maxTimes": K}] (services/recycling.py)
+    recycle_rules: Mapped[list | None] = mapped_column(JSON)
     date_created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_updated: Mapped[datetime] = mapped_column(
         DateTime, default=utcnow, onupdate=utcnow
