@@ -50,6 +50,9 @@ CAMPAIGN = {
         "enabled": {"type": "boolean"},
         "respectContactTimeZone": {"type": "boolean"},
         "responseTimeout": {"type": ["integer", "null"]},
+        "dialOrder": {"enum": ["due", "priority", "newest", "random"]},
+        "contactFilter": {"type": ["object", "null"]},
+        "recycleRules": {"type": "array", "items": {"type": "object"}},
     },
 }
 MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}}

@@ -52,6 +52,9 @@ def campaign(c: Campaign) -> dict:
         "timeZone": c.time_zone,
         "respectContactTimeZone": bool(c.respect_contact_time_zone),
         "responseTimeout": c.response_timeout,
+        "dialOrder": c.dial_order or "due",
+        "contactFilter": c.contact_filter,
+        "recycleRules": c.recycle_rules or [],
         "lastUpdated": iso(c.last_updated),
         "dateCreated": iso(c.date_created),
     }

@@ -34,6 +34,16 @@ from portal.services.validation import MAX_TEXT, Schema, as_int, parse, parse_di
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 50
+MAX_PRIORITY = 1_000_000
+DUPLICATE_SCOPES = ("campaign", "all")
+
+
+def check_duplicate_scope(value: Any) -> str:
+    """duplicateScope: `campaign` (the default, ECM's rule) or `all` campaigns."""
+    text = "campaign" if value in (None, "") else str(value).strip().lower()
+    if text not in DUPLICATE_SCOPES:
+        raise ValueError("must be campaign or all")
+    return text
 
 
 class ContactIn(Schema):
@@ -45,6 +55,14 @@ class ContactIn(Schema):
     phone4: str | None = Field(default=None, max_length=64)
     phone5: str | None = Field(default=None, max_length=64)
     duplicateCallbacks: str = "allow"
+    duplicateScope: str = Field(
+        default="campaign",
+        description="with duplicateCallbacks deny: campaign (open contacts of this "
+        "campaign) or all (open contacts of every campaign)",
+    )
+    priority: int | None = Field(
+        default=None, ge=-MAX_PRIORITY, le=MAX_PRIORITY, description="higher first"
+    )
     dialTime: str | None = Field(default=None, max_length=40)
     businessParam1: str | None = Field(default=None, max_length=MAX_TEXT)
     businessParam2: str | None = Field(default=None, max_length=MAX_TEXT)
@@ -66,6 +84,10 @@ class ContactIn(Schema):
         if text not in ("allow", "deny"):
             raise ValueError("must be allow or deny")
         return text
+
+    _scope = field_validator("duplicateScope", mode="before")(
+        lambda cls, v: check_duplicate_scope(v)
+    )
 
 
 class ContactRow:
@@ -187,6 +209,15 @@ def has_open_contact(campaign_id: int, match_key: str) -> bool:
     return bool(open_contact_keys(campaign_id, [match_key]))
 
 
+def open_keys_anywhere(keys: Iterable[str]) -> set[str]:
+    """Which keys have an open contact in any campaign (duplicateScope `all`)."""
+    return set(
+        dnc.matching_keys(
+            Contact.match_key, keys, Contact.request_state.in_(OPEN_STATES)
+        )
+    )
+
+
 def contact_defaults(
     campaign: Campaign, blocked: bool, now: datetime
 ) -> dict[str, Any]:
@@ -227,15 +258,20 @@ def insert_contact(actor: User, data: dict) -> Contact:
     row = validate_contact_fields(body.model_dump(), campaign)
     if body.crmCampaignId:
         row.values["crm_campaign_id"] = body.crmCampaignId
-    if body.duplicateCallbacks == "deny" and has_open_contact(
-        campaign.id, row.match_key
-    ):
-        raise ValidationFailed(
-            {"phone1": "already has an open contact in this campaign"},
-            "Duplicate callback",
-        )
+    if body.duplicateCallbacks == "deny":
+        if body.duplicateScope == "all" and open_keys_anywhere([row.match_key]):
+            raise ValidationFailed(
+                {"phone1": "already has an open contact in a campaign"},
+                "Duplicate callback",
+            )
+        if has_open_contact(campaign.id, row.match_key):
+            raise ValidationFailed(
+                {"phone1": "already has an open contact in this campaign"},
+                "Duplicate callback",
+            )
     blocked = dnc.is_blocked(row.match_key)
     contact = Contact(**new_contact_values(campaign, row, blocked))
+    contact.priority = body.priority or 0
     db.session.add(contact)
     db.session.flush()
     audit.record(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from portal.extensions import db
 from portal.models import Campaign, Contact, DncEntry, User, utcnow
-from portal.services import phones
+from portal.services import contact_filters, phones
 from portal.services.enums import CAMPAIGN_STATUS, PENDING, REQUEST_STATES
 from portal.services.feed.plans import StrategyPlan, load_plan, load_plans, number_for
 from portal.services.feed.windows import Window, campaign_window, local_time
@@ -32,6 +32,7 @@ REASONS: dict[str, str] = {
     "no_dialable_number": "No dialable number",
     "on_dnc": "The number is on the do-not-call list",
     "contact_outside_window": "Outside calling hours in the contact's time zone",
+    "excluded_by_filter": "Left out by the campaign's contact filter",
 }
 CAMPAIGN_REASONS = (
     "campaign_disabled",
@@ -175,6 +176,13 @@ def evaluate(
         answer.reasons.append(
             Reason("retry_expired", f"Expired at {_fmt(contact.expires_at)}")
         )
+    if contact.callback_at is None and contact_filters.excludes(campaign, contact.id):
+        answer.reasons.append(
+            Reason(
+                "excluded_by_filter",
+                "The filter keeps " + contact_filters.describe(campaign.contact_filter),
+            )
+        )
     if not number:
         answer.reasons.append(Reason("no_dialable_number", "phone1 is empty"))
     else:
@@ -275,6 +283,7 @@ def contact_reason_counts(
             "not_due": not_due.get(campaign.id, 0),
             "no_attempts_left": spent or 0,
             "retry_expired": expired.get(campaign.id, 0),
+            "excluded_by_filter": contact_filters.excluded_count(campaign),
         }
     return out
 
@@ -293,7 +302,7 @@ def summarise(
     blockers = campaign_blockers(campaign, plan, now)
     for reason in blockers:
         reasons[reason.code] = pending
-    for code in ("not_due", "no_attempts_left", "retry_expired"):
+    for code in ("not_due", "no_attempts_left", "retry_expired", "excluded_by_filter"):
         if counts.get(code):
             reasons[code] = counts[code]
     held = sum(v for k, v in reasons.items() if k not in CAMPAIGN_REASONS)
