@@ -71,6 +71,9 @@ def _rules_from_form(form) -> tuple[str, list[dict[str, Any]]]:
     rows = []
     names = ("rule_field", "rule_op", "rule_value", "rule_value2")
     for field, op, value, value2 in zip(*(form.getlist(n) for n in names), strict=False):
+        ops = [o.value for o in contact_filters.FIELDS.get(field, ("", ()))[1]]
+        if ops and op not in ops:  # the field changed: its first operator, as shown
+            op = ops[0]
         rows.append({"field": field, "op": op, "value": value, "value2": value2})
     action = form.get("editor_action", "")
     if action == "add":
@@ -228,7 +231,9 @@ def filter_count(campaign_id: int):
     campaign = campaigns.get_campaign(_actor(), campaign_id)
     match, rows = _rules_from_form(request.form)
     return render_template(
-        "campaigns/_filter_count.html", **_count(campaign, _filter_data(match, rows))
+        "campaigns/_filter_count.html",
+        campaign=campaign,
+        **_count(campaign, _filter_data(match, rows)),
     )
 
 
@@ -300,7 +305,6 @@ def report(campaign_id: int):
         args=args,
         attempts_chart=charts.bars(data["byAttempt"], "attemptNumber"),
         hours_chart=charts.bars(data["byHour"], "hour"),
-        uploads_chart=charts.bars(data["byUpload"], "uploadId"),
         heat=charts.heat_map(data["heatMap"], reports.WEEKDAYS),
     )
 
