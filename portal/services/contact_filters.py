@@ -217,9 +217,7 @@ def _condition(rule: dict[str, Any], zone: ZoneInfo) -> ColumnElement:
     field, op, value = rule["field"], Op(rule["op"]), rule["value"]
     kind = FIELDS[field][0]
     if kind == "text":
-        return _text(
-            func.coalesce(getattr(Contact, PARAM_FIELDS[field]), ""), op, value
-        )
+        return _text(getattr(Contact, PARAM_FIELDS[field]), op, value)
     if kind in ("region", "prefix"):
         prefixes = (
             [f"+{phonenumbers.country_code_for_region(v)}" for v in value]
@@ -247,8 +245,17 @@ def _condition(rule: dict[str, Any], zone: ZoneInfo) -> ColumnElement:
     return _time(op, value, zone)
 
 
-def _text(column: ColumnElement, op: Op, value: Any) -> ColumnElement:
-    """Text conditions; contains and starts_with ignore case on both databases."""
+def _text(raw: ColumnElement, op: Op, value: Any) -> ColumnElement:
+    """Text conditions; contains and starts_with ignore case on both databases.
+
+    An empty parameter reads as "". `eq` and `in` with text compare the column
+    itself, so the planner can use its statistics to estimate what a filter keeps.
+    """
+    column = func.coalesce(raw, "")
+    if op == Op.EQ and value != "":
+        return raw == value
+    if op == Op.IN and "" not in value:
+        return raw.in_(value)
     if op == Op.EQ:
         return column == value
     if op == Op.NE:
@@ -325,7 +332,7 @@ def excluded_count(campaign: Campaign) -> int:
             select(func.count()).where(
                 Contact.campaign_id == campaign.id,
                 Contact.request_state == PENDING,
-                not_(condition),
+                not_(func.coalesce(condition, false())),
             )
         )
         or 0
