@@ -70,7 +70,9 @@ def _rules_from_form(form) -> tuple[str, list[dict[str, Any]]]:
     """The editor rows as they were typed (value text kept for re-rendering)."""
     rows = []
     names = ("rule_field", "rule_op", "rule_value", "rule_value2")
-    for field, op, value, value2 in zip(*(form.getlist(n) for n in names), strict=False):
+    for field, op, value, value2 in zip(
+        *(form.getlist(n) for n in names), strict=False
+    ):
         ops = [o.value for o in contact_filters.FIELDS.get(field, ("", ()))[1]]
         if ops and op not in ops:  # the field changed: its first operator, as shown
             op = ops[0]
@@ -144,7 +146,11 @@ def _count(campaign, data: dict[str, Any]) -> dict[str, Any]:
     try:
         kept, total, _ = contact_filters.kept_counts(_actor(), campaign, data)
     except ValidationFailed as exc:
-        return {"count_error": "; ".join(exc.fields.values()), "kept": None, "total": None}
+        return {
+            "count_error": "; ".join(exc.fields.values()),
+            "kept": None,
+            "total": None,
+        }
     return {"kept": kept, "total": total, "count_error": None}
 
 

@@ -27,11 +27,18 @@ def steered(live_app) -> dict:
 
     with live_app.app_context():
         admin = db.session.scalar(select(User).where(User.username == "admin"))
-        strategy = strategies.create_strategy(admin, {"name": "Steer S", "maxAttempts": 3})
+        strategy = strategies.create_strategy(
+            admin, {"name": "Steer S", "maxAttempts": 3}
+        )
         strategies.create_attempt(admin, {"csId": strategy.id, "name": "Call"})
         campaign = campaigns.create_campaign(
             admin,
-            {"name": "Steered", "strategyId": strategy.id, "status": 0, "timeZone": "UTC"},
+            {
+                "name": "Steered",
+                "strategyId": strategy.id,
+                "status": 0,
+                "timeZone": "UTC",
+            },
         )
         ids = [
             contacts.insert_contact(
@@ -40,26 +47,46 @@ def steered(live_app) -> dict:
             for n in range(5)
         ]
         db.session.execute(
-            update(Contact).where(Contact.id.in_(ids[:2])).values(business_param2="gold")
+            update(Contact)
+            .where(Contact.id.in_(ids[:2]))
+            .values(business_param2="gold")
         )
         monday = datetime(2026, 11, 30, 10, 0)
-        reports._upsert(
-            {
-                (campaign.id, monday, 1, 10, 0): 4,
-                (campaign.id, monday, 1, 8, 0): 6,
-                (campaign.id, monday + timedelta(days=1, hours=4), 2, 9, 0): 5,
-            }
+        tuesday = monday + timedelta(days=1, hours=4)
+        reports.count_attempts(
+            [
+                {
+                    "contact_id": ids[0],
+                    "campaign_id": campaign.id,
+                    "attempt_number": number,
+                    "call_result": code,
+                    "result_at": at,
+                }
+                for at, number, code, times in (
+                    (monday, 1, 10, 4),
+                    (monday, 1, 8, 6),
+                    (tuesday, 2, 9, 5),
+                )
+                for _ in range(times)
+            ]
         )
         db.session.commit()
         return {"campaign": campaign.id}
 
 
+def _settled(page: Page) -> None:
+    """Wait until htmx has no request in flight and has wired up what it swapped in."""
+    expect(page.locator(".htmx-request, .htmx-added, .htmx-settling")).to_have_count(0)
+
+
 def _choose_field(page: Page, n: int, field: str) -> None:
     """Pick a field and wait for the editor to come back with that field's operators."""
+    _settled(page)
     page.get_by_label(f"Field of condition {n}").select_option(field)
     expect(page.locator("#filter-editor")).to_have_attribute(
         "data-fields", re.compile(rf"(^|,){field}$")
     )
+    _settled(page)
 
 
 def test_filter_editor_counts_live_and_saves(page: Page, steered):
@@ -72,14 +99,17 @@ def test_filter_editor_counts_live_and_saves(page: Page, steered):
     _choose_field(page, 1, "businessParam2")
     page.get_by_label("Value of condition 1").fill("gold")
     expect(count).to_contain_text("Keeps 2 of 5 pending contacts")
+    _settled(page)
     page.get_by_role("button", name="Add condition").click()
     expect(page.locator(".filter-rule")).to_have_count(2)
     _choose_field(page, 2, "region")
     expect(page.get_by_label("Operator of condition 2")).to_have_value("in")
     page.get_by_label("Value of condition 2").fill("US")
     expect(count).to_contain_text("Keeps 0 of 5")
+    _settled(page)
     page.get_by_label("Dial contacts that match").select_option("any")
     expect(count).to_contain_text("Keeps 2 of 5")
+    _settled(page)
     page.get_by_role("button", name="Remove condition 2").click()
     expect(page.locator(".filter-rule")).to_have_count(1)
     page.get_by_label("Dial order").select_option("priority")
@@ -93,9 +123,7 @@ def test_filter_editor_counts_live_and_saves(page: Page, steered):
 
 def test_report_page_draws_charts_and_offers_csv(page: Page, steered):
     login(page)
-    page.goto(
-        f"/campaigns/{steered['campaign']}/report?from=2026-11-01&to=2026-12-31"
-    )
+    page.goto(f"/campaigns/{steered['campaign']}/report?from=2026-11-01&to=2026-12-31")
     expect(page.locator("[data-total=dials]")).to_have_text("15")
     expect(page.locator("[data-total=contactRate]")).to_have_text("26.7%")
     heat = page.locator("#heatmap")

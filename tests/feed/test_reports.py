@@ -38,7 +38,9 @@ def dialed(admin):
     )
     campaign = make_campaign(admin, strategy, timeZone="America/New_York")
     ids = add_contacts(campaign, 4, dial_time=T0 - timedelta(hours=1))
-    db.session.execute(update(Contact).where(Contact.id.in_(ids[:2])).values(upload_id=5))
+    db.session.execute(
+        update(Contact).where(Contact.id.in_(ids[:2])).values(upload_id=5)
+    )
     db.session.commit()
     _dial_round(admin, campaign.id, [10, 8, 8, 9], T0)  # Wed 10:00 in New York
     later = T0 + timedelta(days=1, hours=2)  # Thu 12:00 in New York
@@ -71,10 +73,10 @@ def test_counts_equal_a_rebuild_from_the_history(admin, dialed):
         return sorted(
             db.session.execute(
                 select(
+                    AttemptCount.kind,
                     AttemptCount.bucket,
-                    AttemptCount.attempt_number,
-                    AttemptCount.call_result,
-                    AttemptCount.upload_id,
+                    AttemptCount.dimension,
+                    AttemptCount.outcome,
                     AttemptCount.dials,
                 ).where(AttemptCount.campaign_id == dialed.id)
             ).all()
@@ -91,7 +93,9 @@ def test_period_limits_the_report(admin, dialed):
     )
     assert report["dials"] == 2
     with pytest.raises(ValidationFailed):
-        reports.campaign_report(admin, dialed.id, {"from": "2026-03-09", "to": "2026-03-01"})
+        reports.campaign_report(
+            admin, dialed.id, {"from": "2026-03-09", "to": "2026-03-01"}
+        )
     with pytest.raises(ValidationFailed):
         reports.campaign_report(admin, dialed.id, {"from": "March"})
 
@@ -102,14 +106,18 @@ def test_report_api_csv_and_openapi(api, app):
 
         admin = db.session.scalar(select(User).where(User.username == "admin"))
         campaign_id = _make_dialed(admin)
-    res = api.get(f"/umm/ecm/campaign/{campaign_id}/report?from=2026-03-01&to=2026-03-31")
+    res = api.get(
+        f"/umm/ecm/campaign/{campaign_id}/report?from=2026-03-01&to=2026-03-31"
+    )
     assert res.status_code == 200
     assert res.get_json()["dials"] == 6
     bad = api.get(f"/umm/ecm/campaign/{campaign_id}/report?from=yesterday")
     assert bad.status_code == 406 and "from" in bad.get_json()["fields"]
     assert api.get("/umm/ecm/campaign/999/report").status_code == 404
     assert api.client.get(f"/umm/ecm/campaign/{campaign_id}/report").status_code == 401
-    out = api.get(f"/umm/ecm/campaign/{campaign_id}/report.csv?from=2026-03-01&to=2026-03-31")
+    out = api.get(
+        f"/umm/ecm/campaign/{campaign_id}/report.csv?from=2026-03-01&to=2026-03-31"
+    )
     assert out.status_code == 200 and out.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(out.get_data(as_text=True))))
     assert rows[0] == reports.CSV_HEADER
@@ -119,7 +127,12 @@ def test_report_api_csv_and_openapi(api, app):
     doc = api.get("/umm/openapi.json").get_json()
     path = doc["paths"]["/umm/ecm/campaign/{campaign_id}/report"]["get"]
     assert {p["name"] for p in path["parameters"]} >= {"from", "to"}
-    assert "heatMap" in path["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+    assert (
+        "heatMap"
+        in path["responses"]["200"]["content"]["application/json"]["schema"][
+            "properties"
+        ]
+    )
 
 
 def _make_dialed(admin) -> int:

@@ -20,7 +20,9 @@ from tests.feed.support import T0, add_contacts, make_campaign, make_strategy
 def _claim(campaign_id: int, limit: int = 100, now=T0) -> list[int]:
     campaign = db.session.get(Campaign, campaign_id)
     plan = load_plan(campaign.strategy_id)
-    return [c.contact_id for c in claim_due_contacts(campaign, plan, limit, now).claimed]
+    return [
+        c.contact_id for c in claim_due_contacts(campaign, plan, limit, now).claimed
+    ]
 
 
 def _set(ids, **values):
@@ -113,12 +115,13 @@ def test_every_dial_order_claims_in_its_order(admin, campaign, order):
         _set([cid], priority=n % 4, dial_time=T0 - timedelta(minutes=100 - n))
     campaigns.update_campaign(admin, {"id": campaign.id, "dialOrder": order})
     rows = {
-        c.id: c
-        for c in db.session.scalars(select(Contact).where(Contact.id.in_(ids)))
+        c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(ids)))
     }
     expected = {
         "due": sorted(ids, key=lambda i: (rows[i].dial_time, i)),
-        "priority": sorted(ids, key=lambda i: (-rows[i].priority, rows[i].dial_time, i)),
+        "priority": sorted(
+            ids, key=lambda i: (-rows[i].priority, rows[i].dial_time, i)
+        ),
         "newest": sorted(ids, reverse=True),
         "random": sorted(ids, key=lambda i: ((i * 2654435761) & 4294967295, i)),
     }[order]
@@ -153,8 +156,12 @@ def test_duplicate_scope_all_checks_every_campaign(admin, campaign):
     with pytest.raises(ValidationFailed) as err:
         contacts.insert_contact(
             admin,
-            {**deny, "phone1": "+12125550199", "duplicateCallbacks": "deny",
-             "duplicateScope": "all"},
+            {
+                **deny,
+                "phone1": "+12125550199",
+                "duplicateCallbacks": "deny",
+                "duplicateScope": "all",
+            },
         )
     assert "a campaign" in err.value.fields["phone1"]
 
@@ -205,29 +212,50 @@ def test_dialer_callback_time_schedules_the_contact(admin, campaign, app):
 
 def test_recycling_rules_reopen_after_days_at_most_k_times(admin, campaign):
     ids = add_contacts(campaign, 4)
-    _set(ids[:3], request_state=2, call_result=8, attempts_made=3,
-         last_status_update_time=T0 - timedelta(days=8))
-    _set(ids[3:], request_state=2, call_result=10,
-         last_status_update_time=T0 - timedelta(days=8))
-    db.session.add(DncEntry(primary_number=contact_key(ids[2]), match_key=contact_key(ids[2])))
+    _set(
+        ids[:3],
+        request_state=2,
+        call_result=8,
+        attempts_made=3,
+        last_status_update_time=T0 - timedelta(days=8),
+    )
+    _set(
+        ids[3:],
+        request_state=2,
+        call_result=10,
+        last_status_update_time=T0 - timedelta(days=8),
+    )
+    db.session.add(
+        DncEntry(primary_number=contact_key(ids[2]), match_key=contact_key(ids[2]))
+    )
     db.session.commit()
     campaigns.update_campaign(
         admin,
-        {"id": campaign.id,
-         "recycleRules": [{"callResults": [8, 9], "afterDays": 7, "maxTimes": 1}]},
+        {
+            "id": campaign.id,
+            "recycleRules": [{"callResults": [8, 9], "afterDays": 7, "maxTimes": 1}],
+        },
     )
     live = [db.session.get(Campaign, campaign.id)]
     assert recycling.recycle_due(live, T0) == 2
-    states = dict(db.session.execute(
-        select(Contact.id, Contact.request_state).where(Contact.id.in_(ids))).all())
+    states = dict(
+        db.session.execute(
+            select(Contact.id, Contact.request_state).where(Contact.id.in_(ids))
+        ).all()
+    )
     assert [states[i] for i in ids] == [0, 0, 5, 2]
     reopened = db.session.get(Contact, ids[0])
     assert (reopened.attempts_made, reopened.recycle_count) == (0, 1)
     audit = db.session.scalars(
-        select(AuditLog).where(AuditLog.action == "recycle")).all()
+        select(AuditLog).where(AuditLog.action == "recycle")
+    ).all()
     assert audit[-1].changes["reopened"] == 2
-    _set(ids[:2], request_state=2, call_result=8,
-         last_status_update_time=T0 - timedelta(days=8))
+    _set(
+        ids[:2],
+        request_state=2,
+        call_result=8,
+        last_status_update_time=T0 - timedelta(days=8),
+    )
     assert recycling.recycle_due(live, T0) == 0  # maxTimes reached
 
 

@@ -19,7 +19,9 @@ def _contacts(app, seed, count=4, **values):
         campaign = db.session.get(Campaign, seed["campaign"])
         ids = add_contacts(campaign, count, dial_time=utcnow() - timedelta(hours=1))
         if values:
-            db.session.execute(update(Contact).where(Contact.id.in_(ids)).values(**values))
+            db.session.execute(
+                update(Contact).where(Contact.id.in_(ids)).values(**values)
+            )
             db.session.commit()
         return ids
 
@@ -34,13 +36,17 @@ def test_editor_adds_removes_and_counts(web_admin, seed, app):
     ids = _contacts(app, seed, 4)
     with app.app_context():
         db.session.execute(
-            update(Contact).where(Contact.id.in_(ids[:1])).values(business_param2="gold")
+            update(Contact)
+            .where(Contact.id.in_(ids[:1]))
+            .values(business_param2="gold")
         )
         db.session.commit()
     url = f"/campaigns/{seed['campaign']}/targeting"
     page = web_admin.get(url)
     assert page.status_code == 200 and 'id="filter-editor"' in text(page)
-    added = web_admin.post(f"{url}/editor", {"match": "all", "editor_action": "add"}, htmx=True)
+    added = web_admin.post(
+        f"{url}/editor", {"match": "all", "editor_action": "add"}, htmx=True
+    )
     body = text(added)
     assert "<html" not in body and body.count('class="filter-rule"') == 1
     rows = {
@@ -59,8 +65,14 @@ def test_editor_adds_removes_and_counts(web_admin, seed, app):
     assert 'data-kept="4"' in text(removed)  # businessParam3 is empty everywhere
     bad = web_admin.post(
         f"{url}/count",
-        _multi({**rows, "rule_field": ["region", "region"], "rule_op": ["in", "in"],
-                "rule_value": ["ZZ", "GB"]}),
+        _multi(
+            {
+                **rows,
+                "rule_field": ["region", "region"],
+                "rule_op": ["in", "in"],
+                "rule_value": ["ZZ", "GB"],
+            }
+        ),
         htmx=True,
     )
     assert "Not a valid filter yet" in text(bad)
@@ -113,11 +125,18 @@ def test_report_page_draws_svg_and_downloads_csv(web_admin, seed, app):
     from portal.services import reports
 
     with app.app_context():
-        reports._upsert(
-            {(seed["campaign"], utcnow().replace(minute=0, second=0, microsecond=0),
-              1, 10, 0): 3,
-             (seed["campaign"], utcnow().replace(minute=0, second=0, microsecond=0),
-              1, 8, 0): 5}
+        hour = utcnow().replace(minute=0, second=0, microsecond=0)
+        reports.count_attempts(
+            [
+                {
+                    "contact_id": 0,
+                    "campaign_id": seed["campaign"],
+                    "attempt_number": 1,
+                    "call_result": code,
+                    "result_at": hour,
+                }
+                for code in [10] * 3 + [8] * 5
+            ]
         )
         db.session.commit()
     page = web_admin.get(f"/campaigns/{seed['campaign']}/report")

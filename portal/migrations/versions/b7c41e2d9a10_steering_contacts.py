@@ -46,9 +46,7 @@ def upgrade():
         )
         batch_op.add_column(sa.Column("callback_at", sa.DateTime(), nullable=True))
         batch_op.add_column(
-            sa.Column(
-                "recycle_count", sa.Integer(), server_default="0", nullable=False
-            )
+            sa.Column("recycle_count", sa.Integer(), server_default="0", nullable=False)
         )
     with op.batch_alter_table("call_result_inbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("callback_at", sa.DateTime(), nullable=True))
@@ -68,40 +66,49 @@ def upgrade():
     op.create_table(
         "attempt_counts",
         sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.SmallInteger(), nullable=False),
         sa.Column("bucket", sa.DateTime(), nullable=False),
-        sa.Column("attempt_number", sa.Integer(), nullable=False),
-        sa.Column("call_result", sa.Integer(), nullable=False),
-        sa.Column("upload_id", sa.Integer(), nullable=False),
+        sa.Column("dimension", sa.Integer(), nullable=False),
+        sa.Column("outcome", sa.Integer(), nullable=False),
         sa.Column("dials", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "campaign_id", "bucket", "attempt_number", "call_result", "upload_id"
+            "campaign_id", "kind", "bucket", "dimension", "outcome"
         ),
     )
     _backfill_counts()
 
 
 def _backfill_counts():
-    """Count the attempt history recorded before this revision."""
+    """Count the attempt history recorded before this revision (a frozen copy of
+    portal/services/reports.py rebuild_sql, for every campaign at once)."""
     if op.get_bind().dialect.name == "postgresql":
-        bucket = (
-            "date_trunc('hour', a.result_at) + "
-            "floor(extract(minute FROM a.result_at) / 15) * interval '15 minutes'"
+        hour = "date_trunc('hour', a.result_at)"
+        quarter = (
+            f"{hour} + floor(extract(minute FROM a.result_at) / 15) "
+            "* interval '15 minutes'"
         )
     else:
-        bucket = (
-            "strftime('%Y-%m-%d %H:', a.result_at) || "
-            "printf('%02d:00.000000', (CAST(strftime('%M', a.result_at) AS INTEGER)"
-            " / 15) * 15)"
+        hour = "strftime('%Y-%m-%d %H:00:00.000000', a.result_at)"
+        quarter = (
+            "strftime('%Y-%m-%d %H:', a.result_at) || printf('%02d:00.000000', "
+            "(CAST(strftime('%M', a.result_at) AS INTEGER) / 15) * 15)"
         )
-    op.execute(
-        "INSERT INTO attempt_counts (campaign_id, bucket, attempt_number, "
-        "call_result, upload_id, dials) "
-        f"SELECT a.campaign_id, {bucket}, a.attempt_number, a.call_result, "
-        "COALESCE(c.upload_id, 0), count(*) FROM contact_attempts a "
-        "LEFT JOIN contacts c ON c.id = a.contact_id "
-        f"GROUP BY a.campaign_id, {bucket}, a.attempt_number, a.call_result, "
-        "COALESCE(c.upload_id, 0)"
+    connect = "CASE WHEN a.call_result IN (10, 100) THEN 1 ELSE 0 END"
+    head = (
+        "INSERT INTO attempt_counts (campaign_id, kind, bucket, dimension, outcome, "
+        "dials) SELECT a.campaign_id, "
     )
+    for statement in (
+        f"{head}1, {quarter}, 0, {connect}, count(*) FROM contact_attempts a "
+        f"GROUP BY a.campaign_id, {quarter}, {connect}",
+        f"{head}2, {hour}, a.attempt_number, a.call_result, count(*) "
+        "FROM contact_attempts a "
+        f"GROUP BY a.campaign_id, {hour}, a.attempt_number, a.call_result",
+        f"{head}3, {hour}, COALESCE(c.upload_id, 0), {connect}, count(*) "
+        "FROM contact_attempts a LEFT JOIN contacts c ON c.id = a.contact_id "
+        f"GROUP BY a.campaign_id, {hour}, COALESCE(c.upload_id, 0), {connect}",
+    ):
+        op.execute(statement)
 
 
 def downgrade():
