@@ -151,6 +151,8 @@ def contact(c: Contact, camp: Campaign | None = None) -> dict:
             "requestState": c.request_state,
             "requestTime": iso(c.request_time),
             "responseTimeout": iso(c.request_time and _timeout_at(c, camp)),
+            "priority": c.priority,
+            "callbackTime": local_dial_time(c.callback_at, zone),
         }
     )
     return data

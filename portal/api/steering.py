@@ -1,4 +1,4 @@
-"""/umm/ecm steering endpoints: campaign reports, filter preview, recycling, callbacks."""
+"""/umm/ecm steering: campaign reports, filter preview, recycling, callbacks."""
 
 from __future__ import annotations
 

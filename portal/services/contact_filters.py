@@ -197,7 +197,7 @@ def _one_value(kind: str, value: Any, where: str) -> Any:
 
 
 def compile_filter(spec: dict[str, Any] | None, zone: str | None) -> ColumnElement:
-    """The SQL expression a contact row must satisfy (a normalised filter; None: all)."""
+    """The SQL condition a contact row must meet (normalised filter; None: all)."""
     if not spec:
         return true()
     return _group(spec, ZoneInfo(zone or "UTC"))
@@ -300,7 +300,7 @@ def campaign_condition(campaign: Campaign) -> ColumnElement | None:
     return compile_filter(campaign.contact_filter, campaign.time_zone)
 
 
-# -- counting and explaining ------------------------------------------------------------
+# -- counting and explaining -----------------------------------------------------------
 
 
 def kept_counts(

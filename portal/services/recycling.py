@@ -158,7 +158,7 @@ def recycle_due(campaigns: list[Campaign], now: datetime) -> int:
 
 
 class RecycleIn(Schema):
-    """A one-off recycle: these contact ids, or every closed contact with these results."""
+    """A one-off recycle: these contact ids, or closed contacts with these results."""
 
     ids: list[int] | None = Field(default=None, max_length=MAX_SELECTION)
     callResults: list[int] | None = Field(default=None, max_length=40)

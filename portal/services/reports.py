@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import IntEnum
 from datetime import date, datetime, timedelta
+from enum import IntEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import delete, func, select, text
 
 from portal.extensions import db
-from portal.models import AttemptCount, Campaign, Upload, User, utcnow
+from portal.models import AttemptCount, Upload, User, utcnow
 from portal.services.enums import (
     RESULT_CONNECTED,
     RESULT_SMS_DELIVERED,
@@ -60,7 +60,7 @@ def hour_of(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-# -- keeping the counts -----------------------------------------------------------------
+# -- keeping the counts ----------------------------------------------------------------
 
 
 def count_attempts(attempts: list[dict[str, Any]]) -> None:
@@ -110,7 +110,10 @@ def rebuild_sql(dialect: str) -> list[str]:
     """INSERT ... SELECT statements that count one campaign's (:c) attempt history."""
     if dialect == "postgresql":
         hour = "date_trunc('hour', a.result_at)"
-        quarter = f"{hour} + floor(extract(minute FROM a.result_at) / 15) * interval '15 minutes'"
+        quarter = (
+            f"{hour} + floor(extract(minute FROM a.result_at) / 15) "
+            "* interval '15 minutes'"
+        )
     else:
         hour = "strftime('%Y-%m-%d %H:00:00.000000', a.result_at)"
         quarter = (
@@ -145,7 +148,7 @@ def rebuild_counts(campaign_id: int) -> None:
     db.session.commit()
 
 
-# -- reading a report -------------------------------------------------------------------
+# -- reading a report ------------------------------------------------------------------
 
 
 class ReportQuery(Schema):
@@ -345,7 +348,7 @@ def _by_upload(where: tuple) -> list[dict[str, Any]]:
     ]
 
 
-# -- CSV --------------------------------------------------------------------------------
+# -- CSV -------------------------------------------------------------------------------
 
 CSV_HEADER = ["section", "key", "label", "dials", "connects", "contactRate"]
 

@@ -63,7 +63,7 @@ def _actor():
     return current_user._get_current_object()
 
 
-# -- form coercion ------------------------------------------------------------------------
+# -- form coercion ---------------------------------------------------------------------
 
 
 def _rules_from_form(form) -> tuple[str, list[dict[str, Any]]]:
@@ -103,8 +103,10 @@ def _filter_data(match: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"match": match, "rules": rules}
 
 
-def _rows_from_spec(spec: dict[str, Any] | None) -> tuple[str, list[dict], bool]:
-    """(match, editor rows, nested) for a stored filter; nested groups are not edited."""
+def _rows_from_spec(
+    spec: dict[str, Any] | None,
+) -> tuple[str, list[dict], bool]:
+    """(match, editor rows, nested) of a stored filter; nested groups are not edited."""
     if not spec:
         return "all", [], False
     rows, nested = [], False
@@ -139,7 +141,7 @@ def _recycle_from_form(form) -> list[dict[str, Any]]:
     return rules
 
 
-# -- targeting page -----------------------------------------------------------------------
+# -- targeting page --------------------------------------------------------------------
 
 
 def _count(campaign, data: dict[str, Any]) -> dict[str, Any]:
@@ -256,7 +258,7 @@ def recycle(campaign_id: int):
     return redirect(url_for("campaigns.show", campaign_id=campaign_id))
 
 
-# -- a contact's callback and reopening ----------------------------------------------------
+# -- a contact's callback and reopening ------------------------------------------------
 
 
 @bp.route("/contacts/<int:contact_id>/callback", methods=["POST"])
@@ -284,7 +286,7 @@ def reopen(contact_id: int):
     return redirect(url_for("campaigns.contact", contact_id=contact.id))
 
 
-# -- report ---------------------------------------------------------------------------------
+# -- report ----------------------------------------------------------------------------
 
 
 def _period_args() -> dict[str, str]:

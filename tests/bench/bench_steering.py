@@ -39,10 +39,9 @@ def ms(seconds: float) -> str:
 
 
 def load(total: int, per: int, now):
-    """One campaign, `total` contacts in 10 uploads, `per` attempts each over 30 days."""
-    from sqlalchemy import select, text
-
+    """One campaign: `total` contacts in 10 uploads, `per` attempts each, 30 days."""
     from flask import current_app
+    from sqlalchemy import select, text
 
     from portal import initialise_database
     from portal.extensions import db
@@ -82,7 +81,8 @@ def load(total: int, per: int, now):
             "(ARRAY[8, 8, 8, 9, 10, 10, 12, 16, 3, 21])[1 + (c.id * 31 + k * 7) % 10], "
             "ts, ts FROM contacts c, generate_series(1, :per) AS k, "
             "LATERAL (SELECT CAST(:now AS timestamp) - "
-            "((c.id * 7919 + k * 104729) % (:days * 86400)) * interval '1 second' AS ts) t"
+            "((c.id * 7919 + k * 104729) % (:days * 86400)) * interval '1 second' "
+            "AS ts) t"
         ),
         {"per": per, "now": now, "days": DAYS},
     )

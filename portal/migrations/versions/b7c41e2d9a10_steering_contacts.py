@@ -1,4 +1,4 @@
-"""steering: contact filters, priority and dial order, recycling, callbacks, report counts
+"""steering: contact filters, priority, dial order, recycling, callbacks, report counts
 
 Revision ID: b7c41e2d9a10
 Revises: 03b934968645
