@@ -93,23 +93,32 @@ class ContactIn(Schema):
 class ContactRow:
     """One contact's fields after validation, ready to insert (shared with bulk import)."""
 
-    __slots__ = ("values", "match_key", "dial_time")
+    __slots__ = ("values", "match_key", "dial_time", "priority", "other_keys")
 
     def __init__(
-        self, values: dict[str, Any], match_key: str, dial_time: datetime
+        self,
+        values: dict[str, Any],
+        match_key: str,
+        dial_time: datetime,
+        priority: int = 0,
+        other_keys: tuple[str, ...] = (),
     ) -> None:
         self.values = values
         self.match_key = match_key
         self.dial_time = dial_time
+        self.priority = priority
+        # the match keys of phone2-phone5, for duplicates within one file
+        self.other_keys = other_keys
 
 
-_PHONE, _PARAM, _TIME = 0, 1, 2
+_PHONE, _PARAM, _TIME, _PRIORITY = 0, 1, 2, 3
 _FIELD_SPECS: dict[str, tuple[int, str]] = {
     **{name: (_PHONE, name) for name in PHONES},
     **{
         f"businessParam{i}": (_PARAM, c) for i, c in enumerate(BUSINESS_PARAMS, start=1)
     },
     "dialTime": (_TIME, "dialTime"),
+    "priority": (_PRIORITY, "priority"),
 }
 _FIELD_ORDER = {name: i for i, name in enumerate(_FIELD_SPECS)}
 _NO_VALUES: dict[str, Any] = {column: None for column in (*PHONES, *BUSINESS_PARAMS)}
@@ -134,6 +143,8 @@ def validate_contact_fields(
     values = _NO_VALUES.copy()
     key = ""
     raw_time = None
+    priority = 0
+    others: list[str] = []
     if region is None:
         region = dnc.region()
     normalise = phones.normalise
@@ -152,13 +163,20 @@ def validate_contact_fields(
             values[column] = cleaned
             if column == "phone1":
                 key = match
+            else:
+                others.append(match)
         elif kind == _PARAM:
             text = raw if raw.__class__ is str else str(raw)
             if len(text) > MAX_TEXT:
                 errors[name] = f"is longer than {MAX_TEXT} characters"
             values[column] = text
-        else:
+        elif kind == _TIME:
             raw_time = raw
+        else:
+            try:
+                priority = check_priority(raw)
+            except ValueError as exc:
+                errors[name] = str(exc)
     if values["phone1"] is None and "phone1" not in errors:
         errors["phone1"] = "is required"
     dial_time = now or utcnow()
@@ -180,7 +198,18 @@ def validate_contact_fields(
                 sorted(errors.items(), key=lambda item: _FIELD_ORDER[item[0]])
             )
         raise ValidationFailed(errors)
-    return ContactRow(values, key, dial_time)
+    return ContactRow(values, key, dial_time, priority, tuple(others))
+
+
+def check_priority(raw: Any) -> int:
+    """A contact priority: a whole number within +-MAX_PRIORITY (higher first)."""
+    text = str(raw).strip()
+    if isinstance(raw, bool) or not text.lstrip("+-").isdigit():
+        raise ValueError("must be a whole number")
+    value = int(text)
+    if abs(value) > MAX_PRIORITY:
+        raise ValueError(f"must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")
+    return value
 
 
 def first_attempt(campaign: Campaign):
@@ -271,7 +300,7 @@ def insert_contact(actor: User, data: dict) -> Contact:
             )
     blocked = dnc.is_blocked(row.match_key)
     contact = Contact(**new_contact_values(campaign, row, blocked))
-    contact.priority = body.priority or 0
+    contact.priority = row.priority
     db.session.add(contact)
     db.session.flush()
     audit.record(

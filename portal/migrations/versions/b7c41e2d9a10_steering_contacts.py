@@ -50,6 +50,15 @@ def upgrade():
         )
     with op.batch_alter_table("call_result_inbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("callback_at", sa.DateTime(), nullable=True))
+    with op.batch_alter_table("uploads", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "duplicate_scope",
+                sa.String(length=8),
+                server_default="campaign",
+                nullable=False,
+            )
+        )
     _partial(
         "ix_contacts_priority",
         ["campaign_id", sa.column("priority").desc(), "dial_time", "id"],
@@ -121,6 +130,8 @@ def downgrade():
         "ix_contacts_priority",
     ):
         op.drop_index(name, table_name="contacts")
+    with op.batch_alter_table("uploads", schema=None) as batch_op:
+        batch_op.drop_column("duplicate_scope")
     with op.batch_alter_table("call_result_inbox", schema=None) as batch_op:
         batch_op.drop_column("callback_at")
     with op.batch_alter_table("contacts", schema=None) as batch_op:
