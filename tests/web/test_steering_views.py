@@ -166,3 +166,24 @@ def test_contact_page_schedules_callback_and_reopens(web_admin, seed, app):
         assert contact.request_state == 0 and contact.callback_at is not None
         assert admin_user() is not None
     assert "Requested for" in text(web_admin.get(f"/contacts/{ids[0]}"))
+
+
+def test_single_contact_form_takes_priority_and_scope(web_admin, seed, app):
+    url = f"/campaigns/{seed['campaign']}/contacts"
+    added = web_admin.post(
+        url,
+        {"phone1": "+12125550177", "priority": "4", "duplicateScope": "campaign"},
+        htmx=True,
+    )
+    assert added.status_code == 200, text(added)
+    with app.app_context():
+        from sqlalchemy import select
+
+        stored = db.session.scalar(
+            select(Contact.priority).where(Contact.phone1 == "+12125550177")
+        )
+        assert stored == 4
+    refused = web_admin.post(
+        url, {"phone1": "+12125550178", "priority": "x"}, htmx=True
+    )
+    assert refused.status_code == 422 and "integer" in text(refused)
