@@ -270,3 +270,28 @@ def test_one_off_recycle_of_a_selection(admin, campaign):
     assert out == {"reopened": 2, "blockedDnc": 0, "skipped": 1}
     with pytest.raises(ValidationFailed):
         recycling.recycle_selection(admin, campaign.id, {})
+
+
+def test_the_feed_tick_runs_the_recycling_rules(admin, campaign):
+    from portal.services.feed import run_tick
+    from tests.feed.support import RecordingDialer
+
+    ids = add_contacts(campaign, 2)
+    _set(
+        ids,
+        request_state=2,
+        call_result=9,
+        attempts_made=1,
+        last_status_update_time=T0 - timedelta(days=2),
+    )
+    campaigns.update_campaign(
+        admin,
+        {
+            "id": campaign.id,
+            "recycleRules": [{"callResults": [9], "afterDays": 1, "maxTimes": 1}],
+        },
+    )
+    dialer = RecordingDialer()
+    counts = run_tick(T0, dialer=dialer)
+    assert counts["recycled"] == 2
+    assert sorted(r.contact_id for r in dialer.dispatched) == ids
