@@ -1,7 +1,7 @@
 """steering: contact filters, priority, dial order, recycling, callbacks, report counts
 
 Revision ID: b7c41e2d9a10
-Revises: 03b934968645
+Revises: c12a0f3e9b71
 Create Date: 2026-12-01 10:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b7c41e2d9a10"
-down_revision = "03b934968645"
+down_revision = "c12a0f3e9b71"
 branch_labels = None
 depends_on = None
 
