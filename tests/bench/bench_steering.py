@@ -190,7 +190,7 @@ def main() -> None:
         ),
     )
     args = parser.parse_args()
-    from tests.bench.bench_feed import ensure_database
+    from tests.bench.support import ensure_database
 
     ensure_database(args.url)
     from portal import create_app
@@ -206,6 +206,9 @@ def main() -> None:
             "ECM_ADMIN_PASSWORD": "admin",
             "RATELIMIT_ENABLED": False,
             "WTF_CSRF_ENABLED": False,
+            # the lawful calling rules (#12) depend on the time of day in the numbers'
+            # zones; off, so these figures are the claim's and the reports' own
+            "ECM_CALLING_RULES": False,
         }
     )
     now = utcnow().replace(microsecond=0)
