@@ -274,6 +274,7 @@ class FakeUcce(FakeServer):
         self.imports: list[ImportedBatch] = []
         self.records: list[dict] = []  # one per imported contact, for the list
         self.dialed = 0  # records already dialed
+        self.double_imports: list[str] = []  # accounts imported while still waiting
         self._recovery_key = 1_000_000.0
         self._dial_lock = threading.Lock()
 
@@ -393,6 +394,14 @@ class FakeUcce(FakeServer):
         overwrite = (root.findtext("overwriteData") or "false").strip() == "true"
         with self._lock:
             self.imports.append(ImportedBatch(campaign_id, header, rows, overwrite))
+            waiting = {
+                r["account"]
+                for r in self.records[self.dialed :]
+                if r["campaign"] == campaign_id
+            }
+            self.double_imports.extend(
+                row["AccountNumber"] for row in rows if row["AccountNumber"] in waiting
+            )
             for row in rows:
                 self.records.append(
                     {
@@ -512,6 +521,8 @@ class FakeUccx(FakeServer):
         self.bodies: list[ET.Element] = []
         self.fail_imports = 0  # the next N imports end with result FAILURE
         self.location = False  # name the status in a Location header
+        self.waiting: set[str] = set()  # imported, not dialed yet (see dial)
+        self.double_imports: list[str] = []
         self._last_result: dict[str, str] = {}
 
     def authorized(self, request: Request) -> bool:
@@ -585,6 +596,13 @@ class FakeUccx(FakeServer):
             if not failed:
                 self.bodies.append(root)
                 self.imports.append(ImportedBatch(campaign.id, header, rows))
+                for row in rows:
+                    account = next(
+                        (v for k, v in row.items() if k.lower() == "account number"), ""
+                    )
+                    if account in self.waiting:
+                        self.double_imports.append(account)
+                    self.waiting.add(account)
         body = UCCX_ADD_CONTACTS_RESPONSE.format(
             name=escape(campaign.name), base=self.url, id=campaign.id
         )
@@ -595,6 +613,12 @@ class FakeUccx(FakeServer):
             )
         return Response(body, status=202, content_type=XML, headers=headers)
 
+    def dial(self) -> list[str]:
+        """Dial every contact imported and not dialed yet; return their accounts."""
+        with self._lock:
+            accounts, self.waiting = sorted(self.waiting), set()
+        return accounts
+
     def _status(self, campaign: FakeCampaign) -> Response:
         result = self._last_result.get(campaign.id, "SUCCESS")
         body = UCCX_IMPORT_STATUS_RESPONSE.format(
@@ -604,3 +628,76 @@ class FakeUccx(FakeServer):
             key="success" if result == "SUCCESS" else "failure",
         )
         return Response(body, content_type=XML)
+
+
+class FakeOutboundImport:
+    """Cisco's Outbound Option import reading the file dialer's contact files.
+
+    A file is taken when it is complete (not a hidden temporary name), read with
+    the import rule's delimiter, its rows checked against the contact file rules
+    (no header row, at most 1,024 characters a row, the columns the import rule
+    defines: AccountNumber, FirstName, LastName, Phone01, TimeZoneBias,
+    DstObserved), then removed; each record is dialed once by ``dial``.
+    """
+
+    COLUMNS = 6
+    MAX_ROW = 1024
+
+    def __init__(self, folder, delimiter: str = ",") -> None:  # noqa: ANN001
+        self.folder = folder
+        self.delimiter = delimiter
+        self.pending: list[dict[str, str]] = []
+        self.records: list[dict[str, str]] = []
+        self.problems: list[str] = []
+        self.double_imports: list[str] = []
+        self._recovery_key = 5_000_000.0
+
+    def take_files(self) -> int:
+        taken = 0
+        for path in sorted(self.folder.glob("*.csv")):
+            if path.name.startswith("."):
+                continue
+            raw = path.read_bytes().decode("utf-8")
+            path.unlink()
+            taken += 1
+            for line in raw.split("\r\n"):
+                if not line:
+                    continue
+                if len(line) > self.MAX_ROW:
+                    self.problems.append(f"{path.name}: row over {self.MAX_ROW}")
+                cells = next(csv.reader([line], delimiter=self.delimiter))
+                if len(cells) != self.COLUMNS or not cells[0].isdigit():
+                    self.problems.append(f"{path.name}: not a contact row {line!r}")
+                    continue
+                if any(p["account"] == cells[0] for p in self.pending):
+                    self.double_imports.append(cells[0])
+                record = {"account": cells[0], "phone": cells[3]}
+                self.pending.append(record)
+                self.records.append(record)
+        return taken
+
+    def dial(self, result_for, when, engine) -> int:  # noqa: ANN001
+        from portal.services.dialers.dialer_detail import DIALER_DETAIL
+
+        fresh, self.pending = self.pending, []
+        rows = []
+        for record in fresh:
+            self._recovery_key += 1
+            rows.append(
+                {
+                    "RecoveryKey": self._recovery_key,
+                    "DateTime": when,
+                    "DBDateTime": when,
+                    "DialerID": 5000,
+                    "CampaignID": 5001,
+                    "AccountNumber": record["account"],
+                    "Phone": record["phone"],
+                    "CallResult": result_for(record["account"], record["phone"]),
+                    "CallStatusZone1": "C",
+                    "DialingMode": 1,
+                }
+            )
+        if rows:
+            with engine.begin() as conn:
+                conn.execute(DIALER_DETAIL.insert(), rows)
+        return len(rows)
