@@ -633,17 +633,23 @@ class FakeUccx(FakeServer):
 class FakeOutboundImport:
     """Cisco's Outbound Option import reading the file dialer's contact files.
 
-    A file is taken when it is complete (not a hidden temporary name), read with
-    the import rule's delimiter, its rows checked against the contact file rules
-    (no header row, at most 1,024 characters a row, the columns the import rule
-    defines: AccountNumber, FirstName, LastName, Phone01, TimeZoneBias,
-    DstObserved), then removed; each record is dialed once by ``dial``.
+    [OO-IMPORT] Outbound Option Guide for UCCE 15.0(1), "Configuration of Campaigns
+    and Imports", "Create Contact Import File": "an account number, first name,
+    last name, and phone number for each entry on a new line", "Comma Delimited,
+    Pipe Delimited, or Fixed Format" (example "6782,Henry,Martin,2225554444": no
+    header); "the import file is renamed or deleted so that it is not reimported".
+    A file is taken when complete (not a hidden temporary name); rows over 1,024
+    characters are refused (issue #11's rule, not in the stored guide); each
+    record is dialed once by ``dial``.
     """
 
-    COLUMNS = 6
+    COLUMNS = 4  # [OO-IMPORT] AccountNumber, FirstName, LastName, Phone
+    DELIMITERS = (",", "|")  # [OO-IMPORT]
     MAX_ROW = 1024
 
     def __init__(self, folder, delimiter: str = ",") -> None:  # noqa: ANN001
+        if delimiter not in self.DELIMITERS:
+            raise ValueError("comma or pipe delimited")
         self.folder = folder
         self.delimiter = delimiter
         self.pending: list[dict[str, str]] = []
@@ -671,6 +677,8 @@ class FakeOutboundImport:
                     continue
                 if any(p["account"] == cells[0] for p in self.pending):
                     self.double_imports.append(cells[0])
+                if not cells[3].isdigit() or len(cells[3]) > 20:
+                    self.problems.append(f"{path.name}: phone {cells[3]!r}")
                 record = {"account": cells[0], "phone": cells[3]}
                 self.pending.append(record)
                 self.records.append(record)
