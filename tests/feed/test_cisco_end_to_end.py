@@ -32,7 +32,8 @@ from portal.services.dialers import dialer_detail
 from portal.services.dialers.dialer_detail import DIALER_DETAIL
 from portal.services.feed import results, watermarks
 from tests.conftest import PG_URL, base_config
-from tests.fakes.cisco import FakeOutboundImport, FakeUcce, FakeUccx
+from tests.fakes.cisco import FakeUcce, FakeUccx
+from tests.fakes.outbound_import import FakeOutboundImport
 from tests.feed.support import add_contacts, make_campaign, make_strategy
 
 ROOT = Path(__file__).resolve().parents[2]
