@@ -20,6 +20,12 @@ class PreferenceSettings(db.Model):
     username: Mapped[str | None] = mapped_column(String(255))
     password: Mapped[str | None] = mapped_column(String(255))
     domain: Mapped[str | None] = mapped_column(String(255))
+    # system calling policy (issue #12): frequency cap, minimum gap, restricted dates
+    frequency_cap_count: Mapped[int | None] = mapped_column(Integer)
+    frequency_cap_hours: Mapped[int | None] = mapped_column(Integer)
+    min_gap_minutes: Mapped[int | None] = mapped_column(Integer)
+    restricted_dates: Mapped[list | None] = mapped_column(JSON)
+    holiday_calendars: Mapped[list | None] = mapped_column(JSON)
 
 
 class AuditLog(db.Model):

@@ -2,7 +2,7 @@
 own max attempts
 
 Revision ID: b7c1d2e3f4a5
-Revises: 03b934968645
+Revises: 5e17c0a1d2b3
 Create Date: 2026-12-01 10:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b7c1d2e3f4a5"
-down_revision = "03b934968645"
+down_revision = "5e17c0a1d2b3"
 branch_labels = None
 depends_on = None
 

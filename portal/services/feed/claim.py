@@ -18,7 +18,7 @@ from sqlalchemy import select
 from portal import metrics
 from portal.extensions import db
 from portal.models import Campaign, Contact
-from portal.services import dnc, phones
+from portal.services import calling_rules, dnc, phones
 from portal.services.dialers import DialerUnavailable, DialRequest, render_sms_template
 from portal.services.enums import (
     BLOCKED_DNC,
@@ -75,6 +75,7 @@ class Claim:
     dnc_blocked: int = 0
     invalid: int = 0
     skipped_time_zone: int = 0
+    skipped_rules: int = 0  # calling rules: caps, regional hours, restricted dates
 
 
 def claim_due_contacts(
@@ -88,6 +89,7 @@ def claim_due_contacts(
     begin_write()
     window = campaign_window(campaign)
     check_zone = bool(campaign.respect_contact_time_zone)
+    rules = calling_rules.ClaimRules(campaign, plan, now)
     query = (
         select(*_CANDIDATE_COLUMNS)
         .where(
@@ -96,6 +98,7 @@ def claim_due_contacts(
             Contact.dial_time <= now,
             Contact.attempts_made < plan.max_attempts,
             (Contact.expires_at.is_(None)) | (Contact.expires_at > now),
+            *rules.filters(),
         )
         .order_by(Contact.dial_time, Contact.id)
         .limit(limit)
@@ -103,7 +106,7 @@ def claim_due_contacts(
     if is_postgres():
         query = query.with_for_update(skip_locked=True)
     chosen: list[tuple[Any, Any, str]] = []
-    pages = SCAN_PAGES if check_zone else 1
+    pages = SCAN_PAGES if check_zone or rules.on else 1
     after: tuple[datetime, int] | None = None
     for _ in range(pages):
         page_query = query
@@ -124,6 +127,8 @@ def claim_due_contacts(
             ):
                 result.skipped_time_zone += 1
                 continue
+            if number and not rules.allows(number):
+                continue
             chosen.append((row, attempt, number))
             if len(chosen) >= limit:
                 break
@@ -132,6 +137,7 @@ def claim_due_contacts(
         after = (rows[-1].dial_time, rows[-1].id)
     region_code = region()
     keys = {number: _key(number, region_code) for _, _, number in chosen if number}
+    chosen = rules.admit(chosen, keys)
     blocked = dnc.blocked_keys(keys.values()) if keys else set()
     dispatch_rows: list[dict[str, Any]] = []
     dnc_ids: list[int] = []
@@ -185,6 +191,8 @@ def claim_due_contacts(
         },
         extra={"now": now},
     )
+    rules.record([(c.contact_id, c.number) for c in result.claimed], keys)
+    result.skipped_rules = rules.skipped
     _close(dnc_ids, BLOCKED_DNC, now, call_result=RESULT_ON_DNC)
     _close(invalid_ids, INVALID, now)
     result.dnc_blocked = len(dnc_ids)
@@ -230,6 +238,7 @@ def return_to_pending(ids: list[int], now: datetime) -> int:
         ),
         {**params, "pending": PENDING, "dispatched": DISPATCHED, "now": now},
     )
+    calling_rules.forget_dials(ids, now)
     db.session.commit()
     return result.rowcount or 0
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal import metrics
 from portal.extensions import db
 from portal.models import Campaign, FeedHeartbeat, utcnow
-from portal.services import preferences
+from portal.services import calling_rules, preferences
 from portal.services.feed import claim as claims
 from portal.services.feed import results, watermarks
 from portal.services.feed.eligibility import campaign_blockers
@@ -59,6 +59,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
         "dncBlocked": 0,
         "invalid": 0,
         "skippedTimeZone": 0,
+        "skippedRules": 0,
         "errors": [],
     }
     db.session.commit()
@@ -93,6 +94,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
     sizes = preferences.batch_sizes()
     db.session.commit()
     closed = claims.close_unreachable(campaigns, plans, now)
+    calling_rules.prune_dial_log(now)
     counts["expired"], counts["spent"] = closed["expired"], closed["spent"]
     for campaign in campaigns:
         plan = plans.get(campaign.strategy_id)
@@ -109,6 +111,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
         counts["dncBlocked"] += claim.dnc_blocked
         counts["invalid"] += claim.invalid
         counts["skippedTimeZone"] += claim.skipped_time_zone
+        counts["skippedRules"] += claim.skipped_rules
         if claim.claimed:
             sent = claims.dispatch_claimed(campaign, claim, now, dialer, sms)
             counts["dispatched"] += sent["dispatched"]
