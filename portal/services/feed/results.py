@@ -123,6 +123,11 @@ def decide(
     rule = current.rules.get(code) if current else None
     if rule is None:
         return close(COMPLETED, "no retry rule for this result", refund)
+    return _retry(plan, rule, channel, sms_campaign, now, close, refund)
+
+
+def _retry(plan, rule, channel, sms_campaign, now, close, refund) -> Outcome:  # noqa: ANN001
+    """Move the contact to the attempt the rule names, after the rule's delay."""
     target = plan.by_number.get(rule.attempt_number)
     if target is None:
         why = f"retry names missing attempt {rule.attempt_number}"
@@ -134,7 +139,7 @@ def decide(
     expires = now + timedelta(minutes=rule.expiry) if rule.expiry is not None else None
     return Outcome(
         PENDING,
-        code,
+        rule.call_result,
         target.id,
         target.number,
         target_channel,
