@@ -328,7 +328,7 @@ def delete_campaign(actor: User, campaign_id: Any) -> None:
     upload_ids = select(Upload.id).where(Upload.campaign_id == cid)
     from portal.services.uploads import storage
 
-    storage.remove_for_uploads(list(db.session.scalars(upload_ids)))
+    files = storage.disk_files_of(list(db.session.scalars(upload_ids)))
     db.session.execute(
         UploadError.__table__.delete().where(UploadError.upload_id.in_(upload_ids))
     )
@@ -336,6 +336,8 @@ def delete_campaign(actor: User, campaign_id: Any) -> None:
     audit.record(actor, "delete", "campaign", cid, {"name": campaign.name})
     db.session.delete(campaign)
     db.session.commit()
+    for path in files:  # uploads in the database store went with their rows
+        storage.remove(path)
 
 
 WINDOW_STATES = {
