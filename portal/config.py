@@ -54,6 +54,10 @@ class Config:
         )
         self.ECM_FEED_INTERVAL = _int(env.get("ECM_FEED_INTERVAL"), 10)
         self.ECM_RESPONSE_TIMEOUT = _int(env.get("ECM_RESPONSE_TIMEOUT"), 1800)
+        self.ECM_ABANDON_LOCKOUT_HOURS = _int(env.get("ECM_ABANDON_LOCKOUT_HOURS"), 72)
+        self.ECM_OPT_OUT_DEADLINE_DAYS = _int(env.get("ECM_OPT_OUT_DEADLINE_DAYS"), 10)
+        self.ECM_ERASURE_KEEP_HASH = _bool(env.get("ECM_ERASURE_KEEP_HASH"), True)
+        self.ECM_ERASURE_HASH_KEY = env.get("ECM_ERASURE_HASH_KEY") or self.SECRET_KEY
         self.ECM_UPLOAD_DIR = env.get("ECM_UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
         self.ECM_MAX_UPLOAD_MB = _int(env.get("ECM_MAX_UPLOAD_MB"), 512)
         self.MAX_CONTENT_LENGTH = self.ECM_MAX_UPLOAD_MB * 1024 * 1024

@@ -108,6 +108,9 @@ def dnc_entry(e: DncEntry) -> dict:
         "dataCreated": iso(e.date_created),
         "dateCreated": iso(e.date_created),
         "lastUpdated": iso(e.last_updated),
+        "expiresAt": iso(e.expires_at),
+        "source": e.source,
+        "reason": e.reason,
     }
 
 

@@ -2,6 +2,15 @@
 
 from portal.models._base import utcnow
 from portal.models.campaigns import Campaign, CiscoCampaign
+from portal.models.consent import (
+    ContactNumberBlock,
+    DncList,
+    DncListEntry,
+    ErasedNumber,
+    NumberLockout,
+    OptOut,
+    ResultEffect,
+)
 from portal.models.contacts import (
     BUSINESS_PARAMS,
     PHONES,
@@ -22,6 +31,13 @@ from portal.models.users import (
 )
 
 __all__ = [
+    "ResultEffect",
+    "OptOut",
+    "NumberLockout",
+    "ErasedNumber",
+    "DncListEntry",
+    "DncList",
+    "ContactNumberBlock",
     "AuditLog",
     "BUSINESS_PARAMS",
     "CallResultInbox",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -46,6 +46,9 @@ class Campaign(db.Model):
     sms_template: Mapped[str | None] = mapped_column(Text)
     respect_contact_time_zone: Mapped[bool] = mapped_column(Boolean, default=False)
     response_timeout: Mapped[int | None] = mapped_column(Integer)
+    # abandon-rate guard: percent of live answers; crossing it pauses the campaign
+    max_abandon_rate: Mapped[float | None] = mapped_column(Float)
+    pause_reason: Mapped[str | None] = mapped_column(String(255))
     date_created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_updated: Mapped[datetime] = mapped_column(
         DateTime, default=utcnow, onupdate=utcnow

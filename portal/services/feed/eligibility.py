@@ -11,8 +11,8 @@ from flask import current_app
 from sqlalchemy import func, select, text
 
 from portal.extensions import db
-from portal.models import Campaign, Contact, DncEntry, User, utcnow
-from portal.services import phones
+from portal.models import Campaign, Contact, User, utcnow
+from portal.services import phones, suppression
 from portal.services.enums import CAMPAIGN_STATUS, PENDING, REQUEST_STATES
 from portal.services.feed.plans import StrategyPlan, load_plan, load_plans, number_for
 from portal.services.feed.windows import Window, campaign_window, local_time
@@ -32,6 +32,8 @@ REASONS: dict[str, str] = {
     "no_dialable_number": "No dialable number",
     "on_dnc": "The number is on the do-not-call list",
     "contact_outside_window": "Outside calling hours in the contact's time zone",
+    "abandon_rate": "The campaign's abandon rate crossed its maximum",
+    "abandon_lockout": "The number had an abandoned call recently",
 }
 CAMPAIGN_REASONS = (
     "campaign_disabled",
@@ -46,9 +48,13 @@ CAMPAIGN_REASONS = (
 class Reason:
     code: str
     message: str
+    next_eligible_at: datetime | None = None
 
     def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "label": REASONS[self.code], "message": self.message}
+        data = {"code": self.code, "label": REASONS[self.code], "message": self.message}
+        if self.next_eligible_at is not None:
+            data["nextEligibleAt"] = _fmt(self.next_eligible_at)
+        return data
 
 
 @dataclass
@@ -86,6 +92,8 @@ def campaign_blockers(
                 f"Status is {CAMPAIGN_STATUS.get(campaign.status, campaign.status)}",
             )
         )
+        if campaign.pause_reason:
+            reasons.append(Reason("abandon_rate", campaign.pause_reason))
     if plan is None or not plan.by_number:
         reasons.append(Reason("no_strategy_attempts", "Add an attempt to the strategy"))
     window = campaign_window(campaign)
@@ -153,6 +161,8 @@ def evaluate(
     )
     phones_ = {f"phone{i}": getattr(contact, f"phone{i}") for i in range(1, 6)}
     number = number_for(phones_, attempt)
+    ruled_out = suppression.number_blocks([contact.id]).get(contact.id)
+    number = suppression.pick_number(phones_, number, ruled_out)
     answer.number_to_call = number or None
     answer.attempt_number = attempt.number if attempt else contact.attempt_number
     answer.channel = (
@@ -176,11 +186,14 @@ def evaluate(
             Reason("retry_expired", f"Expired at {_fmt(contact.expires_at)}")
         )
     if not number:
-        answer.reasons.append(Reason("no_dialable_number", "phone1 is empty"))
+        why = (
+            "every phone was ruled out by a result" if ruled_out else "phone1 is empty"
+        )
+        answer.reasons.append(Reason("no_dialable_number", why))
     else:
-        key = match_key(number)
-        if db.session.scalar(select(DncEntry.id).where(DncEntry.match_key == key)):
-            answer.reasons.append(Reason("on_dnc", f"{number} is on the DNC list"))
+        answer.reasons.extend(
+            suppression_reasons(number, campaign.id, answer.channel, now)
+        )
         if campaign.respect_contact_time_zone:
             answer.time_zones = contact_zones(number)
             window = campaign_window(campaign)
@@ -194,6 +207,26 @@ def evaluate(
                     Reason("contact_outside_window", "It is " + ", ".join(closed))
                 )
     return answer
+
+
+def suppression_reasons(
+    number: str, campaign_id: int, channel: int, now: datetime
+) -> list[Reason]:
+    """DNC lists, opt-outs, erasures and abandoned-call lockouts of one number."""
+    key = match_key(number)
+    reasons = []
+    hit = suppression.hits([key], campaign_id, channel, now).get(key)
+    if hit is not None:
+        text = f"{number} is on {hit.label}" + (
+            f" until {_fmt(hit.until)}" if hit.until else ""
+        )
+        reasons.append(Reason("on_dnc", text, hit.until))
+    until = suppression.lockouts([key], now).get(key)
+    if until is not None:
+        reasons.append(
+            Reason("abandon_lockout", f"Locked out until {_fmt(until)}", until)
+        )
+    return reasons
 
 
 def contact_eligibility(contact: Contact, now: datetime | None = None) -> Eligibility:
