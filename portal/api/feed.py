@@ -11,7 +11,10 @@ from portal.services.feed import eligibility, results
 REASON = {
     "type": "object",
     "required": ["code", "label", "message"],
-    "properties": {k: {"type": "string"} for k in ("code", "label", "message")},
+    "properties": {
+        **{k: {"type": "string"} for k in ("code", "label", "message")},
+        "nextEligibleAt": {"type": "string", "format": "date-time"},
+    },
 }
 ELIGIBILITY = {
     "type": "object",
@@ -36,7 +39,15 @@ STATS = {
         "dialsPerHour",
         "feedLagSeconds",
         "eligibility",
+        "abandonRate24h",
+        "abandonRate30d",
     ],
+    "properties": {
+        "abandonRate24h": {"type": "number", "description": "percent of live answers"},
+        "abandonRate30d": {"type": "number", "description": "percent of live answers"},
+        "maxAbandonRate": {"type": ["number", "null"]},
+        "pauseReason": {"type": ["string", "null"]},
+    },
 }
 
 

@@ -52,6 +52,8 @@ def campaign(c: Campaign) -> dict:
         "timeZone": c.time_zone,
         "respectContactTimeZone": bool(c.respect_contact_time_zone),
         "responseTimeout": c.response_timeout,
+        "maxAbandonRate": c.max_abandon_rate,
+        "pauseReason": c.pause_reason,
         "lastUpdated": iso(c.last_updated),
         "dateCreated": iso(c.date_created),
     }

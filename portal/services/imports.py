@@ -48,7 +48,7 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.services import audit, campaigns, contacts, dnc
+from portal.services import audit, campaigns, contacts, dnc, suppression
 from portal.services.errors import (
     NotFound,
     ServiceError,
@@ -901,7 +901,9 @@ class Importer:
         if not valid:
             return
         keys = [row.match_key for _, _, row in valid]
-        on_dnc = dnc.blocked_keys(keys)
+        on_dnc = suppression.permanent_keys(
+            keys, campaign.id, suppression.campaign_channel(campaign.type), self.now
+        )
         taken: set[str] = set()
         if self.deny:
             taken = contacts.open_contact_keys(

@@ -181,11 +181,38 @@ def permanent_keys(
     """Keys suppressed for good: the upload check flags these (state 5 at once).
 
     A temporary entry is not flagged at upload, or the contact would stay closed after
-    the entry expired; the dial-time check holds it until then.
+    the entry expired; the dial-time check holds it until then. Each source is probed
+    key by key on PostgreSQL (`dnc.matching_keys`), fast on million-row lists.
     """
-    return {
-        k for k, hit in hits(keys, campaign_id, channel, now).items() if hit.permanent
-    }
+    from portal.services.dnc import matching_keys
+
+    keys = list(set(keys))
+    if not keys:
+        return set()
+    found = set(matching_keys(DncEntry.match_key, keys, DncEntry.expires_at.is_(None)))
+    scope = DncList.campaign_id.is_(None)
+    if campaign_id is not None:
+        scope = or_(scope, DncList.campaign_id == campaign_id)
+    list_ids = list(
+        db.session.scalars(
+            select(DncList.id).where(scope, DncList.channel.in_(channels_for(channel)))
+        )
+    )
+    if list_ids:
+        found.update(
+            matching_keys(
+                DncListEntry.match_key,
+                keys,
+                DncListEntry.list_id.in_(list_ids),
+                DncListEntry.expires_at.is_(None),
+            )
+        )
+    found.update(
+        matching_keys(OptOut.match_key, keys, OptOut.channel.in_(channels_for(channel)))
+    )
+    by_hash = {key_hash(k): k for k in keys}
+    found.update(by_hash[h] for h in matching_keys(ErasedNumber.key_hash, by_hash))
+    return found
 
 
 def campaign_channel(campaign_type: int) -> int:

@@ -20,7 +20,7 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.services import phones
+from portal.services import phones, result_effects
 from portal.services.enums import (
     CALL_RESULTS,
     COMPLETED,
@@ -335,6 +335,7 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
                 "last_status_update_time": now,
             }
         )
+    result_effects.apply(attempts, updates, now)
     if attempts:
         db.session.execute(insert(ContactAttempt.__table__), attempts)
     bulk_update(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal import metrics
 from portal.extensions import db
 from portal.models import Campaign, FeedHeartbeat, utcnow
-from portal.services import preferences
+from portal.services import abandon, preferences
 from portal.services.feed import claim as claims
 from portal.services.feed import results
 from portal.services.feed.eligibility import campaign_blockers
@@ -92,6 +92,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
     db.session.commit()
     closed = claims.close_unreachable(campaigns, plans, now)
     counts["expired"], counts["spent"] = closed["expired"], closed["spent"]
+    counts["abandonPaused"] = len(abandon.enforce(campaigns, now))
     for campaign in campaigns:
         plan = plans.get(campaign.strategy_id)
         if campaign_blockers(campaign, plan, now):
