@@ -106,7 +106,7 @@ def match_key(number: str, region_code: str | None = None) -> str:
     """The number's match key; an odd stored number is its own key."""
     region_code = region_code or current_app.config.get("ECM_DEFAULT_REGION", "US")
     try:
-        return phones.match_key(number, region_code)
+        return phones.normalise(number, region_code)[1]
     except Exception:  # noqa: BLE001 - a stored number that no longer parses
         return number
 
