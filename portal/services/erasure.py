@@ -49,6 +49,11 @@ from portal.services.roles import ADMIN, require
 from portal.services.validation import Schema, parse
 
 ERASED = "[erased]"
+NAMES = {
+    ContactAttempt: "attempts",
+    CallResultInbox: "inboxResults",
+    ContactNumberBlock: "ruledOutNumbers",
+}
 ID_CHUNK = 1000
 
 
@@ -64,6 +69,12 @@ class Target:
     key: str
     needle: str
     region: str
+
+    @property
+    def probe(self) -> str:
+        """What free text holding the number contains however it was formatted: its
+        last four digits ("(212) 555-0142" does not contain "2125550142")."""
+        return self.needle[-4:]
 
     def matches(self, value: Any) -> bool:
         """Whether a stored value (a number as some caller wrote it) is this number."""
@@ -141,7 +152,7 @@ def _erase_contacts(target: Target, report: Report) -> None:
         part = ids[start : start + ID_CHUNK]
         for model in (ContactAttempt, CallResultInbox, ContactNumberBlock):
             report.add(
-                "attempts" if model is ContactAttempt else model.__tablename__,
+                NAMES[model],
                 db.session.execute(
                     delete(model).where(model.contact_id.in_(part))
                 ).rowcount,
@@ -168,7 +179,7 @@ def _erase_lists(target: Target, report: Report) -> None:
         (DncListEntry, "dncListEntries"),
         (OptOut, "optOuts"),
         (NumberLockout, "lockouts"),
-        (ContactNumberBlock, "contact_number_blocks"),
+        (ContactNumberBlock, "ruledOutNumbers"),
     ):
         report.add(
             name,
@@ -183,7 +194,7 @@ def _erase_upload_errors(target: Target, report: Report) -> None:
         row.id
         for row in db.session.execute(
             select(UploadError.id, UploadError.raw, UploadError.reason).where(
-                _like_any([UploadError.raw, UploadError.reason], target.needle)
+                _like_any([UploadError.raw, UploadError.reason], target.probe)
             )
         )
         if _line_matches(row.raw, target) or _line_matches(row.reason, target)
@@ -230,7 +241,7 @@ def _scrub_audit(target: Target, report: Report) -> None:
     candidates = select(AuditLog).where(
         _like_any(
             [cast(AuditLog.changes, Text), AuditLog.summary, AuditLog.entity_id],
-            target.needle,
+            target.probe,
         )
     )
     for row in db.session.scalars(candidates.order_by(AuditLog.id)):
@@ -272,7 +283,7 @@ def stored_files() -> Iterator[tuple[Path, bool]]:
 
 
 def _scrub_files(target: Target, report: Report) -> None:
-    needle = target.needle.encode()
+    needle = target.probe.encode()
     for path, keep_offsets in stored_files():
         try:
             if keep_offsets:

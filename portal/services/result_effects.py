@@ -180,7 +180,9 @@ def apply(attempts: list[dict[str, Any]], updates: list[dict[str, Any]], now: da
 
 
 def _close(update: dict[str, Any], state: int) -> None:
-    if update["request_state"] == PENDING:
+    """Close a contact the retry map would call again; a listed one becomes state 5."""
+    closing = (PENDING, COMPLETED) if state == BLOCKED_DNC else (PENDING,)
+    if update["request_state"] in closing:
         update.update(request_state=state, _due=None, expires_at=None)
 
 
