@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from portal import queue
 from portal.config import Config
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -50,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         settings.check_production_safety()
     app.config.from_object(settings)
 
+    queue.init_app(app)  # before anything can start a thread that uses it
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
@@ -65,15 +66,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_errors(app)
     _register_headers(app)
 
+    import worker
     from portal import cli
 
     cli.register(app)
+    worker.init_app(app)
 
     if app.config["ECM_AUTO_INIT"]:
         with app.app_context():
             initialise_database(app)
-    if app.config["ECM_START_WORKER"]:
-        _start_worker_on_first_request(app)
     return app
 
 
@@ -97,33 +98,6 @@ def initialise_database(app: Flask) -> None:
     upgrade(directory=MIGRATIONS)
     password = app.config["ECM_ADMIN_PASSWORD"]
     users.ensure_admin(password, is_default=password == "admin")
-
-
-def _start_worker_on_first_request(app: Flask) -> None:
-    """Start the embedded worker when the app serves, not when a CLI command loads it."""
-    lock = threading.Lock()
-
-    @app.before_request
-    def _ensure_worker() -> None:
-        if "ecm_embedded_runner" in app.extensions:
-            return
-        with lock:
-            if "ecm_embedded_runner" not in app.extensions:
-                start_embedded_worker(app)
-
-
-def start_embedded_worker(app: Flask) -> None:
-    from worker.embedded import EmbeddedRunner
-
-    runner = EmbeddedRunner(app)
-    try:
-        from worker.jobs import PERIODIC_JOBS
-    except ImportError:
-        PERIODIC_JOBS = []
-    for seconds_key, func, job_id in PERIODIC_JOBS:
-        runner.every(app.config[seconds_key], func, job_id)
-    runner.start()
-    app.extensions["ecm_embedded_runner"] = runner
 
 
 def wants_json() -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -70,12 +69,18 @@ def _dependants(database_ok: bool) -> tuple[dict, dict, dict]:
         queue = {"ok": False, "state": QUEUE_UNAVAILABLE}
     else:
         queue = {"ok": True, "state": "available", "depth": h["queue"]}
+    backlog = h["backlog"] or {}
     count = len(h["workers"]) + (1 if h["embedded"] else 0)
     workers = {
-        "ok": count > 0,
+        "ok": count > 0 and not backlog.get("stalled"),
         "count": count if h["queue"] is not None or h["embedded"] else None,
         "embedded": h["embedded"] is not None,
+        "stalled": bool(backlog.get("stalled")),
+        "message": backlog.get("message"),
+        "lastJobTakenSecondsAgo": backlog.get("lastTakenAgoSeconds"),
     }
+    if queue["ok"]:
+        queue["oldestWaitSeconds"] = backlog.get("oldestWaitSeconds", 0)
     tick = h["lastTick"]
     feed: dict[str, Any] = {"ok": False, "lastTick": None, "intervalSeconds": interval}
     if tick is None:
@@ -88,11 +93,14 @@ def _dependants(database_ok: bool) -> tuple[dict, dict, dict]:
 
 
 def health() -> tuple[dict[str, Any], int]:
-    """What an operator or a load balancer asks first; 503 only if the DB is down."""
+    """What an operator or a load balancer asks first: 503 when the database is down
+    or when queued jobs wait and no worker takes them."""
     database = _database_status()
     queue, workers, feed = _dependants(database["ok"])
     parts = (database, queue, workers, feed)
     status = "ok" if all(p["ok"] for p in parts) else "degraded"
+    if workers.get("stalled"):
+        status = "unhealthy"  # work is queued and nothing takes it
     if not database["ok"]:
         status = "down"
     body = {
@@ -103,7 +111,7 @@ def health() -> tuple[dict[str, Any], int]:
         "feed": feed,
         "mode": "embedded" if current_app.config.get("EMBEDDED") else "production",
     }
-    return body, 200 if database["ok"] else 503
+    return body, 200 if status in ("ok", "degraded") else 503
 
 
 @bp.get("/healthz")
@@ -235,7 +243,7 @@ def _abandon_gauges():
 
 
 def _counter_registry() -> CollectorRegistry:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if current_app.config.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
@@ -245,9 +253,7 @@ def _counter_registry() -> CollectorRegistry:
 
 
 def _metrics_allowed() -> bool:
-    token = current_app.config.get("ECM_METRICS_TOKEN") or os.environ.get(
-        "ECM_METRICS_TOKEN"
-    )
+    token = current_app.config.get("ECM_METRICS_TOKEN")
     if not token:
         return True
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()

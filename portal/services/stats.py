@@ -234,19 +234,31 @@ def dashboard(actor: User, now: datetime | None = None) -> dict[str, Any]:
 
 
 def worker_health(now: datetime | None = None) -> dict[str, Any]:
-    """RQ workers alive, the embedded runner, queue depth and the last feed tick."""
+    """RQ workers, the embedded runner, the queue's backlog and the last feed tick.
+
+    `backlog.stalled` is the truth about the workers: jobs wait and none has been
+    taken since the oldest was queued (whatever threads or processes exist).
+    """
+    from rq import Worker
+
     from portal import queue as q
     from portal.services.feed.tick import last_heartbeat
 
-    health: dict[str, Any] = {"queue": None, "workers": [], "embedded": None}
+    health: dict[str, Any] = {
+        "queue": None,
+        "workers": [],
+        "embedded": None,
+        "backlog": None,
+    }
     runner = current_app.extensions.get("ecm_embedded_runner")
     if runner is not None:
-        health["embedded"] = not runner.stopping.is_set()
+        health["embedded"] = runner.alive()
     try:
-        from rq import Worker
-
         conn = q.connection()
-        health["queue"] = q.queue().count
+        health["backlog"] = q.backlog(
+            stall_after=current_app.config["ECM_QUEUE_STALL_SECONDS"]
+        )
+        health["queue"] = health["backlog"]["depth"]
         health["workers"] = [
             {
                 "name": w.name,

@@ -12,7 +12,7 @@ from rq.job import Job
 from portal import queue as q
 from portal.services import imports
 from tests.services.upload_files import make_campaign, write_contacts_csv
-from worker.embedded import run_queued_jobs
+from worker.workers import run_queued_jobs
 
 BULK = "/umm/ecm/callback/uploadBulkCaller"
 DNC = "/umm/ecm/contact/uploadCsv"

@@ -80,9 +80,9 @@ def make_app(database: str, redis: str | None, upload_dir: Path, start_worker: b
     with app.app_context():
         initialise_database(app)
     if start_worker:
-        from portal import start_embedded_worker
+        from worker import embedded
 
-        start_embedded_worker(app)
+        embedded.start(app)
     return app
 
 

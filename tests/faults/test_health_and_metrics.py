@@ -214,10 +214,12 @@ def test_multiprocess_mode_sums_processes(tmp_path, backend):
         "from portal import metrics; metrics.RESULTS.labels(call_result='10').inc(7)"
     )
     subprocess.run([sys.executable, "-c", worker], env=env, check=True, cwd=ROOT)
-    scrape = (
-        "from prometheus_client import CollectorRegistry, generate_latest\n"
-        "from portal.observability import _counter_registry\n"
-        "print(generate_latest(_counter_registry()).decode())\n"
+    scrape = (  # the web process reads PROMETHEUS_MULTIPROC_DIR through Config
+        "from portal import create_app\n"
+        "app = create_app({'TESTING': True, 'ECM_AUTO_INIT': True,\n"
+        f"    'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path / 'm.sqlite3'}',\n"
+        "    'ECM_START_WORKER': False})\n"
+        "print(app.test_client().get('/metrics').get_data(as_text=True))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", scrape],
