@@ -8,7 +8,6 @@ from portal.api.core import actor, body, endpoint, listing, paging, target_id
 from portal.api.serializers import iso
 from portal.models import DncList, DncListEntry
 from portal.services import dnc_lists, erasure, optouts, result_effects
-from portal.services.errors import ValidationFailed
 
 CHANNELS = ["voice", "sms", "both"]
 LIST = {
@@ -229,9 +228,8 @@ def entries_delete():
 )
 def entries_upload(list_id: int):
     storage = request.files.get("file")
-    if storage is None:
-        raise ValidationFailed({"file": "is required"})
-    return jsonify(dnc_lists.upload_entries(actor(), list_id, storage.stream))
+    stream = storage.stream if storage is not None else None
+    return jsonify(dnc_lists.upload_entries(actor(), list_id, stream))
 
 
 @endpoint(
@@ -298,7 +296,11 @@ def effects_save():
     params=[{"name": "callResult", "in": "query", "schema": {"type": "integer"}}],
 )
 def effects_delete():
-    result_effects.reset_mapping(actor(), target_id("callResult"))
+    payload = body()
+    code = request.args.get("callResult")
+    if code is None and isinstance(payload, dict):
+        code = payload.get("callResult")
+    result_effects.reset_mapping(actor(), code)
     return "", 204
 
 

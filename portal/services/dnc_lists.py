@@ -308,10 +308,14 @@ def _entry_row(row: list[str], region_code: str) -> dict[str, Any]:
     }
 
 
-def upload_entries(actor: User, list_id: Any, stream: IO[bytes]) -> dict[str, Any]:
+def upload_entries(
+    actor: User, list_id: Any, stream: IO[bytes] | None
+) -> dict[str, Any]:
     """Add a CSV of numbers to a list in chunks; a number already there is updated."""
     require(actor, WRITERS)
     item = get_list(actor, list_id)
+    if stream is None:
+        raise ValidationFailed({"file": "is required"})
     region_code = dnc.region()
     counts: dict[str, Any] = {"added": 0, "updated": 0, "rejected": 0, "errors": []}
     batch: dict[str, dict[str, Any]] = {}

@@ -38,8 +38,8 @@ from portal.services.enums import (
     call_result_name,
 )
 from portal.services.errors import ValidationFailed
-from portal.services.roles import ADMIN, READERS, require
-from portal.services.validation import Schema, parse
+from portal.services.roles import READERS, WRITERS, require
+from portal.services.validation import Schema, as_int, parse
 
 
 class Effect(StrEnum):
@@ -122,8 +122,8 @@ def list_mappings(actor: User) -> list[dict[str, Any]]:
 
 
 def set_mapping(actor: User, data: Any) -> ResultEffect:
-    """Store one code's effect (`none` switches a default off); administrators only."""
-    require(actor, ADMIN)
+    """Store one code's effect (`none` switches a default off)."""
+    require(actor, WRITERS)
     body = parse(EffectIn, data)
     if body.listId is not None and db.session.get(DncList, body.listId) is None:
         raise ValidationFailed({"listId": f"DNC list {body.listId} does not exist"})
@@ -143,8 +143,10 @@ def set_mapping(actor: User, data: Any) -> ResultEffect:
 
 def reset_mapping(actor: User, code: Any) -> None:
     """Back to the default effect for a code."""
-    require(actor, ADMIN)
-    row = db.session.get(ResultEffect, int(code)) if str(code).isdigit() else None
+    require(actor, WRITERS)
+    if code is None:
+        raise ValidationFailed({"callResult": "is required"})
+    row = db.session.get(ResultEffect, as_int(code, "callResult"))
     if row is not None:
         audit.record(actor, "delete", "result_effect", row.call_result, {})
         db.session.delete(row)

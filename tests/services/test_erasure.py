@@ -201,3 +201,13 @@ def test_erasure_without_keeping_the_hash_and_roles(admin, supervisor, api):
     assert res.status_code == 406 and "number" in res.get_json()["fields"]
     res = api.post("/umm/ecm/privacy/erase", {"number": NUMBER, "extra": 1})
     assert res.status_code == 406
+
+
+def test_flask_erase_number_command(app, admin):
+    dnc.add_entry(admin, {"primaryNumber": NUMBER})
+    result = app.test_cli_runner().invoke(args=["erase-number", "(212) 555-0142"])
+    assert result.exit_code == 0, result.output
+    assert "dncEntries 1" in result.output and DIGITS not in result.output
+    assert traces_in_tables() == []
+    bad = app.test_cli_runner().invoke(args=["erase-number", "abc"])
+    assert bad.exit_code == 1 and "number" in bad.output

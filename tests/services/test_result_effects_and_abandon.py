@@ -84,10 +84,10 @@ def test_dialer_dnc_result_adds_the_number_to_the_default_list(admin):
     assert contact(other).request_state in (BLOCKED_DNC, 1)
 
 
-def test_the_mapping_is_configurable(admin, supervisor):
+def test_the_mapping_is_configurable(admin, viewer):
     listed = dnc_lists.create_list(admin, {"name": "Do not call me"})
     with pytest.raises(Forbidden):
-        result_effects.set_mapping(supervisor, {"callResult": 21, "effect": "close"})
+        result_effects.set_mapping(viewer, {"callResult": 21, "effect": "close"})
     with pytest.raises(ValidationFailed) as err:
         result_effects.set_mapping(admin, {"callResult": 1, "effect": "close"})
     assert "callResult" in err.value.fields
