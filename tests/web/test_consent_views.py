@@ -82,3 +82,21 @@ def test_opt_out_effect_and_erase_forms(web_admin, web_supervisor):
     )
     assert res.status_code == 200 and "optOuts 1" in text(res)
     assert "+13035550100" not in text(web_admin.get("/consent"))
+
+
+def test_campaign_form_sets_the_guard_and_the_dashboard_shows_the_rates(
+    web_admin, seed
+):
+    campaign_id = seed["campaign"]
+    form = text(web_admin.get(f"/campaigns/{campaign_id}/edit"))
+    assert 'name="maxAbandonRate"' in form
+    from portal.extensions import db
+    from portal.models import Campaign
+
+    with web_admin.app.app_context():
+        campaign = db.session.get(Campaign, campaign_id)
+        campaign.max_abandon_rate = 3.0
+        db.session.commit()
+    assert 'value="3"' in text(web_admin.get(f"/campaigns/{campaign_id}/edit"))
+    dashboard = text(web_admin.get("/"))
+    assert "0.0 % over 24 h, 0.0 % over 30 d (max 3.0 %)" in dashboard
