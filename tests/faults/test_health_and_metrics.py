@@ -160,7 +160,7 @@ def test_metrics_has_queue_depth_and_feed_lag(client, admin):
 
 
 def test_feed_lag_counts_from_when_dialing_became_possible(ctx, admin):
-    from portal.observability import feed_lag_seconds
+    from portal.services.stats import feed_lag_seconds
 
     resumed = new_campaign(admin)
     new_contact(admin, resumed, "+14155550121", dialTime=_ago(120))
@@ -170,7 +170,7 @@ def test_feed_lag_counts_from_when_dialing_became_possible(ctx, admin):
 
 def test_feed_lag_ignores_campaigns_outside_their_calling_days(ctx, admin):
     from portal.models import utcnow
-    from portal.observability import feed_lag_seconds
+    from portal.services.stats import feed_lag_seconds
 
     today = utcnow().isoweekday() % 7
     other_days = ",".join(str(d) for d in range(7) if d != today)

@@ -25,9 +25,9 @@ from portal.services import (
     dnc_lists,
     erasure,
     exports,
-    imports,
     optouts,
     preferences,
+    uploads,
 )
 from portal.services.dialers import DialResult
 from portal.services.dialers.file import FileDialer
@@ -98,8 +98,8 @@ def build_world(admin, tmp_path: Path) -> dict:
         encoding="utf-8",
     )
     with open(csv_path, "rb") as handle:
-        upload = imports.store_upload(admin, "contacts", handle, "c.csv", campaign.id)
-    assert imports.run_import(upload.id)["state"] == "done"
+        upload = uploads.store_upload(admin, "contacts", handle, "c.csv", campaign.id)
+    assert uploads.run_import(upload.id)["state"] == "done"
     db.session.expire_all()
     assert db.session.get(Upload, upload.id).rejected == 1
     dialer = FileDialer(drop)
@@ -123,7 +123,7 @@ def build_world(admin, tmp_path: Path) -> dict:
     waiting = tmp_path / "later.csv"  # stored, its import not run yet
     waiting.write_text(f"(212) 555-0142,x\n+13125550199,{NUMBER}\n+13125550198\n")
     with open(waiting, "rb") as handle:
-        queued = imports.store_upload(admin, "contacts", handle, "l.csv", campaign.id)
+        queued = uploads.store_upload(admin, "contacts", handle, "l.csv", campaign.id)
     return {
         "campaign": campaign,
         "folders": [Path(imports_dir()), drop],
@@ -163,7 +163,7 @@ def test_erasure_leaves_no_trace(admin, api, tmp_path):
     assert not any(digits_hold_number(cell) for row in rows for cell in row)
     kept = [c.phone1 for c in db.session.scalars(select(Contact))]
     assert kept == ["+13125550178"], "only the number's contacts are gone"
-    assert imports.run_import(world["queued"])["state"] == "done"
+    assert uploads.run_import(world["queued"])["state"] == "done"
     db.session.expire_all()
     later = db.session.get(Upload, world["queued"])
     assert (later.accepted, later.rejected) == (2, 1), "the blanked row is refused"
@@ -180,8 +180,8 @@ def test_an_erased_number_uploaded_again_is_flagged(admin, tmp_path):
     path = tmp_path / "again.csv"
     path.write_text(f"{NUMBER}\n(212) 555-0142\n{KEEP}\n")
     with open(path, "rb") as handle:
-        upload = imports.store_upload(admin, "contacts", handle, "a.csv", campaign.id)
-    imports.run_import(upload.id)
+        upload = uploads.store_upload(admin, "contacts", handle, "a.csv", campaign.id)
+    uploads.run_import(upload.id)
     db.session.expire_all()
     assert db.session.get(Upload, upload.id).dnc_flagged == 2
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Contact, DncEntry, Upload
-from portal.services import dnc, dnc_lists, imports, optouts, suppression
+from portal.services import dnc, dnc_lists, optouts, suppression, uploads
 from portal.services.enums import BLOCKED_DNC, PENDING, RESULT_ON_DNC
 from portal.services.errors import Forbidden, ValidationFailed
 from portal.services.feed import eligibility, run_tick
@@ -222,8 +222,8 @@ def test_upload_time_check_consults_every_applicable_list(admin, voice, tmp_path
     path = tmp_path / "contacts.csv"
     path.write_text("".join(f"+1212555010{i}\n" for i in range(1, 8)))
     with open(path, "rb") as handle:
-        upload = imports.store_upload(admin, "contacts", handle, "c.csv", voice.id)
-    assert imports.run_import(upload.id)["state"] == "done"
+        upload = uploads.store_upload(admin, "contacts", handle, "c.csv", voice.id)
+    assert uploads.run_import(upload.id)["state"] == "done"
     db.session.expire_all()
     assert db.session.get(Upload, upload.id).dnc_flagged == 3
     states = {c.phone1: c.request_state for c in db.session.scalars(select(Contact))}

@@ -278,9 +278,9 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(app_factory, redis_db, tm
     assert_complete(counts(app, upload_id), info, rows)
     # running the job once more changes nothing
     with app.app_context():
-        from portal.services import imports
+        from portal.services import uploads
 
-        assert imports.run_import(upload_id)["accepted"] == info.accepted
+        assert uploads.run_import(upload_id)["accepted"] == info.accepted
     assert_complete(counts(app, upload_id), info, rows)
 
 
