@@ -66,6 +66,8 @@ DEFAULT_EFFECTS: dict[int, Effect] = {
     24: Effect.SKIP_NUMBER,  # wrong person
     26: Effect.ADD_TO_LIST,  # the dialer's own DNC: keep it on ours too
 }
+PHONE_FIELDS = tuple(f"phone{i}" for i in range(1, 6))
+UPSERT_CHUNK = 500  # rows per multi-row insert (SQLite allows 32,766 parameters)
 # abandoned by the dialer / to IVR: the calls the regulators count as abandoned
 ABANDONED_CODES = frozenset({16, 20})
 
@@ -158,11 +160,12 @@ def reset_mapping(actor: User, code: Any) -> None:
 
 def apply(attempts: list[dict[str, Any]], updates: list[dict[str, Any]], now: datetime):
     """Adjust the chunk's contact updates by the mapping; `attempts[i]` is the attempt
-    row of `updates[i]`. Writes number blocks, list entries and lockouts."""
+    row of `updates[i]`. Writes number blocks, list entries and lockouts in bulk."""
     table = mappings()
     lock_for = timedelta(hours=int(current_app.config["ECM_ABANDON_LOCKOUT_HOURS"]))
     region_code = dnc.region()
     lockouts: dict[str, tuple[datetime, int]] = {}
+    ruled_out: list[tuple[dict[str, Any], dict[str, Any], str]] = []
     for attempt, update in zip(attempts, updates, strict=True):
         code, number = attempt["call_result"], attempt["number"]
         if code in ABANDONED_CODES and number and lock_for:
@@ -177,7 +180,9 @@ def apply(attempts: list[dict[str, Any]], updates: list[dict[str, Any]], now: da
             _add_to_list(mapping, number, code, region_code, now)
             _close(update, BLOCKED_DNC)
         elif mapping.effect == Effect.SKIP_NUMBER:
-            _rule_out(attempt, update, region_code, now)
+            key = suppression.match_key(number, region_code)
+            ruled_out.append((attempt, update, key))
+    _rule_out(ruled_out, region_code, now)
     _store_lockouts(lockouts)
 
 
@@ -226,37 +231,70 @@ def _add_to_list(
 
 
 def _rule_out(
-    attempt: dict[str, Any], update: dict[str, Any], region_code: str, now: datetime
+    rows: list[tuple[dict[str, Any], dict[str, Any], str]],
+    region_code: str,
+    now: datetime,
 ) -> None:
-    """Rule the dialed number out; retry now on the next phone when one is left."""
-    key = suppression.match_key(attempt["number"], region_code)
-    contact_id = attempt["contact_id"]
-    _upsert(
-        ContactNumberBlock.__table__,
-        {
-            "contact_id": contact_id,
-            "match_key": key,
-            "call_result": attempt["call_result"],
-            "created_at": now,
-        },
-        ["contact_id", "match_key"],
-        None,
-    )
-    blocked = suppression.number_blocks([contact_id]).get(contact_id, set()) | {key}
-    contact = db.session.get(Contact, contact_id)
-    phones_ = {f"phone{i}": getattr(contact, f"phone{i}") for i in range(1, 6)}
-    left = suppression.pick_number(phones_, attempt["number"], blocked, region_code)
-    if not left:
-        _close(update, COMPLETED)
-    elif update["request_state"] == COMPLETED:  # no retry rule: try the next phone
-        update.update(request_state=PENDING, _due=now)
+    """Rule the dialed numbers out; retry now on the next phone when one is left."""
+    if not rows:
+        return
+    ids = sorted({attempt["contact_id"] for attempt, _, _ in rows})
+    blocked = suppression.number_blocks(ids)
+    phones_of = {
+        row.id: dict(zip(PHONE_FIELDS, row[1:], strict=True))
+        for row in db.session.execute(
+            select(Contact.id, *(getattr(Contact, p) for p in PHONE_FIELDS)).where(
+                Contact.id.in_(ids)
+            )
+        )
+    }
+    new_blocks = []
+    for attempt, update, key in rows:
+        cid = attempt["contact_id"]
+        blocked.setdefault(cid, set()).add(key)
+        new_blocks.append(
+            {
+                "contact_id": cid,
+                "match_key": key,
+                "call_result": attempt["call_result"],
+                "created_at": now,
+            }
+        )
+        left = suppression.pick_number(
+            phones_of.get(cid, {}), attempt["number"], blocked[cid], region_code
+        )
+        if not left:
+            _close(update, COMPLETED)
+        elif update["request_state"] == COMPLETED:  # no retry rule: the next phone
+            update.update(request_state=PENDING, _due=now)
+    _upsert_many(ContactNumberBlock.__table__, new_blocks, ["contact_id", "match_key"])
 
 
 def _store_lockouts(lockouts: dict[str, tuple[datetime, int]]) -> None:
-    for key, (until, code) in lockouts.items():
-        _upsert(
-            NumberLockout.__table__,
-            {"match_key": key, "locked_until": until, "call_result": code},
-            ["match_key"],
-            {"locked_until": until},
-        )
+    rows = [
+        {"match_key": key, "locked_until": until, "call_result": code}
+        for key, (until, code) in sorted(lockouts.items())
+    ]
+    _upsert_many(NumberLockout.__table__, rows, ["match_key"], ["locked_until"])
+
+
+def _upsert_many(
+    table: Any, rows: list[dict[str, Any]], keys: list[str], update: list[str] = ()
+) -> None:
+    """One multi-row insert; on a key already there update `update`, else skip it."""
+    if not rows:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    for start in range(0, len(rows), UPSERT_CHUNK):
+        statement = insert(table).values(rows[start : start + UPSERT_CHUNK])
+        if update:
+            statement = statement.on_conflict_do_update(
+                index_elements=keys,
+                set_={name: statement.excluded[name] for name in update},
+            )
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=keys)
+        db.session.execute(statement)
