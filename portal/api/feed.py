@@ -12,8 +12,8 @@ REASON = {
     "type": "object",
     "required": ["code", "label", "message"],
     "properties": {
-        **{k: {"type": "string"} for k in ("code", "label", "message")},
-        "nextEligibleAt": {"type": "string", "format": "date-time"},
+        k: {"type": "string"}
+        for k in ("code", "label", "message", "rule", "source", "liftsAt")
     },
 }
 ELIGIBILITY = {
@@ -28,6 +28,8 @@ ELIGIBILITY = {
         "channel": {"type": ["integer", "null"]},
         "timeZones": {"type": "array", "items": {"type": "string"}},
         "reasons": {"type": "array", "items": REASON},
+        "nextEligibleAt": {"type": ["string", "null"], "format": "date-time"},
+        "neverEligibleBecause": {"type": ["string", "null"]},
     },
 }
 STATS = {

@@ -16,6 +16,7 @@ from portal.models import (
     User,
 )
 from portal.models.users import ROLE_DESCRIPTIONS, ROLES
+from portal.services.calling_rules.fields import serialise as calling_rule_fields
 from portal.services.preferences import PASSWORD_MASK
 
 
@@ -54,6 +55,7 @@ def campaign(c: Campaign) -> dict:
         "responseTimeout": c.response_timeout,
         "maxAbandonRate": c.max_abandon_rate,
         "pauseReason": c.pause_reason,
+        **calling_rule_fields(c, with_dates=True),
         "lastUpdated": iso(c.last_updated),
         "dateCreated": iso(c.date_created),
     }
@@ -188,6 +190,7 @@ def preferences(p: PreferenceSettings) -> dict:
         "username": p.username,
         "password": PASSWORD_MASK if p.password else None,
         "Domain": p.domain,
+        **calling_rule_fields(p, with_dates=False),
     }
 
 

@@ -42,10 +42,13 @@ from portal.models import (
     PreferenceSettings,
     Upload,
     UploadError,
+    UploadFile,
+    UploadFileChunk,
     User,
 )
 from portal.services import audit, dnc, suppression
 from portal.services.roles import ADMIN, require
+from portal.services.uploads.storage import DB_PREFIX
 from portal.services.validation import Schema, parse
 
 ERASED = "[erased]"
@@ -265,7 +268,7 @@ def stored_files() -> Iterator[tuple[Path, bool]]:
     """
     seen: set[Path] = set()
     for (path,) in db.session.execute(select(Upload.stored_path)):
-        if path and Path(path).is_file():
+        if path and not path.startswith(DB_PREFIX) and Path(path).is_file():
             seen.add(Path(path))
             yield Path(path), True
     prefs = db.session.scalars(select(PreferenceSettings)).first()
@@ -282,7 +285,56 @@ def stored_files() -> Iterator[tuple[Path, bool]]:
                     yield path, False
 
 
+def _scrub_stored_in_database(target: Target, report: Report) -> None:
+    """Uploads kept as chunk rows: blanked like a file, each chunk keeps its length."""
+    needle = target.probe.encode()
+    for file_id in db.session.scalars(select(UploadFile.id).order_by(UploadFile.id)):
+        chunks = list(
+            db.session.execute(
+                select(UploadFileChunk.seq, UploadFileChunk.data)
+                .where(UploadFileChunk.file_id == file_id)
+                .order_by(UploadFileChunk.seq)
+            )
+        )
+        whole = b"".join(bytes(data) for _, data in chunks)
+        if needle not in whole:
+            continue
+        fixed = _blank_lines(whole, target, needle)
+        if fixed == whole:
+            continue
+        offset = 0
+        for seq, data in chunks:
+            part = fixed[offset : offset + len(data)]
+            if part != bytes(data):
+                db.session.execute(
+                    UploadFileChunk.__table__.update()
+                    .where(
+                        UploadFileChunk.file_id == file_id, UploadFileChunk.seq == seq
+                    )
+                    .values(data=part)
+                )
+            offset += len(data)
+        report.add("filesScrubbed", 1)
+    db.session.commit()
+
+
+def _blank_lines(content: bytes, target: Target, needle: bytes) -> bytes:
+    """Each matching number in these bytes overwritten with spaces of its length."""
+    lines = content.splitlines(keepends=True)
+    out = []
+    for line in lines:
+        if needle in line:
+            text = line.decode("utf-8", errors="replace")
+            for cell in set(_cells(text)):
+                if target.matches(cell):
+                    raw = cell.encode()
+                    line = line.replace(raw, b" " * len(raw))
+        out.append(line)
+    return b"".join(out)
+
+
 def _scrub_files(target: Target, report: Report) -> None:
+    _scrub_stored_in_database(target, report)
     needle = target.probe.encode()
     for path, keep_offsets in stored_files():
         try:

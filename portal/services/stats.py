@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.models import Campaign, Contact, ContactAttempt, FeedHeartbeat, User, utcnow
 from portal.services import abandon
 from portal.services import campaigns as campaign_service
+from portal.services import cisco
 from portal.services.enums import (
     CAMPAIGN_STATUS,
     CAMPAIGN_TYPES,
@@ -207,6 +208,7 @@ def _present(
         "pauseReason": campaign.pause_reason,
         "countedAt": raw.get("at"),
         "at": _iso(now),
+        "ciscoRetryWarning": cisco.double_retry_warning(campaign, plan),
     }
 
 

@@ -147,7 +147,7 @@ def test_campaign_max_abandon_rate_stats_and_eligibility(api, app):
     )
     why = api.get(f"/umm/ecm/callback/{cid}/eligibility").get_json()
     reason = next(r for r in why["reasons"] if r["code"] == "on_dnc")
-    assert reason["nextEligibleAt"] == "2099-01-01T00:00:00Z"
+    assert reason["liftsAt"] == "2099-01-01T00:00:00Z"
 
 
 def test_openapi_documents_the_new_names(api):

@@ -87,6 +87,8 @@ def build_world(admin, tmp_path: Path) -> dict:
     retry = [{"call_result": 16, "attempt_number": 1, "delay": 0}]
     strategy = strategy_with(admin, [{"retryMap": retry}], max_attempts=4)
     campaign = make_campaign(admin, strategy, name="Erase")
+    campaign.cisco_campaign_id = "5001"  # the file dialer writes per Cisco campaign
+    db.session.commit()
     csv_path = tmp_path / "contacts.csv"
     csv_path.write_text(
         "phone1,phone2\n"
@@ -103,7 +105,10 @@ def build_world(admin, tmp_path: Path) -> dict:
     db.session.expire_all()
     assert db.session.get(Upload, upload.id).rejected == 1
     dialer = FileDialer(drop)
-    now = utcnow() + timedelta(minutes=1)  # the imported contacts are due now
+    now = utcnow() + timedelta(days=1)  # a Wednesday midday in New York: lawful hours
+    while now.weekday() != 2:
+        now += timedelta(days=1)
+    now = now.replace(hour=17, minute=0, second=0, microsecond=0)
     run_tick(now, dialer=dialer, sms=Sms())
     dispatched = list(
         db.session.scalars(select(Contact).where(Contact.request_state == 1))

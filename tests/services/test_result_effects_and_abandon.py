@@ -146,7 +146,7 @@ def test_abandoned_number_is_locked_out_for_72_hours_on_every_campaign(admin):
         assert (held.request_state, held.dial_time) == (PENDING, until)
     why = eligibility.as_dict(eligibility.contact_eligibility(contact(b), T0))
     lockout = next(r for r in why["reasons"] if r["code"] == "abandon_lockout")
-    assert lockout["nextEligibleAt"] == until.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert lockout["liftsAt"] == until.strftime("%Y-%m-%dT%H:%M:%SZ")
     tick(until - SECOND, dialer)
     assert len(dialer.dispatched) == 1
     tick(until, dialer)

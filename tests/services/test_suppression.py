@@ -87,7 +87,7 @@ def test_named_list_expiry_boundary_and_eligibility(admin, voice):
         eligibility.contact_eligibility(state_of(cid), T0 + timedelta(minutes=29))
     )
     reason = next(r for r in answer["reasons"] if r["code"] == "on_dnc")
-    assert reason["nextEligibleAt"] == until.strftime(ISO)
+    assert reason["liftsAt"] == until.strftime(ISO)
     assert "list Holds" in reason["message"]
     later = eligibility.contact_eligibility(state_of(cid), until)
     assert "on_dnc" not in [r.code for r in later.reasons]

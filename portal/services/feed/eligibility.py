@@ -12,7 +12,9 @@ from sqlalchemy import func, select, text
 
 from portal.extensions import db
 from portal.models import Campaign, Contact, User, utcnow
-from portal.services import phones, suppression
+from portal.services import calling_rules, phones, suppression
+from portal.services.calling_rules.codes import CAMPAIGN_RULE_CODES, RULE_REASONS
+from portal.services.calling_rules.zones import zones_of
 from portal.services.enums import CAMPAIGN_STATUS, PENDING, REQUEST_STATES
 from portal.services.feed.plans import StrategyPlan, load_plan, load_plans, number_for
 from portal.services.feed.windows import Window, campaign_window, local_time
@@ -35,12 +37,14 @@ REASONS: dict[str, str] = {
     "abandon_rate": "The campaign's abandon rate crossed its maximum",
     "abandon_lockout": "The number had an abandoned call recently",
 }
+REASONS.update(RULE_REASONS)
 CAMPAIGN_REASONS = (
     "campaign_disabled",
     "campaign_paused",
     "no_strategy_attempts",
     "not_calling_day",
     "outside_window",
+    *CAMPAIGN_RULE_CODES,
 )
 
 
@@ -48,13 +52,23 @@ CAMPAIGN_REASONS = (
 class Reason:
     code: str
     message: str
-    next_eligible_at: datetime | None = None
+    rule: str | None = None  # calling rules: the rule, its source, when it lifts
+    source: str | None = None
+    lifts_at: datetime | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        data = {"code": self.code, "label": REASONS[self.code], "message": self.message}
-        if self.next_eligible_at is not None:
-            data["nextEligibleAt"] = _fmt(self.next_eligible_at)
-        return data
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "code": self.code,
+            "label": REASONS[self.code],
+            "message": self.message,
+        }
+        if self.rule is not None:
+            out["rule"] = self.rule
+        if self.source is not None:
+            out["source"] = self.source
+        if self.lifts_at is not None:
+            out["liftsAt"] = _fmt(self.lifts_at)
+        return out
 
 
 @dataclass
@@ -68,6 +82,8 @@ class Eligibility:
     attempt_number: int | None = None
     channel: int | None = None
     time_zones: list[str] = field(default_factory=list)
+    next_eligible_at: datetime | None = None
+    never_because: str | None = None  # the reason code when next_eligible_at is None
 
     @property
     def eligible(self) -> bool:
@@ -113,7 +129,16 @@ def campaign_blockers(
                 f"It is {stamp}; calls run {campaign.start_time}-{campaign.end_time}",
             )
         )
+    reasons.extend(_rule_reasons(calling_rules.campaign_blocks(campaign, now)))
     return reasons
+
+
+def _rule_reasons(blocks) -> list[Reason]:
+    return [
+        Reason(b.code, b.message, b.rule, b.source, b.lifts_at)
+        for b in blocks
+        if b.code in RULE_REASONS
+    ]
 
 
 def region() -> str:
@@ -124,8 +149,8 @@ def contact_zones(number: str) -> list[str]:
     """The IANA zones the number may ring in ([] when unknown)."""
     if not number:
         return []
-    try:
-        return phones.number_time_zones(number, region())
+    try:  # cached on the prefix phonenumbers decides by (calling_rules.zones)
+        return list(zones_of(number, match_key(number), region()))
     except Exception:  # noqa: BLE001 - an odd number must not break a tick
         return []
 
@@ -206,6 +231,7 @@ def evaluate(
                 answer.reasons.append(
                     Reason("contact_outside_window", "It is " + ", ".join(closed))
                 )
+    _apply_calling_rules(answer, contact, campaign, now)
     return answer
 
 
@@ -220,13 +246,35 @@ def suppression_reasons(
         text = f"{number} is on {hit.label}" + (
             f" until {_fmt(hit.until)}" if hit.until else ""
         )
-        reasons.append(Reason("on_dnc", text, hit.until))
+        reasons.append(Reason("on_dnc", text, lifts_at=hit.until))
     until = suppression.lockouts([key], now).get(key)
     if until is not None:
         reasons.append(
-            Reason("abandon_lockout", f"Locked out until {_fmt(until)}", until)
+            Reason("abandon_lockout", f"Locked out until {_fmt(until)}", lifts_at=until)
         )
     return reasons
+
+
+def _apply_calling_rules(
+    answer: Eligibility, contact: Contact, campaign: Campaign, now: datetime
+) -> None:
+    """Issue #12's reasons (number and zone rules) and the next moment to dial."""
+    rules = calling_rules.contact_rules(
+        campaign, answer.number_to_call, contact.dial_time, now
+    )
+    if answer.number_to_call and rules.rules_on:
+        own = {"campaign_not_started", "campaign_ended"}  # campaign_blockers has them
+        answer.reasons.extend(
+            r for r in _rule_reasons(rules.blocks(now)) if r.code not in own
+        )
+        if not answer.time_zones:
+            answer.time_zones = list(rules.zones)
+    if answer.eligible:
+        answer.next_eligible_at = now
+        return
+    answer.next_eligible_at, answer.never_because = calling_rules.next_dial(
+        rules, answer.reasons, now, contact.expires_at
+    )
 
 
 def contact_eligibility(contact: Contact, now: datetime | None = None) -> Eligibility:
@@ -254,6 +302,10 @@ def as_dict(answer: Eligibility) -> dict[str, Any]:
         "channel": answer.channel,
         "timeZones": answer.time_zones,
         "reasons": [r.as_dict() for r in answer.reasons],
+        "nextEligibleAt": (
+            _fmt(answer.next_eligible_at) if answer.next_eligible_at else None
+        ),
+        "neverEligibleBecause": answer.never_because,
     }
 
 
@@ -308,6 +360,7 @@ def contact_reason_counts(
             "not_due": not_due.get(campaign.id, 0),
             "no_attempts_left": spent or 0,
             "retry_expired": expired.get(campaign.id, 0),
+            **calling_rules.rule_counts(campaign, now),
         }
     return out
 
@@ -326,13 +379,20 @@ def summarise(
     blockers = campaign_blockers(campaign, plan, now)
     for reason in blockers:
         reasons[reason.code] = pending
-    for code in ("not_due", "no_attempts_left", "retry_expired"):
-        if counts.get(code):
-            reasons[code] = counts[code]
+    for code, count in counts.items():
+        if count and code in REASONS and code not in reasons:
+            reasons[code] = count
     held = sum(v for k, v in reasons.items() if k not in CAMPAIGN_REASONS)
+    next_at, never = (
+        calling_rules.campaign_next(campaign, blockers, now)
+        if blockers
+        else (now, None)
+    )
     return {
         "pending": pending,
         "dialableNow": 0 if blockers else max(0, pending - held),
+        "nextEligibleAt": _fmt(next_at) if next_at else None,
+        "neverEligibleBecause": never,
         "campaignBlocked": [r.as_dict() for r in blockers],
         "reasons": [
             {"code": code, "label": REASONS[code], "count": count}
