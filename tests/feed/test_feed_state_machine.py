@@ -513,7 +513,7 @@ def machine_for(world):
 
 
 def test_feed_state_machine(world, backend):
-    examples = 12 if backend == "sqlite" else 4
+    examples = 12 if backend == "sqlite" else 10
     run_state_machine_as_test(
         machine_for(world),
         settings=settings(
