@@ -20,6 +20,7 @@ from portal.models.contacts import (
     DialLog,
 )
 from portal.models.dnc import DncEntry
+from portal.models.reports import AttemptCount
 from portal.models.settings import (
     AuditLog,
     DialerWatermark,
@@ -46,6 +47,7 @@ __all__ = [
     "DncListEntry",
     "DncList",
     "ContactNumberBlock",
+    "AttemptCount",
     "AuditLog",
     "BUSINESS_PARAMS",
     "CallResultInbox",

@@ -74,6 +74,14 @@ class Campaign(db.Model):
     # abandon-rate guard: percent of live answers; crossing it pauses the campaign
     max_abandon_rate: Mapped[float | None] = mapped_column(Float)
     pause_reason: Mapped[str | None] = mapped_column(String(255))
+    # which pending contacts are dialed first: due, priority, newest, random
+    dial_order: Mapped[str] = mapped_column(
+        String(16), default="due", server_default="due"
+    )
+    # a structured filter (portal/services/contact_filters.py); None keeps every contact
+    contact_filter: Mapped[dict | None] = mapped_column(JSON)
+    # [{"callResults": [...], "afterDays": D, "maxTimes": K}] (services/recycling.py)
+    recycle_rules: Mapped[list | None] = mapped_column(JSON)
     date_created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_updated: Mapped[datetime] = mapped_column(
         DateTime, default=utcnow, onupdate=utcnow

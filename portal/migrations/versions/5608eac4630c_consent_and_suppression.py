@@ -1,7 +1,7 @@
 """consent and suppression
 
 Revision ID: 5608eac4630c
-Revises: c12a0f3e9b71
+Revises: b7c41e2d9a10
 Create Date: 2026-12-01 09:42:25.894975
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "5608eac4630c"
-down_revision = "c12a0f3e9b71"
+down_revision = "b7c41e2d9a10"
 branch_labels = None
 depends_on = None
 

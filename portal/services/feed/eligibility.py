@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from portal.extensions import db
 from portal.models import Campaign, Contact, User, utcnow
-from portal.services import calling_rules, phones, suppression
+from portal.services import calling_rules, contact_filters, phones, suppression
 from portal.services.calling_rules.codes import CAMPAIGN_RULE_CODES, RULE_REASONS
 from portal.services.calling_rules.zones import zones_of
 from portal.services.enums import CAMPAIGN_STATUS, PENDING, REQUEST_STATES
@@ -36,6 +36,7 @@ REASONS: dict[str, str] = {
     "contact_outside_window": "Outside calling hours in the contact's time zone",
     "abandon_rate": "The campaign's abandon rate crossed its maximum",
     "abandon_lockout": "The number had an abandoned call recently",
+    "excluded_by_filter": "Left out by the campaign's contact filter",
 }
 REASONS.update(RULE_REASONS)
 CAMPAIGN_REASONS = (
@@ -210,6 +211,13 @@ def evaluate(
         answer.reasons.append(
             Reason("retry_expired", f"Expired at {_fmt(contact.expires_at)}")
         )
+    if contact.callback_at is None and contact_filters.excludes(campaign, contact.id):
+        answer.reasons.append(
+            Reason(
+                "excluded_by_filter",
+                "The filter keeps " + contact_filters.describe(campaign.contact_filter),
+            )
+        )
     if not number:
         why = (
             "every phone was ruled out by a result" if ruled_out else "phone1 is empty"
@@ -360,6 +368,7 @@ def contact_reason_counts(
             "not_due": not_due.get(campaign.id, 0),
             "no_attempts_left": spent or 0,
             "retry_expired": expired.get(campaign.id, 0),
+            "excluded_by_filter": contact_filters.excluded_count(campaign),
             **calling_rules.rule_counts(campaign, now),
         }
     return out
