@@ -3,6 +3,7 @@
 from portal.api import (
     callbacks,
     campaigns,
+    consent,  # noqa: F401
     dnc,
     exports,  # noqa: F401
     feed,  # noqa: F401

@@ -53,6 +53,8 @@ def campaign(c: Campaign) -> dict:
         "timeZone": c.time_zone,
         "respectContactTimeZone": bool(c.respect_contact_time_zone),
         "responseTimeout": c.response_timeout,
+        "maxAbandonRate": c.max_abandon_rate,
+        "pauseReason": c.pause_reason,
         **calling_rule_fields(c, with_dates=True),
         "dialOrder": c.dial_order or "due",
         "contactFilter": c.contact_filter,
@@ -113,6 +115,9 @@ def dnc_entry(e: DncEntry) -> dict:
         "dataCreated": iso(e.date_created),
         "dateCreated": iso(e.date_created),
         "lastUpdated": iso(e.last_updated),
+        "expiresAt": iso(e.expires_at),
+        "source": e.source,
+        "reason": e.reason,
     }
 
 

@@ -2,6 +2,15 @@
 
 from portal.models._base import utcnow
 from portal.models.campaigns import Campaign, CiscoCampaign
+from portal.models.consent import (
+    ContactNumberBlock,
+    DncList,
+    DncListEntry,
+    ErasedNumber,
+    NumberLockout,
+    OptOut,
+    ResultEffect,
+)
 from portal.models.contacts import (
     BUSINESS_PARAMS,
     PHONES,
@@ -31,6 +40,13 @@ from portal.models.users import (
 )
 
 __all__ = [
+    "ResultEffect",
+    "OptOut",
+    "NumberLockout",
+    "ErasedNumber",
+    "DncListEntry",
+    "DncList",
+    "ContactNumberBlock",
     "AttemptCount",
     "AuditLog",
     "BUSINESS_PARAMS",

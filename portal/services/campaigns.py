@@ -99,6 +99,7 @@ class CampaignFields(CampaignRuleFields):
     smsTemplate: str | None = Field(default=None, max_length=1600)
     respectContactTimeZone: bool | None = None
     responseTimeout: int | None = Field(default=None, ge=10, le=7 * 86400)
+    maxAbandonRate: float | None = Field(default=None, gt=0, le=100)
     dialOrder: str | None = Field(
         default=None, description="due, priority, newest or random"
     )
@@ -219,6 +220,7 @@ COLUMN_OF = {
     "smsTemplate": "sms_template",
     "respectContactTimeZone": "respect_contact_time_zone",
     "responseTimeout": "response_timeout",
+    "maxAbandonRate": "max_abandon_rate",
     "dialOrder": "dial_order",
     "contactFilter": "contact_filter",
     "recycleRules": "recycle_rules",
@@ -332,6 +334,8 @@ def update_campaign(actor: User, data: dict) -> Campaign:
     ):
         raise ValidationFailed({"type": "cannot change after the campaign is created"})
     values.pop("type", None)
+    if values.get("status") == 1:
+        values["pause_reason"] = None
     _check_references(body, {**values, "_id": campaign.id})
     changes = audit.diff(campaign, values)
     if changes:
@@ -350,7 +354,10 @@ def set_status(actor: User, data: dict) -> tuple[Campaign, str]:
     body = parse(CampaignStatusIn, data)
     campaign = get_campaign(actor, body.id)
     status = int(body.status)
-    changes = audit.diff(campaign, {"status": status})
+    values: dict[str, Any] = {"status": status}
+    if status == 1:
+        values["pause_reason"] = None  # resumed: the guard's reason no longer holds
+    changes = audit.diff(campaign, values)
     if changes:
         audit.record(
             actor,

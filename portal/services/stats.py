@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Campaign, Contact, ContactAttempt, FeedHeartbeat, User, utcnow
+from portal.services import abandon
 from portal.services import campaigns as campaign_service
 from portal.services import cisco
 from portal.services.enums import (
@@ -87,6 +88,8 @@ def count(campaigns: list[Campaign], now: datetime) -> dict[int, dict[str, Any]]
         raw[cid]["hours"][key[:13]] = n
     for cid, counts in eligibility.contact_reason_counts(campaigns, now).items():
         raw[cid]["reasons"] = counts
+    for cid, figures in abandon.rates(ids, now).items():
+        raw[cid]["abandon"] = figures
     return raw
 
 
@@ -198,6 +201,11 @@ def _present(
         "eligibility": eligibility.summarise(
             campaign, plan, now, states.get(PENDING, 0), raw.get("reasons", {})
         ),
+        **abandon.stats_fields(
+            raw.get("abandon") or abandon.rates([campaign.id], now)[campaign.id]
+        ),
+        "maxAbandonRate": campaign.max_abandon_rate,
+        "pauseReason": campaign.pause_reason,
         "countedAt": raw.get("at"),
         "at": _iso(now),
         "ciscoRetryWarning": cisco.double_retry_warning(campaign, plan),

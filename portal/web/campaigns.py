@@ -84,6 +84,7 @@ TEXT_FIELDS = (
     "skillGroup",
     "smsTemplate",
     "responseTimeout",
+    "maxAbandonRate",
 )
 REQUIRED = ("name", "strategyId", "startTime", "endTime", "timeZone")
 CONTACT_FIELDS = (
@@ -133,6 +134,9 @@ def campaign_values(campaign: Campaign | None) -> dict[str, Any]:
         else str(campaign.response_timeout),
         "enabled": campaign.enabled,
         "respectContactTimeZone": campaign.respect_contact_time_zone,
+        "maxAbandonRate": ""
+        if campaign.max_abandon_rate is None
+        else f"{campaign.max_abandon_rate:g}",
         **rule_form_values(campaign, with_dates=True),
     }
 

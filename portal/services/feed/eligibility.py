@@ -11,8 +11,8 @@ from flask import current_app
 from sqlalchemy import func, select, text
 
 from portal.extensions import db
-from portal.models import Campaign, Contact, DncEntry, User, utcnow
-from portal.services import calling_rules, contact_filters, phones
+from portal.models import Campaign, Contact, User, utcnow
+from portal.services import calling_rules, contact_filters, phones, suppression
 from portal.services.calling_rules.codes import CAMPAIGN_RULE_CODES, RULE_REASONS
 from portal.services.calling_rules.zones import zones_of
 from portal.services.enums import CAMPAIGN_STATUS, PENDING, REQUEST_STATES
@@ -34,6 +34,8 @@ REASONS: dict[str, str] = {
     "no_dialable_number": "No dialable number",
     "on_dnc": "The number is on the do-not-call list",
     "contact_outside_window": "Outside calling hours in the contact's time zone",
+    "abandon_rate": "The campaign's abandon rate crossed its maximum",
+    "abandon_lockout": "The number had an abandoned call recently",
     "excluded_by_filter": "Left out by the campaign's contact filter",
 }
 REASONS.update(RULE_REASONS)
@@ -107,6 +109,8 @@ def campaign_blockers(
                 f"Status is {CAMPAIGN_STATUS.get(campaign.status, campaign.status)}",
             )
         )
+        if campaign.pause_reason:
+            reasons.append(Reason("abandon_rate", campaign.pause_reason))
     if plan is None or not plan.by_number:
         reasons.append(Reason("no_strategy_attempts", "Add an attempt to the strategy"))
     window = campaign_window(campaign)
@@ -183,6 +187,8 @@ def evaluate(
     )
     phones_ = {f"phone{i}": getattr(contact, f"phone{i}") for i in range(1, 6)}
     number = number_for(phones_, attempt)
+    ruled_out = suppression.number_blocks([contact.id]).get(contact.id)
+    number = suppression.pick_number(phones_, number, ruled_out)
     answer.number_to_call = number or None
     answer.attempt_number = attempt.number if attempt else contact.attempt_number
     answer.channel = (
@@ -213,11 +219,14 @@ def evaluate(
             )
         )
     if not number:
-        answer.reasons.append(Reason("no_dialable_number", "phone1 is empty"))
+        why = (
+            "every phone was ruled out by a result" if ruled_out else "phone1 is empty"
+        )
+        answer.reasons.append(Reason("no_dialable_number", why))
     else:
-        key = match_key(number)
-        if db.session.scalar(select(DncEntry.id).where(DncEntry.match_key == key)):
-            answer.reasons.append(Reason("on_dnc", f"{number} is on the DNC list"))
+        answer.reasons.extend(
+            suppression_reasons(number, campaign.id, answer.channel, now)
+        )
         if campaign.respect_contact_time_zone:
             answer.time_zones = contact_zones(number)
             window = campaign_window(campaign)
@@ -232,6 +241,26 @@ def evaluate(
                 )
     _apply_calling_rules(answer, contact, campaign, now)
     return answer
+
+
+def suppression_reasons(
+    number: str, campaign_id: int, channel: int, now: datetime
+) -> list[Reason]:
+    """DNC lists, opt-outs, erasures and abandoned-call lockouts of one number."""
+    key = match_key(number)
+    reasons = []
+    hit = suppression.hits([key], campaign_id, channel, now).get(key)
+    if hit is not None:
+        text = f"{number} is on {hit.label}" + (
+            f" until {_fmt(hit.until)}" if hit.until else ""
+        )
+        reasons.append(Reason("on_dnc", text, lifts_at=hit.until))
+    until = suppression.lockouts([key], now).get(key)
+    if until is not None:
+        reasons.append(
+            Reason("abandon_lockout", f"Locked out until {_fmt(until)}", lifts_at=until)
+        )
+    return reasons
 
 
 def _apply_calling_rules(

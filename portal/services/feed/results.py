@@ -20,7 +20,7 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.services import callbacks, phones, reports
+from portal.services import callbacks, phones, reports, result_effects
 from portal.services.enums import (
     BLOCKED_DNC,
     CALL_RESULTS,
@@ -412,6 +412,7 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
                 "_refund": outcome.refund,
             }
         )
+    result_effects.apply(attempts, updates, now)
     if attempts:
         db.session.execute(insert(ContactAttempt.__table__), attempts)
         reports.count_attempts(attempts)

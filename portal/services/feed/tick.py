@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal import metrics
 from portal.extensions import db
 from portal.models import Campaign, FeedHeartbeat, utcnow
-from portal.services import calling_rules, preferences, recycling
+from portal.services import abandon, calling_rules, preferences, recycling
 from portal.services.feed import claim as claims
 from portal.services.feed import results, watermarks
 from portal.services.feed.eligibility import campaign_blockers
@@ -97,6 +97,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
     closed = claims.close_unreachable(campaigns, plans, now)
     calling_rules.prune_dial_log(now)
     counts["expired"], counts["spent"] = closed["expired"], closed["spent"]
+    counts["abandonPaused"] = len(abandon.enforce(campaigns, now))
     counts["recycled"] = recycling.recycle_due(campaigns, now)
     for campaign in campaigns:
         plan = plans.get(campaign.strategy_id)

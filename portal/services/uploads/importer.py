@@ -23,7 +23,7 @@ from flask import current_app
 from portal import metrics
 from portal.extensions import db
 from portal.models import BUSINESS_PARAMS, PHONES, Campaign, Upload, utcnow
-from portal.services import audit, contacts, dnc
+from portal.services import audit, contacts, dnc, suppression
 from portal.services.errors import ValidationFailed
 from portal.services.uploads import storage
 from portal.services.uploads.csv_source import (
@@ -300,7 +300,11 @@ class Importer:
         """Duplicates refused (deny policy), DNC matches stored blocked, the rest
         stored pending."""
         keys = [row.match_key for _, _, row in valid]
-        on_dnc = dnc.blocked_keys(keys)
+        campaign = self.campaign
+        # every list that applies to this campaign and its channel (issue 13)
+        on_dnc = suppression.permanent_keys(
+            keys, campaign.id, suppression.campaign_channel(campaign.type), self.now
+        )
         taken: set[str] = set()
         anywhere: set[str] = set()
         if self.deny:
