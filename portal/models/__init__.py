@@ -1,6 +1,6 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
-from portal.models._base import utcnow
+from portal.models._base import iso_z, utcnow
 from portal.models.campaigns import Campaign, CiscoCampaign
 from portal.models.contacts import (
     BUSINESS_PARAMS,
@@ -42,5 +42,6 @@ __all__ = [
     "Upload",
     "UploadError",
     "User",
+    "iso_z",
     "utcnow",
 ]

@@ -6,3 +6,11 @@ from datetime import UTC, datetime
 def utcnow() -> datetime:
     """Return the current time as naive UTC, the form every column stores."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def iso_z(moment: datetime | None) -> str | None:
+    """A stored (naive UTC) time in ISO 8601 with a Z, as the seed writes them."""
+    return None if moment is None else moment.strftime(ISO_Z)

@@ -27,6 +27,8 @@ from portal.services.enums import (
     PENDING,
     REQUEST_STATES,
     RESULT_ON_DNC,
+    CampaignType,
+    Channel,
 )
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
@@ -187,6 +189,11 @@ def has_open_contact(campaign_id: int, match_key: str) -> bool:
     return bool(open_contact_keys(campaign_id, [match_key]))
 
 
+def _first_channel(campaign: Campaign) -> Channel:
+    """The channel of a campaign without an attempt plan: SMS campaigns text."""
+    return Channel.SMS if campaign.type == CampaignType.SMS else Channel.VOICE
+
+
 def contact_defaults(
     campaign: Campaign, blocked: bool, now: datetime
 ) -> dict[str, Any]:
@@ -200,7 +207,7 @@ def contact_defaults(
         "attempt_id": attempt.id if attempt else None,
         "attempt_number": attempt.attempt_number if attempt else 1,
         "attempts_made": 0,
-        "channel": attempt.channel if attempt else (1 if campaign.type == 2 else 0),
+        "channel": attempt.channel if attempt else _first_channel(campaign),
         "date_created": now,
         "last_status_update_time": now if blocked else None,
     }

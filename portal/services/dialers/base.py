@@ -10,9 +10,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-VOICE = 0
-SMS = 1
-
 # The Import API (UCCE) and Add Contacts API (UCCX) take at most 10,000 rows a request.
 MAX_ROWS_PER_REQUEST = 10_000
 
@@ -30,7 +27,7 @@ class DialRequest:
     campaign_id: int
     cisco_campaign_id: str | None
     number: str
-    channel: int  # 0 voice, 1 SMS
+    channel: int  # a Channel: 0 voice, 1 SMS
     attempt_number: int
     business_params: dict[str, str] = field(default_factory=dict, hash=False)
     phone_fields: dict[str, str] = field(default_factory=dict, hash=False)

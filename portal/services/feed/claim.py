@@ -28,6 +28,8 @@ from portal.services.enums import (
     MAX_ATTEMPTS,
     PENDING,
     RESULT_ON_DNC,
+    CampaignType,
+    Channel,
 )
 from portal.services.feed._sql import (
     begin_write,
@@ -42,7 +44,6 @@ from portal.services.feed.windows import campaign_window
 
 log = logging.getLogger(__name__)
 
-SMS = 1
 SCAN_PAGES = 20  # contact-time-zone campaigns look this many batches deep per tick
 _PHONES = tuple(f"phone{i}" for i in range(1, 6))
 _PARAMS = tuple(f"business_param{i}" for i in range(1, 13))
@@ -136,7 +137,7 @@ def claim_due_contacts(
     dispatch_rows: list[dict[str, Any]] = []
     dnc_ids: list[int] = []
     invalid_ids: list[int] = []
-    sms_campaign = campaign.type == 2
+    sms_campaign = campaign.type == CampaignType.SMS
     for row, attempt, number in chosen:
         if not number:
             invalid_ids.append(row.id)
@@ -144,7 +145,7 @@ def claim_due_contacts(
         if keys[number] in blocked:
             dnc_ids.append(row.id)
             continue
-        channel = SMS if sms_campaign else attempt.channel
+        channel = Channel.SMS if sms_campaign else attempt.channel
         dispatch_rows.append(
             {
                 "id": row.id,
@@ -268,8 +269,8 @@ def dispatch_claimed(
 ) -> dict[str, int]:
     """Hand the claimed contacts over; whatever the adapter did not take goes back."""
     counts = {"dispatched": 0, "returned": 0}
-    voice = [c for c in claim.claimed if c.channel != SMS]
-    texts = [c for c in claim.claimed if c.channel == SMS]
+    voice = [c for c in claim.claimed if c.channel != Channel.SMS]
+    texts = [c for c in claim.claimed if c.channel == Channel.SMS]
     if voice:
         requests = dial_requests(campaign, voice)
         name = getattr(dialer, "name", "dialer")

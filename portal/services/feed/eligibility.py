@@ -11,9 +11,16 @@ from flask import current_app
 from sqlalchemy import func, select, text
 
 from portal.extensions import db
-from portal.models import Campaign, Contact, DncEntry, User, utcnow
+from portal.models import Campaign, Contact, DncEntry, User, iso_z, utcnow
 from portal.services import phones
-from portal.services.enums import CAMPAIGN_STATUS, PENDING, REQUEST_STATES
+from portal.services.enums import (
+    CAMPAIGN_STATUS,
+    PENDING,
+    REQUEST_STATES,
+    CampaignStatus,
+    CampaignType,
+    Channel,
+)
 from portal.services.feed.plans import StrategyPlan, load_plan, load_plans, number_for
 from portal.services.feed.windows import Window, campaign_window, local_time
 from portal.services.roles import READERS, require
@@ -68,10 +75,6 @@ class Eligibility:
         return not self.reasons
 
 
-def _fmt(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def campaign_blockers(
     campaign: Campaign, plan: StrategyPlan | None, now: datetime
 ) -> list[Reason]:
@@ -79,7 +82,7 @@ def campaign_blockers(
     reasons: list[Reason] = []
     if not campaign.enabled:
         reasons.append(Reason("campaign_disabled", "The campaign is switched off"))
-    if campaign.status != 1:
+    if campaign.status != CampaignStatus.RUNNING:
         reasons.append(
             Reason(
                 "campaign_paused",
@@ -155,14 +158,15 @@ def evaluate(
     number = number_for(phones_, attempt)
     answer.number_to_call = number or None
     answer.attempt_number = attempt.number if attempt else contact.attempt_number
-    answer.channel = (
-        1 if campaign.type == 2 else (attempt.channel if attempt else contact.channel)
-    )
+    if campaign.type == CampaignType.SMS:
+        answer.channel = Channel.SMS
+    else:
+        answer.channel = attempt.channel if attempt else contact.channel
     if contact.request_state != PENDING:
         state = REQUEST_STATES.get(contact.request_state, str(contact.request_state))
         answer.reasons.append(Reason("not_pending", f"Request state is {state}"))
     if contact.dial_time and contact.dial_time > now:
-        answer.reasons.append(Reason("not_due", f"Due at {_fmt(contact.dial_time)}"))
+        answer.reasons.append(Reason("not_due", f"Due at {iso_z(contact.dial_time)}"))
     max_attempts = plan.max_attempts if plan else 0
     if contact.attempts_made >= max_attempts:
         answer.reasons.append(
@@ -173,7 +177,7 @@ def evaluate(
         )
     if contact.expires_at is not None and contact.expires_at <= now:
         answer.reasons.append(
-            Reason("retry_expired", f"Expired at {_fmt(contact.expires_at)}")
+            Reason("retry_expired", f"Expired at {iso_z(contact.expires_at)}")
         )
     if not number:
         answer.reasons.append(Reason("no_dialable_number", "phone1 is empty"))
@@ -215,7 +219,7 @@ def as_dict(answer: Eligibility) -> dict[str, Any]:
     return {
         "id": answer.contact_id,
         "eligible": answer.eligible,
-        "checkedAt": _fmt(answer.checked_at),
+        "checkedAt": iso_z(answer.checked_at),
         "numberToCall": answer.number_to_call,
         "attemptNumber": answer.attempt_number,
         "channel": answer.channel,

@@ -29,6 +29,8 @@ from portal.services.enums import (
     PENDING,
     RESULT_CONNECTED,
     RESULT_SMS_DELIVERED,
+    CampaignType,
+    Channel,
 )
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.feed._sql import (
@@ -44,8 +46,6 @@ from portal.services.validation import Schema, parse
 
 log = logging.getLogger(__name__)
 
-SMS = 1
-VOICE = 0
 CLOSING_CODES = frozenset({RESULT_CONNECTED, RESULT_SMS_DELIVERED})
 UNKNOWN_CODE_AS = 2  # a dialer code we do not know is recorded as "Error"
 APPLY_CHUNK = 5000
@@ -104,8 +104,8 @@ def decide(
     target = plan.by_number.get(rule.attempt_number)
     if target is None:
         return close(COMPLETED, f"retry names missing attempt {rule.attempt_number}")
-    target_channel = SMS if sms_campaign else target.channel
-    if channel == SMS and target_channel == VOICE:
+    target_channel = Channel.SMS if sms_campaign else target.channel
+    if channel == Channel.SMS and target_channel == Channel.VOICE:
         return close(COMPLETED, "an SMS attempt may not retry into voice")
     due = now + timedelta(minutes=rule.delay)
     expires = now + timedelta(minutes=rule.expiry) if rule.expiry is not None else None
@@ -306,7 +306,7 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
             contact.attempts_made,
             item.call_result,
             now,
-            sms_campaign=kinds.get(contact.campaign_id) == 2,
+            sms_campaign=kinds.get(contact.campaign_id) == CampaignType.SMS,
         )
         attempts.append(
             {

@@ -25,6 +25,7 @@ from portal import metrics
 from portal.extensions import db
 from portal.models import BUSINESS_PARAMS, PHONES, Campaign, Upload, utcnow
 from portal.services import audit, contacts, dnc
+from portal.services.enums import UploadState
 from portal.services.errors import ValidationFailed
 from portal.services.uploads.csv_source import (
     CONTACT_FIELDS,
@@ -429,7 +430,7 @@ def _mark_running(upload: Upload) -> None:
         upload.started_at = utcnow()
     if upload.rows_total is None:
         upload.rows_total = count_lines(upload.stored_path)
-    upload.state = "running"
+    upload.state = UploadState.RUNNING
     upload.error_message = None
     db.session.commit()
 
@@ -464,17 +465,17 @@ def mark_failed(upload_id: int, message: str) -> dict[str, Any]:
     upload = db.session.get(Upload, upload_id)
     if upload is None:
         return {"uploadId": upload_id, "state": "missing"}
-    upload.state = "failed"
+    upload.state = UploadState.FAILED
     upload.error_message = message
     upload.finished_at = utcnow()
     db.session.commit()
-    metrics.IMPORTS.labels(upload.kind, "failed").inc()
+    metrics.IMPORTS.labels(upload.kind, UploadState.FAILED).inc()
     return summary(upload)
 
 
 def record_import_metrics(upload: Upload) -> None:
     """Count a finished upload and its rows by outcome for /metrics."""
-    metrics.IMPORTS.labels(upload.kind, "done").inc()
+    metrics.IMPORTS.labels(upload.kind, UploadState.DONE).inc()
     for outcome, count in (
         ("accepted", upload.accepted),
         ("rejected", upload.rejected),
