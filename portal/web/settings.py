@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -225,9 +226,8 @@ def audit_page():
 @bp.route("/settings/api", endpoint="api_reference")
 @login_required
 def api_page():
-    from portal.api.openapi import build_document
-
-    document = build_document()
+    # the API describes itself; the factory hands its document builder over
+    document = current_app.extensions["ecm_api_document"]()
     return render_template(
         "settings/api.html",
         info=document.get("info", {}),
