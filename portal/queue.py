@@ -76,7 +76,7 @@ def backlog(app: Flask | None = None, stall_after: float = 30.0) -> dict[str, An
     taken_at = float(taken[b"at"]) if b"at" in taken else None
     oldest = None
     if depth:
-        job_ids = rq_queue.get_job_ids(0, 0)
+        job_ids = rq_queue.get_job_ids(0, 1)
         job = rq_queue.fetch_job(job_ids[0]) if job_ids else None
         if job is not None and job.enqueued_at is not None:
             at = job.enqueued_at

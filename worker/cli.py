@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from portal import queue as q
 from portal.extensions import db
-from portal.services import imports
+from portal.services import uploads
 from portal.services.feed import run_tick
 from worker.jobs import PERIODIC_JOBS
 from worker.schedule import enqueue_once
@@ -75,11 +75,13 @@ def worker_command(burst: bool, with_scheduler: bool, name: str | None) -> None:
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     stop = _StopOnSignal()
     while True:
+        stop.install()  # until RQ installs its own handlers inside work()
         worker = AppWorker(
             [q.queue(app)],
             connection=q.connection(app),
             name=name,
             app=app,
+            stop_event=stop.event,
             stop_timeout=app.config["ECM_WORKER_STOP_TIMEOUT"],
         )
         try:
@@ -88,7 +90,7 @@ def worker_command(burst: bool, with_scheduler: bool, name: str | None) -> None:
             )
         except RedisError as exc:
             click.echo(f"worker: lost Redis ({exc})", err=True)
-        if burst or worker.stop_signalled:
+        if burst or stop.event.is_set():
             click.echo("worker: stopped")
             return
         # RQ leaves its loop when Redis goes away; wait for it, unless told to stop
@@ -160,7 +162,7 @@ def uploads_resume_command(older_than: int) -> None:
         raise click.ClickException(
             "set REDIS_URL: in embedded mode the web process resumes its own uploads"
         )
-    resumed = imports.resume_stale(older_than)
+    resumed = uploads.resume_stale(older_than)
     click.echo(
         f"resumed uploads: {', '.join(map(str, resumed))}"
         if resumed

@@ -11,7 +11,7 @@ from typing import Any
 
 from rq import get_current_job
 
-from portal.services import imports, stats
+from portal.services import stats, uploads
 from portal.services.feed import run_tick
 
 # (config key holding the period in seconds, job function, deterministic job id):
@@ -35,7 +35,7 @@ def feed_tick() -> dict[str, Any]:
 def import_upload(upload_id: int) -> dict[str, Any]:
     """Import one bulk CSV upload; a second run resumes from its last checkpoint."""
     job = get_current_job()
-    return imports.run_import(
+    return uploads.run_import(
         upload_id,
         progress=_mirror_progress(job),
         final_attempt=job is None or not job.retries_left,
@@ -56,7 +56,7 @@ def _mirror_progress(job):
 
 def resume_stale_uploads() -> dict[str, Any]:
     """Queue again the imports whose worker died (their job is gone or silent)."""
-    return {"resumed": imports.resume_stale()}
+    return {"resumed": uploads.resume_stale()}
 
 
 def refresh_stats() -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 from rq import SimpleWorker, Worker
+from rq.exceptions import StopRequested
 from rq.timeouts import TimerDeathPenalty
 
 from portal import queue as q
@@ -35,20 +36,32 @@ class AppWorker(_JobsInAppContext, Worker):
 
     SIGTERM/SIGINT ask for a warm stop: the current job may finish for up to
     `stop_timeout` seconds, then its work horse is stopped (an import resumes from its
-    last committed chunk, a feed tick's leases expire). `stop_signalled` tells the
-    `flask worker` loop that the stop was asked for, not caused by a lost Redis.
+    last committed chunk, a feed tick's leases expire). `stop_event` is shared with
+    the `flask worker` command: a signal that came before RQ installed its handlers
+    stops the loop at its first turn, and the command knows the stop was asked for,
+    not caused by a lost Redis.
     """
 
     def __init__(
-        self, *args: Any, app: Flask, stop_timeout: float = 0, **kwargs: Any
+        self,
+        *args: Any,
+        app: Flask,
+        stop_event: threading.Event,
+        stop_timeout: float = 0,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.app = app
+        self.stop_event = stop_event
         self.stop_timeout = stop_timeout
-        self.stop_signalled = False
+
+    def check_for_suspension(self, burst: bool) -> None:
+        if self.stop_event.is_set():
+            raise StopRequested()
+        super().check_for_suspension(burst)
 
     def request_stop(self, signum, frame) -> None:
-        self.stop_signalled = True
+        self.stop_event.set()
         if self.horse_pid and self.stop_timeout > 0:
             timer = threading.Timer(self.stop_timeout, self._stop_horse)
             timer.daemon = True

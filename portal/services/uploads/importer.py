@@ -97,7 +97,6 @@ class Importer:
         self.dialect = db.engine.dialect.name
         self.chunk_rows = int(
             current_app.config.get("ECM_IMPORT_CHUNK_ROWS")
-            or os.environ.get("ECM_IMPORT_CHUNK_ROWS")
             or DEFAULT_CHUNK_ROWS.get(self.dialect, 20_000)
         )
         self.batch_rows = min(BATCH_ROWS, self.chunk_rows)

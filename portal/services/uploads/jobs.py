@@ -7,7 +7,6 @@ worker loses and duplicates nothing.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +38,6 @@ def job_id_for(upload_id: int) -> str:
 def job_timeout() -> int:
     return int(
         current_app.config.get("ECM_IMPORT_JOB_TIMEOUT")
-        or os.environ.get("ECM_IMPORT_JOB_TIMEOUT")
         or DEFAULT_JOB_TIMEOUT
     )
 
