@@ -254,7 +254,7 @@ def run(
         for c in cleaned
         if plan is not None
         and phones._is_fast_shape(c)
-        and plan.rule(c) is phones._SLOW
+        and plan.rule(c) is phones.SLOW
     ]
     print(
         f"  invalid {invalid / count:.1%}, #/* codes {service / count:.1%}, "
