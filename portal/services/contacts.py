@@ -143,24 +143,32 @@ def validate_contact_fields(
         errors["phone1"] = "is required"
     dial_time = now or utcnow()
     if raw_time is not None:
-        try:
-            local = parse_dial_time(raw_time)
-            zone = ZoneInfo(campaign.time_zone or "UTC")
-            if zone is _UTC:
-                dial_time = local
-            else:
-                dial_time = (
-                    local.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
-                )
-        except ValueError as exc:
-            errors["dialTime"] = str(exc)
+        dial_time = _dial_time(raw_time, campaign, dial_time, errors)
     if errors:
-        if len(errors) > 1:
-            errors = dict(
-                sorted(errors.items(), key=lambda item: _FIELD_ORDER[item[0]])
-            )
-        raise ValidationFailed(errors)
+        _refuse(errors)
     return ContactRow(values, key, dial_time)
+
+
+def _dial_time(
+    raw: Any, campaign: Campaign, default: datetime, errors: dict[str, str]
+) -> datetime:
+    """The given dialTime, in the campaign's zone, as naive UTC (else `default`)."""
+    try:
+        local = parse_dial_time(raw)
+        zone = ZoneInfo(campaign.time_zone or "UTC")
+        if zone is _UTC:
+            return local
+        return local.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
+    except ValueError as exc:
+        errors["dialTime"] = str(exc)
+        return default
+
+
+def _refuse(errors: dict[str, str]) -> None:
+    """Raise ValidationFailed with the bad fields in the seed's field order."""
+    if len(errors) > 1:
+        errors = dict(sorted(errors.items(), key=lambda item: _FIELD_ORDER[item[0]]))
+    raise ValidationFailed(errors)
 
 
 def first_attempt(campaign: Campaign):
