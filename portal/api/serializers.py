@@ -109,7 +109,7 @@ def dnc_entry(e: DncEntry) -> dict:
 
 
 def local_dial_time(value: datetime | None, zone: str | None) -> str | None:
-    """dialTime in the campaign's time zone, in the seed's 'YYYY-MM-DD HH:MM:SS' form."""
+    """dialTime in the campaign's time zone, in the seed's 'YYYY-MM-DD HH:MM:SS'."""
     if value is None:
         return None
     local = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone or "UTC"))

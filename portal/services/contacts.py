@@ -71,7 +71,7 @@ class ContactIn(Schema):
 
 
 class ContactRow:
-    """One contact's fields after validation, ready to insert (shared with bulk import)."""
+    """One contact's fields after validation, ready to insert (bulk import too)."""
 
     __slots__ = ("values", "match_key", "dial_time")
 
@@ -205,7 +205,7 @@ def _first_channel(campaign: Campaign) -> Channel:
 def contact_defaults(
     campaign: Campaign, blocked: bool, now: datetime
 ) -> dict[str, Any]:
-    """Columns every new contact of a campaign starts with: first attempt, or DNC-blocked."""
+    """Columns a new contact starts with: the first attempt, or DNC-blocked."""
     attempt = first_attempt(campaign)
     return {
         "campaign_id": campaign.id,
@@ -235,7 +235,7 @@ def new_contact_values(
 
 
 def insert_contact(actor: User, data: dict) -> Contact:
-    """Add one contact to a campaign (insertCallback); DNC numbers are kept but blocked."""
+    """Add one contact to a campaign (insertCallback); a DNC number is kept, blocked."""
     require(actor, WRITERS)
     body = parse(ContactIn, data)
     campaign = campaigns.get_campaign(actor, body.campaignId, "campaignId")
@@ -321,7 +321,8 @@ def _filtered(body: ListFilter):
 
 
 def list_contacts(actor: User, data: dict) -> tuple[list[Contact], int | None]:
-    """getList: filter by campaign, state, result, number; page/size or max/offset or afterId."""
+    """getList: filter by campaign, state, result, number; page by page/size,
+    max/offset or afterId."""
     require(actor, READERS)
     body = parse(ListFilter, data)
     if body.campaignId is not None:

@@ -275,7 +275,9 @@ def _check_channel_moves(
             ):
                 raise ValidationFailed(
                     {
-                        "retryMap": f"attempt {attempt.attempt_number} is SMS and cannot retry into voice attempt {target.attempt_number}"
+                        "retryMap": f"attempt {attempt.attempt_number} is SMS and "
+                        "cannot retry into voice attempt "
+                        f"{target.attempt_number}"
                     }
                 )
 

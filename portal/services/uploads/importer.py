@@ -216,7 +216,7 @@ class Importer:
             if self.progress:
                 try:
                     self.progress(self.progress_values(counters))
-                except Exception:  # noqa: BLE001 - mirroring must not stop an import
+                except Exception:  # mirroring must not stop an import: logged
                     log.exception(
                         "progress callback failed for upload %s", self.upload_id
                     )

@@ -36,10 +36,7 @@ def job_id_for(upload_id: int) -> str:
 
 
 def job_timeout() -> int:
-    return int(
-        current_app.config.get("ECM_IMPORT_JOB_TIMEOUT")
-        or DEFAULT_JOB_TIMEOUT
-    )
+    return int(current_app.config.get("ECM_IMPORT_JOB_TIMEOUT") or DEFAULT_JOB_TIMEOUT)
 
 
 def enqueue_import(upload: Upload):
@@ -134,7 +131,7 @@ def resume_upload(actor: User, upload_id: Any) -> Upload:
     db.session.commit()
     try:
         enqueue_import(upload)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - any queue failure means "not queued"
         raise ServiceUnavailable(
             "The job queue is unavailable; try again shortly"
         ) from None
