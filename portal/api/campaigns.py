@@ -7,6 +7,7 @@ from flask import jsonify
 from portal.api import serializers
 from portal.api.core import actor, body, endpoint, listing, paging, target_id
 from portal.services import campaigns, cisco
+from portal.services.calling_rules.fields import CAMPAIGN_RESPONSE
 
 CAMPAIGN = {
     "type": "object",
@@ -50,6 +51,7 @@ CAMPAIGN = {
         "enabled": {"type": "boolean"},
         "respectContactTimeZone": {"type": "boolean"},
         "responseTimeout": {"type": ["integer", "null"]},
+        **CAMPAIGN_RESPONSE,
     },
 }
 MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}}

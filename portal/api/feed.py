@@ -11,7 +11,10 @@ from portal.services.feed import eligibility, results
 REASON = {
     "type": "object",
     "required": ["code", "label", "message"],
-    "properties": {k: {"type": "string"} for k in ("code", "label", "message")},
+    "properties": {
+        k: {"type": "string"}
+        for k in ("code", "label", "message", "rule", "source", "liftsAt")
+    },
 }
 ELIGIBILITY = {
     "type": "object",
@@ -25,6 +28,8 @@ ELIGIBILITY = {
         "channel": {"type": ["integer", "null"]},
         "timeZones": {"type": "array", "items": {"type": "string"}},
         "reasons": {"type": "array", "items": REASON},
+        "nextEligibleAt": {"type": ["string", "null"], "format": "date-time"},
+        "neverEligibleBecause": {"type": ["string", "null"]},
     },
 }
 STATS = {

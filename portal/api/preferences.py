@@ -7,6 +7,7 @@ from flask import jsonify
 from portal.api import serializers
 from portal.api.core import actor, body, endpoint, target_id
 from portal.services import preferences
+from portal.services.calling_rules.fields import POLICY_RESPONSE
 
 PREFS = {
     "type": "object",
@@ -19,6 +20,7 @@ PREFS = {
             k: {"type": ["string", "null"]}
             for k in ("filePath", "fileArchivePath", "username", "password", "Domain")
         },
+        **POLICY_RESPONSE,
     },
 }
 

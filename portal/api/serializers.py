@@ -17,6 +17,7 @@ from portal.models import (
     iso_z,
 )
 from portal.models.users import ROLE_DESCRIPTIONS, ROLES
+from portal.services.calling_rules.fields import serialise as calling_rule_fields
 from portal.services.enums import DISPATCHED
 from portal.services.preferences import PASSWORD_MASK
 
@@ -49,6 +50,7 @@ def campaign(c: Campaign) -> dict:
         "timeZone": c.time_zone,
         "respectContactTimeZone": bool(c.respect_contact_time_zone),
         "responseTimeout": c.response_timeout,
+        **calling_rule_fields(c, with_dates=True),
         "lastUpdated": iso_z(c.last_updated),
         "dateCreated": iso_z(c.date_created),
     }
@@ -180,6 +182,7 @@ def preferences(p: PreferenceSettings) -> dict:
         "username": p.username,
         "password": PASSWORD_MASK if p.password else None,
         "Domain": p.domain,
+        **calling_rule_fields(p, with_dates=False),
     }
 
 

@@ -8,16 +8,24 @@ from portal.models.contacts import (
     CallResultInbox,
     Contact,
     ContactAttempt,
+    DialLog,
 )
 from portal.models.dnc import DncEntry
-from portal.models.settings import AuditLog, FeedHeartbeat, PreferenceSettings
+from portal.models.settings import (
+    AuditLog,
+    DialerWatermark,
+    FeedHeartbeat,
+    PreferenceSettings,
+)
 from portal.models.strategies import CallStrategy, StrategyAttempt
-from portal.models.uploads import Upload, UploadError
+from portal.models.uploads import Upload, UploadError, UploadFile, UploadFileChunk
 from portal.models.users import (
     ROLE_DESCRIPTIONS,
     ROLES,
+    PortalSession,
     RefreshToken,
     RevokedAccessToken,
+    RevokedTokenFamily,
     User,
 )
 
@@ -30,17 +38,23 @@ __all__ = [
     "CiscoCampaign",
     "Contact",
     "ContactAttempt",
+    "DialLog",
+    "DialerWatermark",
     "DncEntry",
     "FeedHeartbeat",
     "PHONES",
+    "PortalSession",
     "PreferenceSettings",
     "ROLES",
     "ROLE_DESCRIPTIONS",
     "RefreshToken",
     "RevokedAccessToken",
+    "RevokedTokenFamily",
     "StrategyAttempt",
     "Upload",
     "UploadError",
+    "UploadFile",
+    "UploadFileChunk",
     "User",
     "iso_z",
     "utcnow",

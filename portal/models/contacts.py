@@ -126,3 +126,21 @@ class CallResultInbox(db.Model):
     raw: Mapped[str | None] = mapped_column(String(255))
     # a simulated result is stored ahead of time, due when received_at has passed
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class DialLog(db.Model):
+    """Every dial handed to a dialer, by the number's match key, for frequency caps.
+
+    Written in the claim's transaction (so a dial in flight already counts), removed
+    when the dialer refused the batch; `region` is the called number's rule region.
+    """
+
+    __tablename__ = "dial_log"
+    __table_args__ = (Index("ix_dial_log_key_time", "match_key", "dialed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_key: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(8))
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    contact_id: Mapped[int] = mapped_column(Integer)
+    dialed_at: Mapped[datetime] = mapped_column(DateTime, index=True)

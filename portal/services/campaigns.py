@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import CallStrategy, Campaign, User
+from portal.models._base import name_key
 from portal.services import audit, cisco, paging
+from portal.services.calling_rules.fields import CampaignRuleFields, rule_values
 from portal.services.enums import (
     CAMPAIGN_STATUS,
     CAMPAIGN_TYPES,
@@ -33,8 +35,12 @@ from portal.services.validation import (
 INPUT_ALIASES = {"startTIme": "startTime", "weekdays": "weekDays"}
 
 
-class CampaignFields(Schema):
-    """Fields a client may set; create and update differ only in what is required."""
+class CampaignFields(CampaignRuleFields):
+    """Fields a client may set; create and update differ only in what is required.
+
+    The calling-rule fields (startDate, endDate, restrictedDates, holidayCalendars,
+    frequencyCap, minGapMinutes) come from CampaignRuleFields.
+    """
 
     name: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
     description: str | None = Field(default=None, max_length=4000)
@@ -174,7 +180,7 @@ def _check_references(body: CampaignFields, values: dict[str, Any]) -> None:
             values["cisco_campaign_name"] = row.name
     if "name" in values:
         query = select(func.count()).where(
-            func.lower(Campaign.name) == values["name"].lower()
+            Campaign.name_key == name_key(values["name"])
         )
         if values.get("_id") is not None:
             query = query.where(Campaign.id != values["_id"])
@@ -185,11 +191,13 @@ def _check_references(body: CampaignFields, values: dict[str, Any]) -> None:
 
 
 def _values(body: CampaignFields) -> dict[str, Any]:
-    return {
+    values = {
         COLUMN_OF[key]: getattr(body, key)
         for key in body.model_fields_set
         if key in COLUMN_OF
     }
+    values.update(rule_values(body))
+    return values
 
 
 def create_campaign(
@@ -213,6 +221,7 @@ def create_campaign(
             values["cisco_campaign_name"] = match.name
     _check_references(body, values)
     values.setdefault("time_zone", current_app.config["ECM_TIMEZONE"])
+    values.setdefault("respect_contact_time_zone", True)  # issue #12: by default
     campaign = Campaign(**values)
     db.session.add(campaign)
     db.session.flush()
@@ -245,7 +254,7 @@ def update_campaign(actor: User, data: dict) -> Campaign:
 
 
 def _api_name(column: str) -> str:
-    return next(k for k, v in COLUMN_OF.items() if v == column)
+    return next((k for k, v in COLUMN_OF.items() if v == column), column)
 
 
 def set_status(actor: User, data: dict) -> tuple[Campaign, str]:
@@ -293,6 +302,9 @@ def delete_campaign(actor: User, campaign_id: Any) -> None:
     )
     db.session.execute(Contact.__table__.delete().where(Contact.campaign_id == cid))
     upload_ids = select(Upload.id).where(Upload.campaign_id == cid)
+    from portal.services.uploads import storage
+
+    storage.remove_for_uploads(list(db.session.scalars(upload_ids)))
     db.session.execute(
         UploadError.__table__.delete().where(UploadError.upload_id.in_(upload_ids))
     )

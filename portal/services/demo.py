@@ -196,10 +196,6 @@ def _dnc_entries(actor: User, rng: random.Random) -> list[str]:
     return numbers
 
 
-def _us_number(rng: random.Random) -> str:
-    return f"+1{rng.choice(['212', '415', '646', '718'])}555{rng.randrange(10000):04d}"
-
-
 def _contacts(
     actor: User,
     rng: random.Random,
@@ -212,7 +208,7 @@ def _contacts(
     created = 0
     now = utcnow()
     for n in range(count):
-        phone1 = rng.choice(dnc_numbers) if n % 40 == 0 else _us_number(rng)
+        phone1 = _demo_number(n, rng, dnc_numbers)
         data = {
             "campaignId": (renewals if n % 3 else survey).id,
             "phone1": phone1,
@@ -229,3 +225,14 @@ def _contacts(
         except ServiceError:  # a demo row the rules refuse is skipped
             db.session.rollback()
     return created
+
+
+def _demo_number(n: int, rng: random.Random, dnc_numbers: list[str]) -> str:
+    """A demo contact's number: US numbers (dialable 08:00-21:00 their local time, by
+    law), and every third one in London's range Ofcom keeps for drama (020 7946 0xxx),
+    which no regional rule limits, so the demo has contacts to dial at any hour."""
+    if n % 40 == 0:
+        return rng.choice(dnc_numbers)
+    if n % 3 == 1:
+        return f"+442079460{n % 1000:03d}"
+    return f"+1{rng.choice(['212', '415', '646', '718'])}555{rng.randrange(10000):04d}"

@@ -10,15 +10,18 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import PreferenceSettings, User
 from portal.services import audit
+from portal.services.calling_rules.fields import PolicyFields, rule_values
 from portal.services.errors import NotFound
 from portal.services.roles import ADMIN, READERS, require
-from portal.services.validation import Schema, as_int, parse
+from portal.services.validation import as_int, parse
 
 PASSWORD_MASK = "********"
 DEFAULT_BATCH_SIZE = 10
 
 
-class PreferencesIn(Schema):
+class PreferencesIn(PolicyFields):
+    """The seed's fields plus the system calling policy (PolicyFields)."""
+
     id: int | None = None
     campaignBatchSize: int | None = Field(default=None, ge=1, le=10_000)
     ivrBatchSize: int | None = Field(default=None, ge=1, le=10_000)
@@ -98,6 +101,7 @@ def save_preferences(
         if api_name in ("campaignBatchSize", "ivrBatchSize") and value is None:
             value = DEFAULT_BATCH_SIZE
         values[column] = value
+    values.update(rule_values(body))
     changes = audit.diff(prefs, values, secret={"password"})
     db.session.flush()
     if changes or created:

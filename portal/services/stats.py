@@ -30,6 +30,7 @@ from portal.models import (
     utcnow,
 )
 from portal.services import campaigns as campaign_service
+from portal.services import cisco
 from portal.services.enums import (
     CAMPAIGN_STATUS,
     CAMPAIGN_TYPES,
@@ -204,6 +205,7 @@ def _present(
         ),
         "countedAt": raw.get("at"),
         "at": iso_z(now),
+        "ciscoRetryWarning": cisco.double_retry_warning(campaign, plan),
     }
 
 

@@ -11,6 +11,7 @@ from portal.models import BUSINESS_PARAMS, PHONES, Campaign, utcnow
 from portal.services import campaigns, cisco, contacts, strategies
 from portal.services.enums import OPEN_STATES, PENDING
 from portal.services.errors import ServiceUnavailable
+from portal.web.calling_rules import rule_form_data, rule_form_values
 from portal.web.htmx import (
     expect_form,
     form_values,
@@ -105,7 +106,8 @@ def campaign_values(campaign: Campaign | None) -> dict[str, Any]:
             "timeZone": "UTC",
             "type": "0",
             "enabled": True,
-            "respectContactTimeZone": False,
+            "respectContactTimeZone": True,
+            **rule_form_values(None, with_dates=True),
         }
     return {
         "name": campaign.name,
@@ -126,6 +128,7 @@ def campaign_values(campaign: Campaign | None) -> dict[str, Any]:
         else str(campaign.response_timeout),
         "enabled": campaign.enabled,
         "respectContactTimeZone": campaign.respect_contact_time_zone,
+        **rule_form_values(campaign, with_dates=True),
     }
 
 
@@ -149,6 +152,10 @@ def _service_data(values: dict[str, Any], creating: bool) -> dict[str, Any]:
     data["weekDays"] = values["weekDays"]
     data["enabled"] = values["enabled"]
     data["respectContactTimeZone"] = values["respectContactTimeZone"]
+    rules = rule_form_data(values, with_dates=True)
+    if creating:
+        rules = {k: v for k, v in rules.items() if v not in (None, [])}
+    data.update(rules)
     return data
 
 

@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from portal.models import ROLES, User
 from portal.services import audit, preferences, users
 from portal.services.errors import NotFound
+from portal.web.calling_rules import rule_form_data, rule_form_values
 from portal.web.htmx import expect_form, form_values, fragment, is_htmx_fragment
 from portal.web.session import actor
 
@@ -49,6 +50,7 @@ def _preference_values(prefs) -> dict[str, Any]:
         return {
             "campaignBatchSize": preferences.DEFAULT_BATCH_SIZE,
             "ivrBatchSize": preferences.DEFAULT_BATCH_SIZE,
+            **rule_form_values(None, with_dates=False),
         }
     return {
         "campaignBatchSize": prefs.campaign_batch_size,
@@ -57,6 +59,7 @@ def _preference_values(prefs) -> dict[str, Any]:
         "fileArchivePath": prefs.file_archive_path or "",
         "username": prefs.username or "",
         "Domain": prefs.domain or "",
+        **rule_form_values(prefs, with_dates=False),
     }
 
 
@@ -92,6 +95,7 @@ def preferences_page():
         data["password"] = None
     else:  # an empty field keeps the stored password (the API's mask means "unchanged")
         data["password"] = values.get("password") or preferences.PASSWORD_MASK
+    data.update(rule_form_data(values, with_dates=False))
     prefs = preferences.save_preferences(actor(), data)
     message = "Preferences saved."
     ctx = {"v": _preference_values(prefs), "has_password": bool(prefs.password)}

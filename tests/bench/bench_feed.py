@@ -84,7 +84,14 @@ def load(app, total: int, now) -> list:
         made.append(
             campaigns.create_campaign(
                 admin,
-                {"name": f"Bench {n + 1}", "strategyId": strategy.id, "type": n % 2},
+                {
+                    "name": f"Bench {n + 1}",
+                    "strategyId": strategy.id,
+                    "type": n % 2,
+                    # as before issue #12 made it the default: the figures stay
+                    # comparable, and the regional hours still check every zone
+                    "respectContactTimeZone": False,
+                },
             )
         )
     first_attempt = strategy.attempts[0].id
@@ -165,6 +172,12 @@ def main() -> None:
             "postgresql+psycopg://postgres@127.0.0.1:5432/bench_feed",
         ),
     )
+    parser.add_argument(
+        "--rules",
+        choices=("on", "off"),
+        default="on",
+        help="the calling rules of issue #12 (ECM_CALLING_RULES)",
+    )
     args = parser.parse_args()
     global RANDOM_DUE
     RANDOM_DUE = args.random_due
@@ -192,9 +205,13 @@ def main() -> None:
             "ECM_ADMIN_PASSWORD": "admin",
             "RATELIMIT_ENABLED": False,
             "WTF_CSRF_ENABLED": False,
+            "ECM_CALLING_RULES": args.rules == "on",
         }
     )
-    now = utcnow()
+    # 17:00 UTC: inside the legal hours of every continental US zone, so the rules
+    # cost their checks and the same contacts are dialed with the rules on and off
+    now = utcnow().replace(hour=17, minute=0, second=0, microsecond=0)
+    print(f"calling rules: {args.rules}")
     with app.app_context():
         campaigns = load(app, args.contacts, now)
         plans = load_plans(c.strategy_id for c in campaigns)

@@ -47,6 +47,7 @@ def test_every_reason_is_listed(admin):
         startTime="09:00",
         endTime="17:00",
         weekDays="1,2,3,4,5",
+        respectContactTimeZone=False,  # new campaigns respect it by default
     )
     (cid,) = add_contacts(campaign, 1)
     # Wed 15:00 UTC = 10:00 EST: open; phone3 is empty so phone1 is dialed

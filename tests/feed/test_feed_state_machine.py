@@ -4,6 +4,12 @@ The clock starts on Friday 6 March 2026 and can run past the US change to daylig
 saving time (Sunday 8 March), so windows are checked across a DST change. The checks
 here re-derive windows, delays and caps from the test's own model, not from the
 feed's code.
+
+With the calling rules on (issue #12) a second campaign dials the same numbers, so
+the frequency cap (3 per 6 h), the minimum gap (20 min), a restricted date (Monday
+9 March, just after the DST change) and the regional hours (08:00-21:00 in the
+number's zones) are checked across campaigns, and every pending contact's
+nextEligibleAt is checked against the dials that follow.
 """
 
 from __future__ import annotations
@@ -21,14 +27,21 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from portal.extensions import db
-from portal.models import CallResultInbox, Campaign, Contact, ContactAttempt, DncEntry
+from portal.models import (
+    CallResultInbox,
+    Campaign,
+    Contact,
+    ContactAttempt,
+    DialLog,
+    DncEntry,
+)
 from portal.services import dnc, phones
 from portal.services.dialers import DialResult
 from portal.services.errors import ValidationFailed
-from portal.services.feed import run_tick
+from portal.services.feed import contact_eligibility, run_tick
 from tests.feed.support import RecordingDialer, make_campaign, make_strategy
 
 START = datetime(2026, 3, 6, 17, 30)  # Friday 12:30 in New York, 09:30 in LA
@@ -58,8 +71,14 @@ SEEN = {
     "dnc_dispatch_checks": 0,
     "results": 0,
     "no_target": 0,
+    "rule_checks": 0,
+    "predictions": 0,
 }
 PHONE2 = {0: "+13125550201", 3: "+12125550202", 6: "+12135550203"}
+CAP = (3, timedelta(hours=6))
+GAP = timedelta(minutes=20)
+RESTRICTED = {datetime(2026, 3, 9).date()}
+LEGAL = (time(8, 0), time(21, 0))  # 47 CFR 64.1200(c)(1), in the number's zones
 
 
 class RecordingSms:
@@ -77,6 +96,11 @@ class RecordingSms:
         return out
 
 
+def legal_in(zone: str, moment: datetime) -> bool:
+    local = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+    return LEGAL[0] <= local.time() < LEGAL[1] and local.date() not in RESTRICTED
+
+
 def open_in(zone: str, moment: datetime) -> bool:
     local = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
     return local.isoweekday() % 7 in DAYS and WINDOW[0] <= local.time() < WINDOW[1]
@@ -87,7 +111,8 @@ def key(number: str) -> str:
 
 
 @pytest.fixture
-def world(admin):
+def world(admin, app):
+    app.config["ECM_CALLING_RULES"] = True
     strategy = make_strategy(
         admin,
         [
@@ -114,28 +139,45 @@ def world(admin):
         weekDays="1,2,3,4,5",
         respectContactTimeZone=True,
         smsTemplate="Hi {businessParam1}",
+        frequencyCap={"count": CAP[0], "hours": 6},
+        minGapMinutes=20,
+        restrictedDates=["2026-03-09"],
     )
-    return admin, campaign.id, {a.attempt_number: a.id for a in strategy.attempts}
+    other = make_campaign(
+        admin,
+        strategy,
+        name="Machine 2",
+        timeZone="America/New_York",
+        startTime="09:00",
+        endTime="17:00",
+        weekDays="1,2,3,4,5",
+        smsTemplate="Hi {businessParam1}",
+        frequencyCap={"count": CAP[0], "hours": 6},
+        minGapMinutes=20,
+        restrictedDates=["2026-03-09"],
+    )
+    ids = {a.attempt_number: a.id for a in strategy.attempts}
+    return admin, (campaign.id, other.id), ids
 
 
 def machine_for(world):
-    admin, campaign_id, attempt_ids = world
+    admin, (campaign_id, other_id), attempt_ids = world
 
     class FeedMachine(RuleBasedStateMachine):
         @initialize()
         def fresh(self) -> None:
-            for model in (ContactAttempt, CallResultInbox, Contact, DncEntry):
+            for model in (ContactAttempt, CallResultInbox, Contact, DncEntry, DialLog):
                 db.session.execute(delete(model))
             campaign = db.session.get(Campaign, campaign_id)
             campaign.status = 1
             db.session.commit()
             rows = []
-            for i, number in enumerate(NUMBERS):
+            for i, number in enumerate(NUMBERS + NUMBERS):
                 rows.append(
                     Contact(
-                        campaign_id=campaign_id,
+                        campaign_id=campaign_id if i < len(NUMBERS) else other_id,
                         phone1=number,
-                        phone2=PHONE2.get(i),
+                        phone2=PHONE2.get(i % len(NUMBERS)),
                         match_key=key(number),
                         business_param1=f"client {i}",
                         dial_time=START,
@@ -147,6 +189,9 @@ def machine_for(world):
             db.session.add_all(rows)
             db.session.commit()
             self.ids = [c.id for c in rows]
+            self.first = set(self.ids[: len(NUMBERS)])
+            self.dials: dict[str, list[datetime]] = {}  # match key -> dial times
+            self.predicted: dict[int, datetime] = {}
             self.now = START
             self.dialer = RecordingDialer()
             self.sms = RecordingSms()
@@ -169,6 +214,13 @@ def machine_for(world):
             }
             queued = dict(self.pending_results)
             self.pending_results.clear()
+            answers = {
+                cid: contact_eligibility(c, self.now)
+                for cid, c in before.items()
+                if c.request_state == 0
+            }
+            for answer in answers.values():
+                self._check_prediction(answer)
             voice_before, sms_before = len(self.dialer.dispatched), len(self.sms.sent)
             counts = run_tick(self.now, dialer=self.dialer, sms=self.sms)
             SEEN["dispatched"] += counts["dispatched"]
@@ -191,7 +243,10 @@ def machine_for(world):
             ]
             sent += [(cid, number) for number, _, cid in self.sms.sent[sms_before:]]
             for cid, number in sent:
-                assert not self.paused, "dispatched while the campaign is paused"
+                self._check_rules(cid, number, answers)
+                assert not (self.paused and cid in self.first), (
+                    "dispatched while the campaign is paused"
+                )
                 assert cid not in self.closed, f"contact {cid} re-queued after closing"
                 assert key(number) not in self.blocked, (
                     f"DNC number {number} dispatched"
@@ -206,6 +261,42 @@ def machine_for(world):
                 for zone in phones.number_time_zones(number, "US"):
                     assert open_in(zone, self.now), f"outside the window in {zone}"
                 assert state[cid][0] in (0, 1)
+
+        def _check_rules(self, cid: int, number: str, answers) -> None:
+            """Cap, gap, restricted date, regional hours; the prediction held."""
+            history = self.dials.setdefault(key(number), [])
+            recent = [d for d in history if d > self.now - CAP[1]]
+            assert len(recent) < CAP[0], f"{number} over its cap across campaigns"
+            assert not history or self.now >= history[-1] + GAP, f"{number} in gap"
+            for zone in phones.number_time_zones(number, "US"):
+                assert legal_in(zone, self.now), f"{number} illegal in {zone}"
+            history.append(self.now)
+            answer = answers.get(cid)
+            if answer is not None:  # pending before the tick (not re-queued in it)
+                assert answer.eligible, answer.reasons
+                assert answer.next_eligible_at == self.now
+            if cid in self.predicted:
+                assert self.predicted.pop(cid) <= self.now, "dialed before predicted"
+            SEEN["rule_checks"] += 1
+
+        def _check_prediction(self, answer) -> None:
+            """nextEligibleAt is never earlier than every rule allows."""
+            at = answer.next_eligible_at
+            if at is None:
+                self.predicted.pop(answer.contact_id, None)
+                return
+            assert at >= self.now
+            self.predicted[answer.contact_id] = at
+            number = answer.number_to_call
+            if not number or at == self.now:
+                return
+            SEEN["predictions"] += 1
+            history = self.dials.get(key(number), [])
+            assert len([d for d in history if d > at - CAP[1]]) < CAP[0]
+            assert not history or at >= history[-1] + GAP
+            assert open_in("America/New_York", at)
+            for zone in phones.number_time_zones(number, "US"):
+                assert legal_in(zone, at) and open_in(zone, at)
 
         @rule(data=st.data())
         def result(self, data) -> None:
@@ -274,7 +365,7 @@ def machine_for(world):
 
 
 def test_feed_state_machine(world, backend):
-    examples = 40 if backend == "sqlite" else 10
+    examples = 12 if backend == "sqlite" else 4
     run_state_machine_as_test(
         machine_for(world),
         settings=settings(
@@ -289,4 +380,42 @@ def test_feed_state_machine(world, backend):
     # the run really dialed, applied results and dialed with numbers on the DNC list
     assert SEEN["dispatched"] > 0 and SEEN["applied"] > 0
     assert SEEN["dnc_dispatch_checks"] > 0
+    assert SEEN["rule_checks"] > 0 and SEEN["predictions"] > 0
     print("state machine:", SEEN)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_three_workers_never_dial_a_number_over_its_cap(
+    backend, admin, app, tmp_path, monkeypatch
+):
+    """Three processes tick three campaigns that share numbers: the cap holds."""
+    from collections import Counter
+
+    from portal.services import preferences
+    from tests.feed.support import add_contacts
+    from tests.feed.test_feed_concurrency import _dials, _run_workers
+
+    if backend != "postgresql":
+        pytest.skip("several machines claiming at once is the PostgreSQL mode")
+    monkeypatch.setenv("ECM_CALLING_RULES", "1")
+    strategy = make_strategy(admin, [{}], max_attempts=1)
+    numbers = [f"+44207946{n:04d}" for n in range(150)]  # London: no regional rule
+    past = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+    for name in ("A", "B", "C"):
+        campaign = make_campaign(admin, strategy, name=name)
+        add_contacts(campaign, 300, dial_time=past, phone=lambda i: numbers[i % 150])
+    preferences.save_preferences(
+        admin, {"campaignBatchSize": 40, "frequencyCap": {"count": 2, "hours": 24}}
+    )
+    files = [tmp_path / f"capped-{n}.csv" for n in range(3)]
+    _run_workers(app.config["SQLALCHEMY_DATABASE_URI"], files)
+    dials = _dials(files)
+    db.session.expire_all()
+    number_of = dict(db.session.execute(select(Contact.id, Contact.phone1)).all())
+    per_number = Counter(number_of[cid] for cid, _, _ in dials)
+    assert max(per_number.values()) <= 2, per_number.most_common(3)
+    assert sum(per_number.values()) == 2 * len(numbers)  # every quota was used
+    assert len({pid for _, _, pid in dials}) >= 2, "the workers did not overlap"
+    logged = db.session.scalar(select(func.count()).select_from(DialLog))
+    assert logged == 2 * len(numbers)

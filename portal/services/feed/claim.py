@@ -18,7 +18,7 @@ from sqlalchemy import select
 from portal import metrics
 from portal.extensions import db
 from portal.models import Campaign, Contact
-from portal.services import dnc, phones
+from portal.services import calling_rules, dnc, phones
 from portal.services.dialers import DialerUnavailable, DialRequest, render_sms_template
 from portal.services.enums import (
     BLOCKED_DNC,
@@ -76,6 +76,7 @@ class Claim:
     dnc_blocked: int = 0
     invalid: int = 0
     skipped_time_zone: int = 0
+    skipped_rules: int = 0  # calling rules: caps, regional hours, restricted dates
 
 
 def claim_due_contacts(
@@ -89,6 +90,7 @@ def claim_due_contacts(
     begin_write()
     window = campaign_window(campaign)
     check_zone = bool(campaign.respect_contact_time_zone)
+    rules = calling_rules.ClaimRules(campaign, plan, now)
     query = (
         select(*_CANDIDATE_COLUMNS)
         .where(
@@ -97,6 +99,7 @@ def claim_due_contacts(
             Contact.dial_time <= now,
             Contact.attempts_made < plan.max_attempts,
             (Contact.expires_at.is_(None)) | (Contact.expires_at > now),
+            *rules.filters(),
         )
         .order_by(Contact.dial_time, Contact.id)
         .limit(limit)
@@ -104,7 +107,7 @@ def claim_due_contacts(
     if is_postgres():
         query = query.with_for_update(skip_locked=True)
     chosen: list[tuple[Any, Any, str]] = []
-    pages = SCAN_PAGES if check_zone else 1
+    pages = SCAN_PAGES if check_zone or rules.on else 1
     after: tuple[datetime, int] | None = None
     for _ in range(pages):
         page_query = query
@@ -125,6 +128,8 @@ def claim_due_contacts(
             ):
                 result.skipped_time_zone += 1
                 continue
+            if number and not rules.allows(number):
+                continue
             chosen.append((row, attempt, number))
             if len(chosen) >= limit:
                 break
@@ -133,6 +138,7 @@ def claim_due_contacts(
         after = (rows[-1].dial_time, rows[-1].id)
     region_code = region()
     keys = {number: _key(number, region_code) for _, _, number in chosen if number}
+    chosen = rules.admit(chosen, keys)
     blocked = dnc.blocked_keys(keys.values()) if keys else set()
     dispatch_rows: list[dict[str, Any]] = []
     dnc_ids: list[int] = []
@@ -186,6 +192,8 @@ def claim_due_contacts(
         },
         extra={"now": now},
     )
+    rules.record([(c.contact_id, c.number) for c in result.claimed], keys)
+    result.skipped_rules = rules.skipped
     _close(dnc_ids, BLOCKED_DNC, now, call_result=RESULT_ON_DNC)
     _close(invalid_ids, INVALID, now)
     result.dnc_blocked = len(dnc_ids)
@@ -231,11 +239,19 @@ def return_to_pending(ids: list[int], now: datetime) -> int:
         ),
         {**params, "pending": PENDING, "dispatched": DISPATCHED, "now": now},
     )
+    calling_rules.forget_dials(ids, now)
     db.session.commit()
     return result.rowcount or 0
 
 
+def _single_zone(number: str, region: str) -> str | None:
+    """The number's zone when it has exactly one (Cisco's TimeZoneBias needs one)."""
+    zones = phones.number_time_zones(number, region)
+    return zones[0] if len(zones) == 1 else None
+
+
 def dial_requests(campaign: Campaign, claimed: list[Claimed]) -> list[DialRequest]:
+    region = dnc.region()
     return [
         DialRequest(
             contact_id=c.contact_id,
@@ -250,6 +266,7 @@ def dial_requests(campaign: Campaign, claimed: list[Claimed]) -> list[DialReques
                 if v is not None
             },
             phone_fields={k: v for k, v in c.phones.items() if v},
+            time_zone=_single_zone(c.number, region),
         )
         for c in claimed
     ]

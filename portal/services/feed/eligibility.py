@@ -12,7 +12,9 @@ from sqlalchemy import func, select, text
 
 from portal.extensions import db
 from portal.models import Campaign, Contact, DncEntry, User, iso_z, utcnow
-from portal.services import phones
+from portal.services import calling_rules, phones
+from portal.services.calling_rules.codes import CAMPAIGN_RULE_CODES, RULE_REASONS
+from portal.services.calling_rules.zones import zones_of
 from portal.services.enums import (
     CAMPAIGN_STATUS,
     PENDING,
@@ -40,12 +42,14 @@ REASONS: dict[str, str] = {
     "on_dnc": "The number is on the do-not-call list",
     "contact_outside_window": "Outside calling hours in the contact's time zone",
 }
+REASONS.update(RULE_REASONS)
 CAMPAIGN_REASONS = (
     "campaign_disabled",
     "campaign_paused",
     "no_strategy_attempts",
     "not_calling_day",
     "outside_window",
+    *CAMPAIGN_RULE_CODES,
 )
 
 
@@ -53,9 +57,23 @@ CAMPAIGN_REASONS = (
 class Reason:
     code: str
     message: str
+    rule: str | None = None  # calling rules: the rule, its source, when it lifts
+    source: str | None = None
+    lifts_at: datetime | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "label": REASONS[self.code], "message": self.message}
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "code": self.code,
+            "label": REASONS[self.code],
+            "message": self.message,
+        }
+        if self.rule is not None:
+            out["rule"] = self.rule
+        if self.source is not None:
+            out["source"] = self.source
+        if self.lifts_at is not None:
+            out["liftsAt"] = iso_z(self.lifts_at)
+        return out
 
 
 @dataclass
@@ -69,6 +87,8 @@ class Eligibility:
     attempt_number: int | None = None
     channel: int | None = None
     time_zones: list[str] = field(default_factory=list)
+    next_eligible_at: datetime | None = None
+    never_because: str | None = None  # the reason code when next_eligible_at is None
 
     @property
     def eligible(self) -> bool:
@@ -108,7 +128,16 @@ def campaign_blockers(
                 f"It is {stamp}; calls run {campaign.start_time}-{campaign.end_time}",
             )
         )
+    reasons.extend(_rule_reasons(calling_rules.campaign_blocks(campaign, now)))
     return reasons
+
+
+def _rule_reasons(blocks) -> list[Reason]:
+    return [
+        Reason(b.code, b.message, b.rule, b.source, b.lifts_at)
+        for b in blocks
+        if b.code in RULE_REASONS
+    ]
 
 
 def region() -> str:
@@ -119,8 +148,8 @@ def contact_zones(number: str) -> list[str]:
     """The IANA zones the number may ring in ([] when unknown)."""
     if not number:
         return []
-    try:
-        return phones.number_time_zones(number, region())
+    try:  # cached on the prefix phonenumbers decides by (calling_rules.zones)
+        return list(zones_of(number, match_key(number), region()))
     except Exception:  # noqa: BLE001 - an odd number must not break a tick
         return []
 
@@ -197,7 +226,30 @@ def evaluate(
                 answer.reasons.append(
                     Reason("contact_outside_window", "It is " + ", ".join(closed))
                 )
+    _apply_calling_rules(answer, contact, campaign, now)
     return answer
+
+
+def _apply_calling_rules(
+    answer: Eligibility, contact: Contact, campaign: Campaign, now: datetime
+) -> None:
+    """Issue #12's reasons (number and zone rules) and the next moment to dial."""
+    rules = calling_rules.contact_rules(
+        campaign, answer.number_to_call, contact.dial_time, now
+    )
+    if answer.number_to_call and rules.rules_on:
+        own = {"campaign_not_started", "campaign_ended"}  # campaign_blockers has them
+        answer.reasons.extend(
+            r for r in _rule_reasons(rules.blocks(now)) if r.code not in own
+        )
+        if not answer.time_zones:
+            answer.time_zones = list(rules.zones)
+    if answer.eligible:
+        answer.next_eligible_at = now
+        return
+    answer.next_eligible_at, answer.never_because = calling_rules.next_dial(
+        rules, answer.reasons, now, contact.expires_at
+    )
 
 
 def contact_eligibility(contact: Contact, now: datetime | None = None) -> Eligibility:
@@ -225,6 +277,10 @@ def as_dict(answer: Eligibility) -> dict[str, Any]:
         "channel": answer.channel,
         "timeZones": answer.time_zones,
         "reasons": [r.as_dict() for r in answer.reasons],
+        "nextEligibleAt": (
+            iso_z(answer.next_eligible_at) if answer.next_eligible_at else None
+        ),
+        "neverEligibleBecause": answer.never_because,
     }
 
 
@@ -279,6 +335,7 @@ def contact_reason_counts(
             "not_due": not_due.get(campaign.id, 0),
             "no_attempts_left": spent or 0,
             "retry_expired": expired.get(campaign.id, 0),
+            **calling_rules.rule_counts(campaign, now),
         }
     return out
 
@@ -297,13 +354,20 @@ def summarise(
     blockers = campaign_blockers(campaign, plan, now)
     for reason in blockers:
         reasons[reason.code] = pending
-    for code in ("not_due", "no_attempts_left", "retry_expired"):
-        if counts.get(code):
-            reasons[code] = counts[code]
+    for code, count in counts.items():
+        if count and code in REASONS and code not in reasons:
+            reasons[code] = count
     held = sum(v for k, v in reasons.items() if k not in CAMPAIGN_REASONS)
+    next_at, never = (
+        calling_rules.campaign_next(campaign, blockers, now)
+        if blockers
+        else (now, None)
+    )
     return {
         "pending": pending,
         "dialableNow": 0 if blockers else max(0, pending - held),
+        "nextEligibleAt": iso_z(next_at) if next_at else None,
+        "neverEligibleBecause": never,
         "campaignBlocked": [r.as_dict() for r in blockers],
         "reasons": [
             {"code": code, "label": REASONS[code], "count": count}

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from portal import metrics
 from portal.extensions import db
 from portal.models import Campaign, FeedHeartbeat, iso_z, utcnow
-from portal.services import preferences
+from portal.services import calling_rules, preferences
 from portal.services.enums import CampaignType
 from portal.services.feed import claim as claims
-from portal.services.feed import results
+from portal.services.feed import results, watermarks
 from portal.services.feed.eligibility import campaign_blockers
 from portal.services.feed.gateways import build_feed_dialer, build_feed_sms
 from portal.services.feed.plans import load_plans
@@ -50,6 +50,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
     started = time.perf_counter()
     counts: dict[str, Any] = {
         "applied": 0,
+        "pulled": 0,
         "stale": 0,
         "timedOut": 0,
         "expired": 0,
@@ -59,6 +60,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
         "dncBlocked": 0,
         "invalid": 0,
         "skippedTimeZone": 0,
+        "skippedRules": 0,
         "errors": [],
     }
     db.session.commit()
@@ -73,6 +75,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
             continue
         try:
             results.store_results(adapter.collect_results(), now)
+            counts["pulled"] += watermarks.pull_dialer_results(adapter, now, counts)
         except Exception as exc:  # noqa: BLE001 - one adapter must not stop the tick
             log.warning("feed: collecting results failed: %s", exc)
             counts["errors"].append(f"collect: {exc}")
@@ -92,6 +95,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
     sizes = preferences.batch_sizes()
     db.session.commit()
     closed = claims.close_unreachable(campaigns, plans, now)
+    calling_rules.prune_dial_log(now)
     counts["expired"], counts["spent"] = closed["expired"], closed["spent"]
     for campaign in campaigns:
         plan = plans.get(campaign.strategy_id)
@@ -107,6 +111,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
         counts["dncBlocked"] += claim.dnc_blocked
         counts["invalid"] += claim.invalid
         counts["skippedTimeZone"] += claim.skipped_time_zone
+        counts["skippedRules"] += claim.skipped_rules
         if claim.claimed:
             sent = claims.dispatch_claimed(campaign, claim, now, dialer, sms)
             counts["dispatched"] += sent["dispatched"]
