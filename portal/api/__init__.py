@@ -10,6 +10,7 @@ from portal.api import (
     login,  # noqa: F401
     openapi,
     preferences,  # noqa: F401
+    steering,  # noqa: F401
     strategies,  # noqa: F401
     uploads,  # noqa: F401
 )
