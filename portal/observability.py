@@ -16,11 +16,12 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from redis.exceptions import RedisError
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from portal import metrics
 from portal import queue as q
 from portal.extensions import db
+from portal.models import Campaign, utcnow
 from portal.services import stats
 
 log = logging.getLogger(__name__)

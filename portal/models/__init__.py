@@ -1,6 +1,6 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
-from portal.models._base import utcnow
+from portal.models._base import iso_z, utcnow
 from portal.models.campaigns import Campaign, CiscoCampaign
 from portal.models.consent import (
     ContactNumberBlock,
@@ -74,5 +74,6 @@ __all__ = [
     "UploadFile",
     "UploadFileChunk",
     "User",
+    "iso_z",
     "utcnow",
 ]

@@ -15,7 +15,12 @@ from portal.models._base import name_key
 from portal.services import audit, cisco, contact_filters, paging, recycling
 from portal.services.calling_rules.fields import CampaignRuleFields, rule_values
 from portal.services.dial_order import check_dial_order
-from portal.services.enums import CAMPAIGN_TYPES, DIALER_TYPES
+from portal.services.enums import (
+    CAMPAIGN_STATUS,
+    CAMPAIGN_TYPES,
+    DIALER_TYPES,
+    CampaignStatus,
+)
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.validation import (
@@ -131,7 +136,7 @@ class CampaignFields(CampaignRuleFields):
     @field_validator("status")
     @classmethod
     def _status(cls, v: int | None) -> int | None:
-        if v is not None and v not in (0, 1):
+        if v is not None and v not in CAMPAIGN_STATUS:
             raise ValueError("must be 1 (running) or 0 (paused)")
         return v
 
@@ -361,13 +366,13 @@ def set_status(actor: User, data: dict) -> tuple[Campaign, str]:
     if changes:
         audit.record(
             actor,
-            "pause" if status == 0 else "resume",
+            "pause" if status == CampaignStatus.PAUSED else "resume",
             "campaign",
             campaign.id,
             changes,
         )
     db.session.commit()
-    return campaign, "paused" if status == 0 else "resumed"
+    return campaign, "paused" if status == CampaignStatus.PAUSED else "resumed"
 
 
 def delete_campaign(actor: User, campaign_id: Any) -> None:
@@ -426,7 +431,7 @@ def window_state(campaign: Campaign, now: datetime) -> str:
     """The one badge a campaign list shows: why it is or is not dialing right now."""
     if not campaign.enabled:
         return "disabled"
-    if campaign.status != 1:
+    if campaign.status != CampaignStatus.RUNNING:
         return "paused"
     from portal.services.feed.windows import campaign_window, local_time
 

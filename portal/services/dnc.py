@@ -102,7 +102,7 @@ def is_blocked(match_key: str) -> bool:
 
 
 def blocked_keys(keys: Iterable[str]) -> set[str]:
-    """Which of these match keys are on the DNC list (bulk imports ask per 5,000 rows)."""
+    """Which of these match keys are on the DNC list (bulk imports ask per 5,000)."""
     return set(matching_keys(DncEntry.match_key, keys))
 
 
@@ -161,7 +161,7 @@ def list_entries(
     offset: int | None = None,
     limit: int = 50,
 ) -> tuple[list[DncEntry], int | None]:
-    """Entries by id, keyset-paged (after_id) or offset-paged; total only for offset paging."""
+    """Entries by id, keyset-paged (after_id) or offset-paged (with a total)."""
     require(actor, READERS)
     query = select(DncEntry).order_by(DncEntry.id)
     count = select(func.count()).select_from(DncEntry)
@@ -264,7 +264,7 @@ def delete_entry(actor: User, entry_id: Any) -> None:
 
 
 def block_open_contacts(keys: list[str], connection: Any = None) -> int:
-    """Close pending contacts whose phone1 just went on the DNC list (state 5, result 26).
+    """Close pending contacts whose phone1 just went on the DNC list (state 5, code 26).
 
     Bulk imports pass their own `connection` so this runs in the chunk's transaction.
     """

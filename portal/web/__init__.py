@@ -75,6 +75,9 @@ def register(app: Flask) -> None:
         REQUEST_STATES=enums.REQUEST_STATES,
         CAMPAIGN_TYPES=enums.CAMPAIGN_TYPES,
         CHANNELS=enums.CHANNELS,
+        CampaignStatus=enums.CampaignStatus,
+        Channel=enums.Channel,
+        UploadState=enums.UploadState,
         DIALER_CHOICES=[(d, d.replace("_", " ").title()) for d in enums.DIALER_TYPES],
     )
     app.add_template_filter(format_time, "dt")

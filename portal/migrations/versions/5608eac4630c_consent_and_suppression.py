@@ -6,9 +6,8 @@ Create Date: 2026-12-01 09:42:25.894975
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "5608eac4630c"

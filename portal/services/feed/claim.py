@@ -35,6 +35,8 @@ from portal.services.enums import (
     MAX_ATTEMPTS,
     PENDING,
     RESULT_ON_DNC,
+    CampaignType,
+    Channel,
 )
 from portal.services.feed._sql import (
     begin_write,
@@ -49,7 +51,6 @@ from portal.services.feed.windows import campaign_window
 
 log = logging.getLogger(__name__)
 
-SMS = 1
 SCAN_PAGES = 20  # contact-time-zone campaigns look this many batches deep per tick
 _PHONES = tuple(f"phone{i}" for i in range(1, 6))
 _PARAMS = tuple(f"business_param{i}" for i in range(1, 13))
@@ -145,11 +146,11 @@ def claim_due_contacts(
     region_code = region()
     keys = {number: _key(number, region_code) for _, _, number in chosen if number}
     chosen = rules.admit(chosen, keys)
-    sms_campaign = campaign.type == 2
+    sms_campaign = campaign.type == CampaignType.SMS
     verdict = suppression.check_dial(
         campaign.id,
         [
-            (row.id, keys[number], SMS if sms_campaign else attempt.channel)
+            (row.id, keys[number], Channel.SMS if sms_campaign else attempt.channel)
             for row, attempt, number in chosen
             if number
         ],
@@ -167,7 +168,7 @@ def claim_due_contacts(
             continue
         if row.id in verdict.held:
             continue
-        channel = SMS if sms_campaign else attempt.channel
+        channel = Channel.SMS if sms_campaign else attempt.channel
         dispatch_rows.append(
             {
                 "id": row.id,
@@ -315,8 +316,8 @@ def dispatch_claimed(
 ) -> dict[str, int]:
     """Hand the claimed contacts over; whatever the adapter did not take goes back."""
     counts = {"dispatched": 0, "returned": 0}
-    voice = [c for c in claim.claimed if c.channel != SMS]
-    texts = [c for c in claim.claimed if c.channel == SMS]
+    voice = [c for c in claim.claimed if c.channel != Channel.SMS]
+    texts = [c for c in claim.claimed if c.channel == Channel.SMS]
     if voice:
         requests = dial_requests(campaign, voice)
         name = getattr(dialer, "name", "dialer")
