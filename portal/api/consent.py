@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from portal.api.core import actor, body, endpoint, listing, paging, target_id
-from portal.api.serializers import iso
-from portal.models import DncList, DncListEntry
+from portal.models import DncList, DncListEntry, iso_z
 from portal.services import dnc_lists, erasure, optouts, result_effects
 
 CHANNELS = ["voice", "sms", "both"]
@@ -93,8 +92,8 @@ def list_json(item: DncList, counts: dict[int, int] | None = None) -> dict:
         "campaignId": item.campaign_id,
         "channel": item.channel,
         "entries": counts.get(item.id, 0),
-        "dateCreated": iso(item.date_created),
-        "lastUpdated": iso(item.last_updated),
+        "dateCreated": iso_z(item.date_created),
+        "lastUpdated": iso_z(item.last_updated),
     }
 
 
@@ -104,12 +103,12 @@ def entry_json(e: DncListEntry) -> dict:
         "listId": e.list_id,
         "name": e.name,
         "primaryNumber": e.primary_number,
-        "expiresAt": iso(e.expires_at),
+        "expiresAt": iso_z(e.expires_at),
         "source": e.source,
         "reason": e.reason,
         "active": dnc_lists.is_active(e),
-        "dateCreated": iso(e.date_created),
-        "lastUpdated": iso(e.last_updated),
+        "dateCreated": iso_z(e.date_created),
+        "lastUpdated": iso_z(e.last_updated),
     }
 
 
