@@ -86,7 +86,7 @@ def campaign_blocks(campaign: Campaign, now: datetime) -> list[Block]:
     """Campaign-wide rules: not started yet, or ended (its zone, dates inclusive)."""
     if not enabled():
         return []
-    return campaign_date_blocks(campaign, campaign_policy(campaign), now)
+    return campaign_date_blocks(campaign, campaign_policy(campaign, now), now)
 
 
 def contact_rules(

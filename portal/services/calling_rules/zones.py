@@ -20,6 +20,7 @@ from portal.services.calling_rules.regions import RegionRule, region_of, rule_fo
 NANP_AREA = 5  # "+1" and the area code
 OTHER_PREFIX = 8
 _by_prefix: dict[str, tuple[str, ...]] = {}
+_by_area: dict[str, tuple[str | None, RegionRule | None]] = {}
 
 
 def _lookup(number: str, default_region: str) -> tuple[str, ...]:
@@ -59,8 +60,12 @@ def regional_rule(
 ) -> tuple[str | None, RegionRule | None]:
     """(rule region, its rule) of a match key."""
     if key.startswith("+1") and len(key) == 12:
-        sample = key[:NANP_AREA] + "5550100"  # the area code decides
-    elif key.startswith("+") and len(key) > OTHER_PREFIX:
+        known = _by_area.get(key[:NANP_AREA])
+        if known is None:  # the area code decides
+            region = region_of(key[:NANP_AREA] + "5550100", default_region)
+            known = _by_area[key[:NANP_AREA]] = (region, rule_for(region))
+        return known
+    if key.startswith("+") and len(key) > OTHER_PREFIX:
         sample = key[:OTHER_PREFIX] + "0" * (len(key) - OTHER_PREFIX)
     else:
         sample = key
