@@ -365,7 +365,7 @@ def machine_for(world):
 
 
 def test_feed_state_machine(world, backend):
-    examples = 12 if backend == "sqlite" else 4
+    examples = 40 if backend == "sqlite" else 10
     run_state_machine_as_test(
         machine_for(world),
         settings=settings(
@@ -377,6 +377,7 @@ def test_feed_state_machine(world, backend):
             derandomize=True,
         ),
     )
+    print("state machine:", SEEN)
     # the run really dialed, applied results and dialed with numbers on the DNC list
     assert SEEN["dispatched"] > 0 and SEEN["applied"] > 0
     assert SEEN["dnc_dispatch_checks"] > 0
