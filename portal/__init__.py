@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException
 
+from portal import queue
 from portal.config import Config
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
-log = logging.getLogger(__name__)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -50,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         settings.check_production_safety()
     app.config.from_object(settings)
 
+    queue.init_app(app)  # before anything can start a thread that uses it
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
@@ -57,23 +54,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from portal import api, observability, web
+    from portal.http import errors, headers
 
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
     web.register(app)
     observability.register(app)
-    _register_errors(app)
-    _register_headers(app)
+    errors.register(app, web.ERROR_PAGES)
+    headers.register(app)
 
+    import worker
     from portal import cli
 
     cli.register(app)
+    worker.init_app(app)
 
     if app.config["ECM_AUTO_INIT"]:
         with app.app_context():
             initialise_database(app)
-    if app.config["ECM_START_WORKER"]:
-        _start_worker_on_first_request(app)
     return app
 
 
@@ -97,88 +95,3 @@ def initialise_database(app: Flask) -> None:
     upgrade(directory=MIGRATIONS)
     password = app.config["ECM_ADMIN_PASSWORD"]
     users.ensure_admin(password, is_default=password == "admin")
-
-
-def _start_worker_on_first_request(app: Flask) -> None:
-    """Start the embedded worker when the app serves, not when a CLI command loads it."""
-    lock = threading.Lock()
-
-    @app.before_request
-    def _ensure_worker() -> None:
-        if "ecm_embedded_runner" in app.extensions:
-            return
-        with lock:
-            if "ecm_embedded_runner" not in app.extensions:
-                start_embedded_worker(app)
-
-
-def start_embedded_worker(app: Flask) -> None:
-    from worker.embedded import EmbeddedRunner
-
-    runner = EmbeddedRunner(app)
-    try:
-        from worker.jobs import PERIODIC_JOBS
-    except ImportError:
-        PERIODIC_JOBS = []
-    for seconds_key, func, job_id in PERIODIC_JOBS:
-        runner.every(app.config[seconds_key], func, job_id)
-    runner.start()
-    app.extensions["ecm_embedded_runner"] = runner
-
-
-def wants_json() -> bool:
-    return request.path.startswith("/umm") or request.path in ("/healthz", "/metrics")
-
-
-def _register_errors(app: Flask) -> None:
-    from portal.api.core import error_response, http_error_as_json
-    from portal.services.errors import ServiceError
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
-        if wants_json():
-            return http_error_as_json(exc)
-        from portal import web
-
-        return web.http_error_page(exc)
-
-    @app.errorhandler(ServiceError)
-    def _service_error(exc: ServiceError):
-        db.session.rollback()
-        if wants_json():
-            return error_response(exc.status, exc.error, exc.message, exc.fields)
-        from portal import web
-
-        return web.service_error_page(exc)
-
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(DBAPIError)
-    def _database_down(exc: Exception):
-        log.warning("database error: %s", exc)
-        try:
-            db.session.rollback()
-        except Exception:  # noqa: BLE001 - the connection may be gone
-            pass
-        if wants_json():
-            return error_response(
-                503, "service_unavailable", "The database is unavailable; try again"
-            )
-        return "The database is unavailable; try again shortly.", 503
-
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
-
-
-def _register_headers(app: Flask) -> None:
-    @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.vary.add("HX-Request")
-        return response

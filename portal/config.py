@@ -23,6 +23,13 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
+def _float(value: str | None, default: float) -> float:
+    try:
+        return float(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
 class Config:
     """Settings for both run modes; production is chosen by setting REDIS_URL."""
 
@@ -43,6 +50,20 @@ class Config:
         self.ECM_DIALER = env.get("ECM_DIALER") or "simulator"
         self.ECM_SMS_GATEWAY = env.get("ECM_SMS_GATEWAY") or "simulator"
         self.ECM_SMS_WEBHOOK_URL = env.get("ECM_SMS_WEBHOOK_URL")
+        self.ECM_SMS_WEBHOOK_TOKEN = env.get("ECM_SMS_WEBHOOK_TOKEN")
+        self.ECM_SMS_TIMEOUT = _float(env.get("ECM_SMS_TIMEOUT"), 10.0)
+        self.ECM_SMS_DELIVERY_REPORTS = _bool(
+            env.get("ECM_SMS_DELIVERY_REPORTS"), False
+        )
+        self.ECM_SMS_FACTORY = env.get("ECM_SMS_FACTORY") or None
+        self.ECM_DIALER_FACTORY = env.get("ECM_DIALER_FACTORY") or None
+        self.ECM_DIALER_TIMEOUT = _float(env.get("ECM_DIALER_TIMEOUT"), 10.0)
+        self.ECM_DIALER_MAX_RETRIES = _int(env.get("ECM_DIALER_MAX_RETRIES"), 5)
+        self.ECM_DIALER_BACKOFF = _float(env.get("ECM_DIALER_BACKOFF"), 1.0)
+        # "1"/"0", or the path of a CA bundle; None verifies with the system's CAs
+        self.ECM_DIALER_VERIFY_TLS = env.get("ECM_DIALER_VERIFY_TLS") or None
+        self.ECM_SIMULATOR_SEED = _int(env.get("ECM_SIMULATOR_SEED"), 42)
+        self.ECM_SIMULATOR_DELAY = _float(env.get("ECM_SIMULATOR_DELAY"), 2.0)
         self.ECM_UCCE_URL = env.get("ECM_UCCE_URL")
         self.ECM_UCCE_USER = env.get("ECM_UCCE_USER")
         self.ECM_UCCE_PASSWORD = env.get("ECM_UCCE_PASSWORD")
@@ -62,6 +83,13 @@ class Config:
         )
         self.ECM_UPLOAD_DIR = env.get("ECM_UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
         self.ECM_MAX_UPLOAD_MB = _int(env.get("ECM_MAX_UPLOAD_MB"), 512)
+        self.ECM_IMPORT_CHUNK_ROWS = _int(env.get("ECM_IMPORT_CHUNK_ROWS"), 0) or None
+        self.ECM_IMPORT_JOB_TIMEOUT = _int(env.get("ECM_IMPORT_JOB_TIMEOUT"), 0) or None
+        self.ECM_COUNT_CACHE_SECONDS = _float(env.get("ECM_COUNT_CACHE_SECONDS"), 5.0)
+        self.ECM_METRICS_TOKEN = env.get("ECM_METRICS_TOKEN") or None
+        self.PROMETHEUS_MULTIPROC_DIR = env.get("PROMETHEUS_MULTIPROC_DIR") or None
+        self.ECM_WORKER_STOP_TIMEOUT = _float(env.get("ECM_WORKER_STOP_TIMEOUT"), 25.0)
+        self.ECM_QUEUE_STALL_SECONDS = _float(env.get("ECM_QUEUE_STALL_SECONDS"), 30.0)
         self.MAX_CONTENT_LENGTH = self.ECM_MAX_UPLOAD_MB * 1024 * 1024
         self.ECM_AUTO_INIT = _bool(env.get("ECM_AUTO_INIT"), self.EMBEDDED)
         self.ECM_START_WORKER = _bool(env.get("ECM_START_WORKER"), self.EMBEDDED)
@@ -77,6 +105,7 @@ class Config:
             env.get("SESSION_COOKIE_SECURE"), not self.EMBEDDED
         )
         self.REMEMBER_COOKIE_HTTPONLY = True
+        self.WTF_CSRF_ENABLED = True
         self.WTF_CSRF_TIME_LIMIT = None
         self.WTF_CSRF_HEADERS = ["X-CSRFToken"]
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)

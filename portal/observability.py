@@ -1,12 +1,10 @@
-"""/healthz, /metrics, request counting, and clear 413 and 503 (queue down) answers."""
+"""/healthz and /metrics (with the request counts and timings /metrics reports)."""
 
 from __future__ import annotations
 
 import hmac
 import logging
-import os
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
@@ -18,15 +16,12 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from redis.exceptions import RedisError
-from sqlalchemy import func, select, text
-from werkzeug.exceptions import RequestEntityTooLarge
+from sqlalchemy import text
 
 from portal import metrics
 from portal import queue as q
 from portal.extensions import db
-from portal.models import Campaign, Contact, utcnow
-from portal.services.enums import PENDING
-from portal.services.errors import ServiceUnavailable
+from portal.services import stats
 
 log = logging.getLogger(__name__)
 bp = Blueprint("observability", __name__)
@@ -63,19 +58,23 @@ def _dependants(database_ok: bool) -> tuple[dict, dict, dict]:
     if not database_ok:
         queue = _queue_status()
         return queue, {"ok": False, "count": None}, {"ok": False, "lastTick": None}
-    from portal.services.stats import worker_health
-
-    h = worker_health()
+    h = stats.worker_health()
     if h["queue"] is None:
         queue = {"ok": False, "state": QUEUE_UNAVAILABLE}
     else:
         queue = {"ok": True, "state": "available", "depth": h["queue"]}
+    backlog = h["backlog"] or {}
     count = len(h["workers"]) + (1 if h["embedded"] else 0)
     workers = {
-        "ok": count > 0,
+        "ok": count > 0 and not backlog.get("stalled"),
         "count": count if h["queue"] is not None or h["embedded"] else None,
         "embedded": h["embedded"] is not None,
+        "stalled": bool(backlog.get("stalled")),
+        "message": backlog.get("message"),
+        "lastJobTakenSecondsAgo": backlog.get("lastTakenAgoSeconds"),
     }
+    if queue["ok"]:
+        queue["oldestWaitSeconds"] = backlog.get("oldestWaitSeconds", 0)
     tick = h["lastTick"]
     feed: dict[str, Any] = {"ok": False, "lastTick": None, "intervalSeconds": interval}
     if tick is None:
@@ -88,11 +87,14 @@ def _dependants(database_ok: bool) -> tuple[dict, dict, dict]:
 
 
 def health() -> tuple[dict[str, Any], int]:
-    """What an operator or a load balancer asks first; 503 only if the DB is down."""
+    """What an operator or a load balancer asks first: 503 when the database is down
+    or when queued jobs wait and no worker takes them."""
     database = _database_status()
     queue, workers, feed = _dependants(database["ok"])
     parts = (database, queue, workers, feed)
     status = "ok" if all(p["ok"] for p in parts) else "degraded"
+    if workers.get("stalled"):
+        status = "unhealthy"  # work is queued and nothing takes it
     if not database["ok"]:
         status = "down"
     body = {
@@ -103,7 +105,7 @@ def health() -> tuple[dict[str, Any], int]:
         "feed": feed,
         "mode": "embedded" if current_app.config.get("EMBEDDED") else "production",
     }
-    return body, 200 if database["ok"] else 503
+    return body, 200 if status in ("ok", "degraded") else 503
 
 
 @bp.get("/healthz")
@@ -113,58 +115,6 @@ def healthz() -> Response:
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _dialable_since(campaign: Campaign, now: datetime) -> datetime:
-    """When the campaign's calling window last opened (naive UTC)."""
-    from portal.services.feed.windows import campaign_window, local_time
-
-    window = campaign_window(campaign)
-    local = local_time(now, campaign.time_zone)
-    if window.start == window.end:
-        opened = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    else:
-        opened = local.replace(
-            hour=window.start.hour, minute=window.start.minute, second=0, microsecond=0
-        )
-        if opened > local:
-            opened -= timedelta(days=1)
-    return opened.astimezone(UTC).replace(tzinfo=None)
-
-
-def feed_lag_seconds(now: datetime | None = None) -> float:
-    """How long the oldest due contact of a dialable campaign has waited to be dialed.
-
-    Only campaigns the feed may dial now count (switched on, running, inside their
-    window); a contact's wait starts when it became due, the window opened or the
-    campaign was last changed (resumed), whichever is latest.
-    """
-    from portal.services.feed.eligibility import campaign_blockers
-    from portal.services.feed.plans import load_plans
-
-    now = now or utcnow()
-    candidates = list(
-        db.session.scalars(
-            select(Campaign).where(Campaign.enabled.is_(True), Campaign.status == 1)
-        )
-    )
-    plans = load_plans({c.strategy_id for c in candidates if c.strategy_id})
-    lag = 0.0
-    for campaign in candidates:
-        if campaign_blockers(campaign, plans.get(campaign.strategy_id), now):
-            continue
-        due = db.session.scalar(  # an index probe on ix_contacts_due
-            select(func.min(Contact.dial_time)).where(
-                Contact.campaign_id == campaign.id,
-                Contact.request_state == PENDING,
-                Contact.dial_time <= now,
-            )
-        )
-        if due is None:
-            continue
-        since = max(due, _dialable_since(campaign, now), campaign.last_updated or due)
-        lag = max(lag, (now - since).total_seconds())
-    return lag
 
 
 class _ScrapeTimeCollector:
@@ -198,7 +148,7 @@ class _ScrapeTimeCollector:
             tick.add_metric([], feed["ageSeconds"])
             yield tick
         try:
-            lag = feed_lag_seconds()
+            lag = stats.feed_lag_seconds()
         except Exception as exc:  # noqa: BLE001 - a scrape must not fail
             log.warning("metrics: feed lag failed: %s", exc)
             db.session.rollback()
@@ -212,7 +162,7 @@ class _ScrapeTimeCollector:
 
 
 def _counter_registry() -> CollectorRegistry:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if current_app.config.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
@@ -222,9 +172,7 @@ def _counter_registry() -> CollectorRegistry:
 
 
 def _metrics_allowed() -> bool:
-    token = current_app.config.get("ECM_METRICS_TOKEN") or os.environ.get(
-        "ECM_METRICS_TOKEN"
-    )
+    token = current_app.config.get("ECM_METRICS_TOKEN")
     if not token:
         return True
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -262,43 +210,6 @@ def _count_request(response: Response) -> Response:
     return response
 
 
-@bp.app_errorhandler(RedisError)
-def _queue_down(exc: RedisError):
-    """Redis gone (restart, network): answer 503 'queue unavailable', never 500."""
-    log.warning("queue error: %s", exc)
-    try:
-        db.session.rollback()
-    except Exception:  # noqa: BLE001
-        pass
-    error = ServiceUnavailable("The queue is unavailable; try again shortly")
-    from portal import wants_json
-
-    if wants_json():
-        from portal.api.core import error_response
-
-        return error_response(error.status, error.error, error.message)
-    from portal import web
-
-    return web.service_error_page(error)
-
-
-@bp.app_errorhandler(RequestEntityTooLarge)
-def _too_large(exc: RequestEntityTooLarge):
-    """Say what the limit is (ECM_MAX_UPLOAD_MB) instead of werkzeug's vague text."""
-    from portal.services.imports import too_large_message
-
-    exc.description = too_large_message()
-    from portal import wants_json
-
-    if wants_json():
-        from portal.api.core import http_error_as_json
-
-        return http_error_as_json(exc)
-    from portal import web
-
-    return web.http_error_page(exc)
-
-
 def register(app: Flask) -> None:
-    """Attach /healthz, /metrics, request counting and the clear 413/503 answers."""
+    """Attach /healthz, /metrics and the request counting."""
     app.register_blueprint(bp)

@@ -10,7 +10,7 @@ export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 export ECM_TEST_DATABASES=${ECM_TEST_DATABASES:-sqlite,postgresql}
 
 echo "== installing Python packages"
-python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 
 if ! command -v chromium >/dev/null 2>&1; then
   echo "== installing Debian's chromium for the browser tests"

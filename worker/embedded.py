@@ -7,22 +7,14 @@ import threading
 import time
 
 from flask import Flask
-from rq import SimpleWorker
-from rq.timeouts import TimerDeathPenalty
 
 from portal import queue as q
-from worker.context import bind_app
+from worker.jobs import PERIODIC_JOBS
+from worker.schedule import enqueue_once
+from worker.workers import ThreadWorker
 
 log = logging.getLogger(__name__)
-
-
-class ThreadWorker(SimpleWorker):
-    """An RQ worker that can live in a thread: timer timeouts, no signal handlers."""
-
-    death_penalty_class = TimerDeathPenalty
-
-    def _install_signal_handlers(self) -> None:
-        pass
+EXTENSION = "ecm_embedded_runner"
 
 
 class EmbeddedRunner:
@@ -31,25 +23,26 @@ class EmbeddedRunner:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.stopping = threading.Event()
-        self.periodic: list[tuple[float, str, str]] = []
-
-    def every(self, seconds: float, func: str, job_id: str) -> None:
-        self.periodic.append((seconds, func, job_id))
+        self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        bind_app(self.app)
-        threading.Thread(
-            target=self._work, name="ecm-embedded-worker", daemon=True
-        ).start()
-        if self.periodic:
-            threading.Thread(
-                target=self._tick, name="ecm-embedded-timer", daemon=True
-            ).start()
+        for name, target in (("worker", self._work), ("timer", self._tick)):
+            thread = threading.Thread(
+                target=target, name=f"ecm-embedded-{name}", daemon=True
+            )
+            thread.start()
+            self.threads.append(thread)
+
+    def alive(self) -> bool:
+        return not self.stopping.is_set() and all(t.is_alive() for t in self.threads)
 
     def _work(self) -> None:
         queue = q.queue(self.app)
         worker = ThreadWorker(
-            [queue], connection=queue.connection, name=f"embedded-{id(self)}"
+            [queue],
+            connection=queue.connection,
+            name=f"embedded-{id(self)}",
+            app=self.app,
         )
         while not self.stopping.is_set():
             try:
@@ -59,35 +52,43 @@ class EmbeddedRunner:
             self.stopping.wait(0.2)
 
     def _tick(self) -> None:
-        next_run = {job_id: 0.0 for _, _, job_id in self.periodic}
+        next_run = {job_id: 0.0 for _, _, job_id in PERIODIC_JOBS}
         while not self.stopping.is_set():
             now = time.monotonic()
-            for seconds, func, job_id in self.periodic:
-                if now >= next_run[job_id]:
-                    next_run[job_id] = now + seconds
-                    with self.app.app_context():
-                        try:
-                            from worker.schedule import enqueue_once
-
-                            enqueue_once(func, job_id)
-                        except Exception:  # noqa: BLE001
-                            log.exception("periodic enqueue of %s failed", func)
+            for seconds_key, func, job_id in PERIODIC_JOBS:
+                if now < next_run[job_id]:
+                    continue
+                seconds = float(self.app.config[seconds_key])
+                next_run[job_id] = now + seconds
+                try:
+                    enqueue_once(q.connection(self.app), func, job_id, seconds)
+                except Exception:  # noqa: BLE001 - the timer must outlive one failure
+                    log.exception("periodic enqueue of %s failed", func)
             self.stopping.wait(0.5)
 
-    def stop(self) -> None:
+    def stop(self, wait: float | None = None) -> None:
+        """Ask both threads to stop; with `wait`, join each for up to that long."""
         self.stopping.set()
+        if wait is not None:
+            for thread in self.threads:
+                thread.join(timeout=wait)
 
 
-def run_queued_jobs(app: Flask) -> bool:
-    """Run every queued job in this thread, as `flask worker --burst` would, without
-    installing signal handlers in the calling process (tests, one-off scripts)."""
-    from worker import context
+def start(app: Flask) -> EmbeddedRunner:
+    runner = EmbeddedRunner(app)
+    app.extensions[EXTENSION] = runner
+    runner.start()
+    return runner
 
-    previous = context._app
-    bind_app(app)
-    try:
-        queue = q.queue(app)
-        worker = ThreadWorker([queue], connection=queue.connection)
-        return worker.work(burst=True, logging_level="WARNING")
-    finally:
-        context._app = previous
+
+def start_on_first_request(app: Flask) -> None:
+    """Start the runner when the app serves, not when a CLI command loads it."""
+    lock = threading.Lock()
+
+    @app.before_request
+    def _ensure_runner() -> None:
+        if EXTENSION in app.extensions:
+            return
+        with lock:
+            if EXTENSION not in app.extensions:
+                start(app)

@@ -1,6 +1,7 @@
 """Background jobs (RQ): bulk imports and the dialing feed loop.
 
-A job takes ids, opens its own app context, calls one service and returns a small dict.
+A job takes ids, calls one service and returns a small dict. It runs inside the app
+context its worker gives it (`worker.workers`), so it never builds an app of its own.
 """
 
 from __future__ import annotations
@@ -8,7 +9,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from worker.context import app_context
+from rq import get_current_job
+
+from portal.services import stats, uploads
+from portal.services.feed import run_tick
 
 # (config key holding the period in seconds, job function, deterministic job id):
 # the embedded runner and `flask scheduler` enqueue these.
@@ -22,28 +26,20 @@ PERIODIC_JOBS = [
 
 def feed_tick() -> dict[str, Any]:
     """Run one feed tick; safe to run twice or on several workers at once."""
-    with app_context():
-        from portal.services.feed import run_tick
-
-        counts = run_tick()
-        return {k: v for k, v in counts.items() if k != "errors"} | {
-            "errors": len(counts.get("errors", []))
-        }
+    counts = run_tick()
+    return {k: v for k, v in counts.items() if k != "errors"} | {
+        "errors": len(counts.get("errors", []))
+    }
 
 
 def import_upload(upload_id: int) -> dict[str, Any]:
-    """Import one bulk CSV upload; a second run resumes from its last committed chunk."""
-    from rq import get_current_job
-
+    """Import one bulk CSV upload; a second run resumes from its last checkpoint."""
     job = get_current_job()
-    with app_context():
-        from portal.services import imports
-
-        return imports.run_import(
-            upload_id,
-            progress=_mirror_progress(job),
-            final_attempt=job is None or not job.retries_left,
-        )
+    return uploads.run_import(
+        upload_id,
+        progress=_mirror_progress(job),
+        final_attempt=job is None or not job.retries_left,
+    )
 
 
 def _mirror_progress(job):
@@ -60,15 +56,9 @@ def _mirror_progress(job):
 
 def resume_stale_uploads() -> dict[str, Any]:
     """Queue again the imports whose worker died (their job is gone or silent)."""
-    with app_context():
-        from portal.services import imports
-
-        return {"resumed": imports.resume_stale()}
+    return {"resumed": uploads.resume_stale()}
 
 
 def refresh_stats() -> dict[str, Any]:
     """Recount every campaign's contacts for the dashboard's snapshots."""
-    with app_context():
-        from portal.services import stats
-
-        return {"campaigns": stats.refresh()}
+    return {"campaigns": stats.refresh()}

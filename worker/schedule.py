@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import time
+
+from redis import Redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from portal import queue as q
+from portal.queue import queue_on
 
 ACTIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+PERIOD_KEY = "ecm:period:{job_id}:{period}"
 
 
-def enqueue_once(func: str, job_id: str, *args, **options):
-    """Enqueue func under job_id unless that job is still queued or running."""
-    conn = q.connection()
+def claim_period(conn: Redis, job_id: str, seconds: float) -> bool:
+    """True for the first scheduler to ask in this period of `seconds` (SET NX), so
+    two schedulers on two hosts enqueue a periodic job once per period."""
+    seconds = max(float(seconds), 1.0)
+    period = int(time.time() // seconds)
+    key = PERIOD_KEY.format(job_id=job_id, period=period)
+    return bool(conn.set(key, b"1", nx=True, ex=max(int(seconds * 3), 2)))
+
+
+def enqueue_once(conn: Redis, func: str, job_id: str, seconds: float, *args, **opts):
+    """Enqueue func as job_id once per period, unless still queued or running."""
+    if not claim_period(conn, job_id, seconds):
+        return None
     try:
         job = Job.fetch(job_id, connection=conn)
         if job.get_status(refresh=True) in ACTIVE:
@@ -20,6 +34,6 @@ def enqueue_once(func: str, job_id: str, *args, **options):
         job.delete()
     except NoSuchJobError:
         pass
-    return q.queue().enqueue(
-        func, *args, job_id=job_id, result_ttl=60, failure_ttl=3600, **options
+    return queue_on(conn).enqueue(
+        func, *args, job_id=job_id, result_ttl=60, failure_ttl=3600, **opts
     )

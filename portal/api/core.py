@@ -1,4 +1,7 @@
-"""What every /umm endpoint shares: token auth, body reading, errors, the route registry."""
+"""What every /umm endpoint shares: token auth, body reading, paging, the registry.
+
+Errors are answered app-wide in the API's one shape by `portal/http/errors.py`.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,10 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
 
-from portal.extensions import db
 from portal.services import auth
 from portal.services.errors import (
     BadRequest,
-    ServiceError,
     Unauthorized,
     ValidationFailed,
 )
@@ -37,7 +37,6 @@ class Endpoint:
     status: int = 200
     auth: bool = True
     params: list[dict] = field(default_factory=list)
-    writes: bool = False
     content: str = "application/json"
     produces: str = "application/json"
 
@@ -84,7 +83,6 @@ def endpoint(
                     status=status,
                     auth=auth_required,
                     params=params or [],
-                    writes=any(m in ("POST", "PUT", "DELETE") for m in methods),
                     content=content,
                     produces=produces,
                 )
@@ -187,50 +185,4 @@ def paging(
 def listing(items: list, total: int) -> Response:
     response = jsonify(items)
     response.headers["X-Total-Count"] = str(total)
-    return response
-
-
-def error_response(
-    status: int, error: str, message: str, fields: dict | None = None
-) -> Response:
-    payload: dict[str, Any] = {"error": error, "message": message}
-    if fields:
-        payload["fields"] = fields
-    response = jsonify(payload)
-    response.status_code = status
-    return response
-
-
-@bp.errorhandler(ServiceError)
-def _service_error(exc: ServiceError) -> Response:
-    db.session.rollback()
-    return error_response(exc.status, exc.error, exc.message, exc.fields)
-
-
-HTTP_ERROR_NAMES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    429: "too_many_requests",
-    500: "internal_error",
-    503: "service_unavailable",
-}
-
-
-def http_error_as_json(exc: HTTPException) -> Response:
-    """Answer werkzeug's HTTP errors under /umm in the API's one JSON error shape."""
-    db.session.rollback()
-    code = exc.code or 500
-    response = error_response(
-        code, HTTP_ERROR_NAMES.get(code, "error"), exc.description or exc.name
-    )
-    if code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
-        response.headers["Allow"] = ", ".join(exc.valid_methods)
-    if code == 429:
-        response.headers["Retry-After"] = "60"
     return response

@@ -7,16 +7,16 @@ from flask import jsonify, request
 from portal.api import serializers
 from portal.api.core import actor, body, endpoint
 from portal.extensions import limiter
-from portal.services import auth
-from portal.services.errors import ValidationFailed
-from portal.services.validation import Schema
-from portal.throttle import (
+from portal.http.throttle import (
     MESSAGE,
     address_key,
     login_failed,
     login_limit,
     throttle_login,
 )
+from portal.services import auth
+from portal.services.errors import ValidationFailed
+from portal.services.validation import Schema
 
 # The seed's license block, with its JSON types: an open-source install never expires
 # and has no agent limit, so integrations that parse these fields get far-off values.

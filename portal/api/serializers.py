@@ -219,7 +219,7 @@ def user_details(u: User) -> dict:
 
 
 def upload(u: Upload) -> dict:
-    from portal.services.imports import percent
+    from portal.services.uploads import percent
 
     return {
         "uploadId": u.id,

@@ -6,9 +6,9 @@ from flask import Response, jsonify, request, stream_with_context
 
 from portal.api import serializers
 from portal.api.core import actor, endpoint
-from portal.services import imports
+from portal.http.multipart import receive_files
+from portal.services import uploads
 from portal.services.validation import as_int
-from portal.upload_requests import receive_files
 
 ACCEPTED = {
     "type": "object",
@@ -29,7 +29,7 @@ STATUS = {
     ],
     "properties": {
         "uploadId": {"type": "integer"},
-        "kind": {"type": "string", "enum": list(imports.KINDS)},
+        "kind": {"type": "string", "enum": list(uploads.KINDS)},
         "campaignId": {"type": ["integer", "null"]},
         "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
         "rowsTotal": {"type": ["integer", "null"]},
@@ -49,7 +49,7 @@ def _received(kind: str, campaign_field: bool) -> Response:
     form, files = receive_files(request)
     storage = files.get("file")
     values = {**request.args.to_dict(), **form.to_dict()}
-    upload = imports.store_upload(
+    upload = uploads.store_upload(
         actor(),
         kind,
         storage.stream if storage is not None else None,
@@ -101,7 +101,7 @@ def upload_dnc_csv():
 def list_uploads():
     args = request.args
     campaign_id = args.get("campaignId")
-    items = imports.list_uploads(
+    items = uploads.list_uploads(
         actor(),
         kind=args.get("kind") or None,
         campaign_id=as_int(campaign_id, "campaignId") if campaign_id else None,
@@ -118,7 +118,7 @@ def list_uploads():
     response=STATUS,
 )
 def upload_status(upload_id: int):
-    return jsonify(serializers.upload(imports.get_upload(actor(), upload_id)))
+    return jsonify(serializers.upload(uploads.get_upload(actor(), upload_id)))
 
 
 @endpoint(
@@ -129,10 +129,10 @@ def upload_status(upload_id: int):
     produces="text/csv",
 )
 def upload_errors(upload_id: int) -> Response:
-    upload = imports.get_upload(actor(), upload_id)
-    lines = imports.error_report(actor(), upload)
+    upload = uploads.get_upload(actor(), upload_id)
+    lines = uploads.error_report(actor(), upload)
     response = Response(stream_with_context(lines), mimetype="text/csv")
-    name = imports.report_filename(upload)
+    name = uploads.report_filename(upload)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     return response

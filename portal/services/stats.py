@@ -13,7 +13,7 @@ without a fresh snapshot is counted on the spot. The API counts one campaign liv
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -31,6 +31,7 @@ from portal.services.enums import (
 )
 from portal.services.feed import eligibility
 from portal.services.feed.plans import load_plans
+from portal.services.feed.windows import campaign_window, local_time
 from portal.services.roles import READERS, require
 
 HOURS = 24
@@ -226,19 +227,31 @@ def dashboard(actor: User, now: datetime | None = None) -> dict[str, Any]:
 
 
 def worker_health(now: datetime | None = None) -> dict[str, Any]:
-    """RQ workers alive, the embedded runner, queue depth and the last feed tick."""
+    """RQ workers, the embedded runner, the queue's backlog and the last feed tick.
+
+    `backlog.stalled` is the truth about the workers: jobs wait and none has been
+    taken since the oldest was queued (whatever threads or processes exist).
+    """
+    from rq import Worker
+
     from portal import queue as q
     from portal.services.feed.tick import last_heartbeat
 
-    health: dict[str, Any] = {"queue": None, "workers": [], "embedded": None}
+    health: dict[str, Any] = {
+        "queue": None,
+        "workers": [],
+        "embedded": None,
+        "backlog": None,
+    }
     runner = current_app.extensions.get("ecm_embedded_runner")
     if runner is not None:
-        health["embedded"] = not runner.stopping.is_set()
+        health["embedded"] = runner.alive()
     try:
-        from rq import Worker
-
         conn = q.connection()
-        health["queue"] = q.queue().count
+        health["backlog"] = q.backlog(
+            stall_after=current_app.config["ECM_QUEUE_STALL_SECONDS"]
+        )
+        health["queue"] = health["backlog"]["depth"]
         health["workers"] = [
             {
                 "name": w.name,
@@ -265,3 +278,52 @@ def worker_health(now: datetime | None = None) -> dict[str, Any]:
         health["lastTick"] = None
     health["intervalSeconds"] = interval
     return health
+
+
+def _dialable_since(campaign: Campaign, now: datetime) -> datetime:
+    """When the campaign's calling window last opened (naive UTC)."""
+    window = campaign_window(campaign)
+    local = local_time(now, campaign.time_zone)
+    if window.start == window.end:
+        opened = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        opened = local.replace(
+            hour=window.start.hour, minute=window.start.minute, second=0, microsecond=0
+        )
+        if opened > local:
+            opened -= timedelta(days=1)
+    return opened.astimezone(UTC).replace(tzinfo=None)
+
+
+def feed_lag_seconds(now: datetime | None = None) -> float:
+    """How long the oldest due contact of a dialable campaign has waited to be dialed.
+
+    Only campaigns the feed may dial now count (switched on, running, inside their
+    window); a contact's wait starts when it became due, the window opened or the
+    campaign was last changed (resumed), whichever is latest.
+    """
+    now = now or utcnow()
+    candidates = list(
+        db.session.scalars(
+            select(Campaign).where(Campaign.enabled.is_(True), Campaign.status == 1)
+        )
+    )
+    plans = load_plans({c.strategy_id for c in candidates if c.strategy_id})
+    lag = 0.0
+    for campaign in candidates:
+        if eligibility.campaign_blockers(
+            campaign, plans.get(campaign.strategy_id), now
+        ):
+            continue
+        due = db.session.scalar(  # an index probe on ix_contacts_due
+            select(func.min(Contact.dial_time)).where(
+                Contact.campaign_id == campaign.id,
+                Contact.request_state == PENDING,
+                Contact.dial_time <= now,
+            )
+        )
+        if due is None:
+            continue
+        since = max(due, _dialable_since(campaign, now), campaign.last_updated or due)
+        lag = max(lag, (now - since).total_seconds())
+    return lag

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app, g, redirect, render_template, request, url_for
+from flask import Flask, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db, login_manager
+from portal.http.errors import Pages
 from portal.services import enums, roles
 from portal.services.errors import (
     Forbidden,
@@ -40,9 +41,6 @@ def register(app: Flask) -> None:
 
     app.register_blueprint(uploads_bp)
 
-    if "dashboard.index" not in app.view_functions:
-        app.add_url_rule("/", "home", _home)
-
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
@@ -51,7 +49,6 @@ def register(app: Flask) -> None:
 
     app.context_processor(_template_helpers)
     app.jinja_env.globals.update(
-        has_endpoint=lambda name: name in current_app.view_functions,
         home_url=home_url,
         CALL_RESULTS=enums.CALL_RESULTS,
         REQUEST_STATES=enums.REQUEST_STATES,
@@ -64,15 +61,9 @@ def register(app: Flask) -> None:
     app.add_template_filter(enums.call_result_name, "result_name")
 
 
-def _home():
-    return redirect(home_url())
-
-
 def home_url() -> str:
-    """The dashboard when the feed feature provides one, else the campaign list."""
-    if "dashboard.index" in current_app.view_functions:
-        return url_for("dashboard.index")
-    return url_for("campaigns.index")
+    """Where the brand link and a successful sign-in lead: the dashboard."""
+    return url_for("dashboard.index")
 
 
 def load_user(session_id: str):
@@ -176,3 +167,6 @@ def service_error_page(exc: ServiceError):
     if isinstance(exc, NotFound):
         return _error_page(404, exc.message)
     return _error_page(exc.status, exc.message)
+
+
+ERROR_PAGES = Pages(http_error=http_error_page, service_error=service_error_page)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from portal.http.throttle import throttle_login
 from portal.services import auth, users
 from portal.services.errors import ValidationFailed
-from portal.throttle import throttle_login
 from portal.web.htmx import expect_form, form_values, render
 
 bp = Blueprint("auth", __name__)

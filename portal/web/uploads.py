@@ -20,9 +20,9 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
 
 from portal.extensions import csrf
+from portal.http.multipart import receive_files
 from portal.models import Campaign, Upload
-from portal.services import campaigns, imports
-from portal.upload_requests import receive_files
+from portal.services import campaigns, uploads
 from portal.web.htmx import expect_form, fragment, is_htmx_fragment, render
 
 bp = Blueprint("uploads", __name__)
@@ -45,25 +45,25 @@ def recent_uploads(kind: str | None, campaign: Campaign | None = None, limit: in
     if not current_user.is_authenticated:
         return []
     campaign_id = campaign.id if campaign is not None else None
-    return imports.list_uploads(_actor(), kind or None, campaign_id, limit)
+    return uploads.list_uploads(_actor(), kind or None, campaign_id, limit)
 
 
 @bp.app_context_processor
 def _upload_helpers() -> dict[str, Any]:
     return {
         "recent_uploads": recent_uploads,
-        "upload_percent": imports.percent,
+        "upload_percent": uploads.percent,
         "UPLOAD_STATES": STATE_NAMES,
         "UPLOAD_KINDS": KIND_NAMES,
     }
 
 
 def _progress_context(upload: Upload) -> dict[str, Any]:
-    active = imports.is_active(upload)
+    active = uploads.is_active(upload)
     return {
         "u": upload,
         "active": active,
-        "stale": active and imports.is_stale(upload),
+        "stale": active and uploads.is_stale(upload),
     }
 
 
@@ -90,7 +90,7 @@ def create():
     else:
         form, files = receive_files(request)
         _check_csrf(form)
-    kind = form.get("kind") if form.get("kind") in imports.KINDS else "contacts"
+    kind = form.get("kind") if form.get("kind") in uploads.KINDS else "contacts"
     campaign_id = form.get("campaignId") or None
     campaign = None
     if kind == "contacts" and campaign_id:
@@ -103,7 +103,7 @@ def create():
         values=form.to_dict(),
     )
     storage = files.get("file")
-    upload = imports.store_upload(
+    upload = uploads.store_upload(
         _actor(),
         kind,
         storage.stream if storage is not None and storage.filename else None,
@@ -130,8 +130,8 @@ def create():
 @login_required
 def index():
     kind = request.args.get("kind")
-    kind = kind if kind in imports.KINDS else None
-    items = imports.list_uploads(_actor(), kind, None, 50)
+    kind = kind if kind in uploads.KINDS else None
+    items = uploads.list_uploads(_actor(), kind, None, 50)
     return render_template("uploads/index.html", uploads=items, kind=kind)
 
 
@@ -139,7 +139,7 @@ def index():
 @login_required
 def show(upload_id: int):
     """The upload's page, or (for HTMX polls) just its progress partial."""
-    upload = imports.get_upload(_actor(), upload_id)
+    upload = uploads.get_upload(_actor(), upload_id)
     campaign = None
     if upload.campaign_id is not None:
         campaign = campaigns.get_campaign(_actor(), upload.campaign_id)
@@ -159,10 +159,10 @@ def show(upload_id: int):
 @bp.route("/uploads/<int:upload_id>/errors.csv")
 @login_required
 def errors_csv(upload_id: int) -> Response:
-    upload = imports.get_upload(_actor(), upload_id)
-    lines = imports.error_report(_actor(), upload)
+    upload = uploads.get_upload(_actor(), upload_id)
+    lines = uploads.error_report(_actor(), upload)
     response = Response(stream_with_context(lines), mimetype="text/csv")
-    name = imports.report_filename(upload)
+    name = uploads.report_filename(upload)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -171,11 +171,11 @@ def errors_csv(upload_id: int) -> Response:
 @bp.route("/uploads/<int:upload_id>/resume", methods=["POST"])
 @login_required
 def resume(upload_id: int):
-    upload = imports.get_upload(_actor(), upload_id)
+    upload = uploads.get_upload(_actor(), upload_id)
     expect_form(
         "uploads/show.html", "uploads/_progress.html", **_progress_context(upload)
     )
-    upload = imports.resume_upload(_actor(), upload_id)
+    upload = uploads.resume_upload(_actor(), upload_id)
     message = f"Upload {upload.id} is queued again; it continues where it stopped."
     if is_htmx_fragment():
         return fragment("uploads/_progress.html", message, **_progress_context(upload))

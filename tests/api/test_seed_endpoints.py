@@ -439,10 +439,10 @@ def _multipart(api, path: str, content: bytes, **fields):
 
 
 def _import_now(app, upload_id: int) -> dict:
-    from portal.services import imports
+    from portal.services import uploads
 
     with app.app_context():
-        imports.run_import(upload_id)
+        uploads.run_import(upload_id)
     return upload_id
 
 

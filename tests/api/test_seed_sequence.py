@@ -14,7 +14,7 @@ from redis import Redis
 
 from tests.api import seed_examples as seed
 from tests.conftest import REDIS_URL, Api
-from worker.embedded import run_queued_jobs
+from worker.workers import run_queued_jobs
 
 
 @pytest.fixture

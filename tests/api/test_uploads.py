@@ -10,9 +10,9 @@ import pytest
 from rq.job import Job
 
 from portal import queue as q
-from portal.services import imports
+from portal.services import uploads
 from tests.services.upload_files import make_campaign, write_contacts_csv
-from worker.embedded import run_queued_jobs
+from worker.workers import run_queued_jobs
 
 BULK = "/umm/ecm/callback/uploadBulkCaller"
 DNC = "/umm/ecm/contact/uploadCsv"
@@ -63,7 +63,7 @@ def test_bulk_caller_answers_at_once_then_the_worker_imports(
     with app.app_context():
         job = Job.fetch(f"import-{upload_id}", connection=q.connection())
         assert job.func_name == "worker.jobs.import_upload" and job.args == (upload_id,)
-        assert job.timeout == imports.DEFAULT_JOB_TIMEOUT and job.retries_left == 3
+        assert job.timeout == uploads.DEFAULT_JOB_TIMEOUT and job.retries_left == 3
     queued = api.get(f"/umm/ecm/upload/{upload_id}").get_json()
     assert queued["state"] == "queued" and queued["percent"] == 0
     work_queue(app)
@@ -178,8 +178,8 @@ def test_oversize_stream_without_declared_length_stops_writing(app_factory, tmp_
     app = app_factory(MAX_CONTENT_LENGTH=None, ECM_MAX_UPLOAD_MB=1)
     folder = tmp_path / "in"
     with app.app_context():
-        incoming = imports.IncomingFile(folder, imports.max_upload_bytes())
-        with pytest.raises(imports.PayloadTooLarge):
+        incoming = uploads.IncomingFile(folder, uploads.max_upload_bytes())
+        with pytest.raises(uploads.PayloadTooLarge):
             for _ in range(20):
                 incoming.write(b"x" * 100_000)
     assert not list(folder.glob("*"))

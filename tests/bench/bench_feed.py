@@ -51,25 +51,6 @@ class NullDialer:
         return []
 
 
-def ensure_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
-        ).first()
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def load(app, total: int, now) -> list:
     from sqlalchemy import select, text
 
@@ -200,6 +181,8 @@ def main() -> None:
     args = parser.parse_args()
     global RANDOM_DUE
     RANDOM_DUE = args.random_due
+    from tests.bench.support import ensure_database
+
     ensure_database(args.url)
 
     from sqlalchemy import func, select

@@ -376,6 +376,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="ecm-bench-load-"))
     procs = Processes(folder)
     sys.path.insert(0, str(ROOT))
+    from tests.bench.support import ensure_database
+
+    ensure_database(args.database)
     try:
         run(args, folder, procs)
     finally:

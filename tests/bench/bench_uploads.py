@@ -80,9 +80,9 @@ def make_app(database: str, redis: str | None, upload_dir: Path, start_worker: b
     with app.app_context():
         initialise_database(app)
     if start_worker:
-        from portal import start_embedded_worker
+        from worker import embedded
 
-        start_embedded_worker(app)
+        embedded.start(app)
     return app
 
 
@@ -274,7 +274,9 @@ def main() -> None:
     parser.add_argument("--request-mb", type=int, default=100)
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
+    from tests.bench.support import ensure_database
 
+    ensure_database(args.database)
     work = Path(tempfile.mkdtemp(prefix="bench-uploads-"))
     uploads = work / "uploads"
     log(f"files in {work}; {os.cpu_count()} cores; load average {os.getloadavg()}")

@@ -160,7 +160,7 @@ def test_metrics_has_queue_depth_and_feed_lag(client, admin):
 
 
 def test_feed_lag_counts_from_when_dialing_became_possible(ctx, admin):
-    from portal.observability import feed_lag_seconds
+    from portal.services.stats import feed_lag_seconds
 
     resumed = new_campaign(admin)
     new_contact(admin, resumed, "+14155550121", dialTime=_ago(120))
@@ -170,7 +170,7 @@ def test_feed_lag_counts_from_when_dialing_became_possible(ctx, admin):
 
 def test_feed_lag_ignores_campaigns_outside_their_calling_days(ctx, admin):
     from portal.models import utcnow
-    from portal.observability import feed_lag_seconds
+    from portal.services.stats import feed_lag_seconds
 
     today = utcnow().isoweekday() % 7
     other_days = ",".join(str(d) for d in range(7) if d != today)
@@ -214,10 +214,12 @@ def test_multiprocess_mode_sums_processes(tmp_path, backend):
         "from portal import metrics; metrics.RESULTS.labels(call_result='10').inc(7)"
     )
     subprocess.run([sys.executable, "-c", worker], env=env, check=True, cwd=ROOT)
-    scrape = (
-        "from prometheus_client import CollectorRegistry, generate_latest\n"
-        "from portal.observability import _counter_registry\n"
-        "print(generate_latest(_counter_registry()).decode())\n"
+    scrape = (  # the web process reads PROMETHEUS_MULTIPROC_DIR through Config
+        "from portal import create_app\n"
+        "app = create_app({'TESTING': True, 'ECM_AUTO_INIT': True,\n"
+        f"    'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path / 'm.sqlite3'}',\n"
+        "    'ECM_START_WORKER': False})\n"
+        "print(app.test_client().get('/metrics').get_data(as_text=True))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", scrape],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.throttle import MESSAGE
+from portal.http.throttle import MESSAGE
 from tests.conftest import make_user
 
 

@@ -11,9 +11,10 @@ from sqlalchemy import func, select, text
 
 from portal.extensions import db
 from portal.models import Contact, DncEntry, Upload, UploadError
-from portal.services import contacts, dnc, imports
+from portal.services import contacts, dnc, uploads
 from portal.services.enums import BLOCKED_DNC, PENDING, RESULT_ON_DNC
 from portal.services.errors import NotFound, ValidationFailed
+from portal.services.uploads import csv_source
 from tests.services.upload_files import (
     BAD_KINDS,
     BAD_REASONS,
@@ -24,7 +25,7 @@ from tests.services.upload_files import (
 
 def upload_file(admin, kind, path, campaign=None, **options):
     with open(path, "rb") as handle:
-        return imports.store_upload(
+        return uploads.store_upload(
             admin,
             kind,
             handle,
@@ -35,14 +36,14 @@ def upload_file(admin, kind, path, campaign=None, **options):
 
 
 def run(upload) -> Upload:
-    result = imports.run_import(upload.id)
+    result = uploads.run_import(upload.id)
     assert result["state"] == "done", result
     db.session.expire_all()
     return db.session.get(Upload, upload.id)
 
 
 def report(admin, upload) -> list[dict[str, str]]:
-    text_ = "".join(imports.error_report(admin, upload))
+    text_ = "".join(uploads.error_report(admin, upload))
     return list(csv.DictReader(io.StringIO(text_)))
 
 
@@ -80,7 +81,7 @@ def test_happy_path_with_every_kind_of_bad_row(admin, campaign, tmp_path):
     )
     assert done.duplicates == 0 and done.rows_total == 140
     assert_balanced(done)
-    assert imports.percent(done) == 100 and done.bytes_done == done.size_bytes
+    assert uploads.percent(done) == 100 and done.bytes_done == done.size_bytes
     rows = report(admin, done)
     assert [int(r["line"]) for r in rows] == sorted(info.bad_lines)
     assert {info.bad_lines[int(r["line"])] for r in rows} == set(BAD_KINDS)
@@ -124,7 +125,7 @@ def test_csv_rows_follow_the_single_contact_rule(admin, campaign, tmp_path):
     done = run(upload_file(admin, "contacts", path, campaign))
     reasons = {int(r["line"]): r["reason"] for r in report(admin, done)}
     for line, cells in enumerate(samples, start=1):
-        fields = dict(zip(imports.CONTACT_FIELDS, cells, strict=False))
+        fields = dict(zip(uploads.CONTACT_FIELDS, cells, strict=False))
         data = {"campaignId": campaign.id, **{k: v for k, v in fields.items()}}
         try:
             contacts.insert_contact(admin, data)
@@ -249,7 +250,7 @@ def test_garbage_text_never_crashes_and_every_row_is_reported(
 
 
 def test_overlong_line_is_rejected_not_loaded(admin, campaign, tmp_path, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_LINE_BYTES", 1024)
+    monkeypatch.setattr(csv_source, "MAX_LINE_BYTES", 1024)
     path = tmp_path / "long.csv"
     path.write_text("2025550141\n" + "9" * 5000 + "\n2025550142\n", encoding="utf-8")
     done = run(upload_file(admin, "contacts", path, campaign))
@@ -293,7 +294,7 @@ def test_deny_policy_is_validated(admin, campaign, tmp_path):
         upload_file(admin, "contacts", path, campaign, duplicate_policy="maybe")
     assert exc.value.fields == {"duplicateCallbacks": "must be allow or deny"}
     with pytest.raises(NotFound):
-        imports.store_upload(
+        uploads.store_upload(
             admin, "contacts", io.BytesIO(b"1\n"), "x.csv", campaign_id=999
         )
 
@@ -382,7 +383,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(
             raise KeyboardInterrupt  # as abrupt as it gets inside a process
 
     with pytest.raises(KeyboardInterrupt):
-        imports.run_import(upload.id, progress=die_after_two)
+        uploads.run_import(upload.id, progress=die_after_two)
     db.session.expire_all()
     half = db.session.get(Upload, upload.id)
     # on PostgreSQL the writer thread may have committed a few more chunks (it runs
@@ -414,12 +415,12 @@ def test_killed_run_resumes_without_loss_or_duplicates(
 def test_a_second_run_that_lost_the_race_stops(admin, campaign, tmp_path):
     info = write_contacts_csv(tmp_path / "race.csv", 20, bad_every=0)
     upload = upload_file(admin, "contacts", info.path, campaign)
-    importer = imports.Importer(upload)
+    importer = uploads.Importer(upload)
     db.session.execute(
         text("UPDATE uploads SET rows_read = 5 WHERE id = :id"), {"id": upload.id}
     )
     db.session.commit()
-    with pytest.raises(imports.LostRace):
+    with pytest.raises(uploads.LostRace):
         importer.run()
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
 
@@ -427,7 +428,7 @@ def test_a_second_run_that_lost_the_race_stops(admin, campaign, tmp_path):
 def test_done_upload_is_not_imported_twice(admin, campaign, tmp_path):
     info = write_contacts_csv(tmp_path / "once.csv", 10, bad_every=0)
     done = run(upload_file(admin, "contacts", info.path, campaign))
-    again = imports.run_import(done.id)
+    again = uploads.run_import(done.id)
     assert again["accepted"] == 10
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 10
 
@@ -438,7 +439,7 @@ def test_missing_file_fails_with_a_message(admin, campaign, tmp_path):
     import os
 
     os.remove(upload.stored_path)
-    result = imports.run_import(upload.id)
+    result = uploads.run_import(upload.id)
     assert result["state"] == "failed"
     assert "missing" in db.session.get(Upload, upload.id).error_message
 
@@ -451,8 +452,8 @@ def test_viewer_cannot_upload_but_can_read(admin, viewer, campaign, tmp_path):
     with pytest.raises(Forbidden):
         upload_file(viewer, "contacts", path, campaign)
     upload = upload_file(admin, "contacts", path, campaign)
-    assert imports.get_upload(viewer, upload.id).id == upload.id
-    assert [u.id for u in imports.list_uploads(viewer, "contacts", campaign.id)] == [
+    assert uploads.get_upload(viewer, upload.id).id == upload.id
+    assert [u.id for u in uploads.list_uploads(viewer, "contacts", campaign.id)] == [
         upload.id
     ]
 

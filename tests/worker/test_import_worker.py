@@ -1,4 +1,4 @@
-"""Imports run by real workers: an `rq worker` process on real Redis and PostgreSQL,
+"""Imports run by real workers: a `flask worker` process on real Redis and PostgreSQL,
 the embedded in-process worker, and a worker SIGKILLed in the middle of an import."""
 
 from __future__ import annotations
@@ -54,19 +54,19 @@ def worker_env(app, **extra) -> dict[str, str]:
 
 
 def rq_worker(app, burst: bool, **extra) -> subprocess.Popen:
-    """A real `rq worker` process (forking work horses) on the portal's queue."""
+    """A real `flask worker` process (RQ, forking work horses) on the portal's queue."""
     command = [
-        "rq",
+        sys.executable,
+        "-m",
+        "flask",
         "worker",
-        "--url",
-        REDIS_URL,
         "--name",
         f"test-{time.monotonic_ns()}",
     ]
     if burst:
         command.append("--burst")
     return subprocess.Popen(
-        command + ["ecm"],
+        command,
         cwd=ROOT,
         env=worker_env(app, **extra),
         stdout=subprocess.PIPE,
@@ -278,9 +278,9 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(app_factory, redis_db, tm
     assert_complete(counts(app, upload_id), info, rows)
     # running the job once more changes nothing
     with app.app_context():
-        from portal.services import imports
+        from portal.services import uploads
 
-        assert imports.run_import(upload_id)["accepted"] == info.accepted
+        assert uploads.run_import(upload_id)["accepted"] == info.accepted
     assert_complete(counts(app, upload_id), info, rows)
 
 

@@ -9,7 +9,6 @@ nothing, and a test that moves the clock sees results exactly when they are due.
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -129,7 +128,7 @@ def build_feed_dialer(now: datetime):
     """The dialer for this tick: ECM_DIALER_FACTORY ("module:callable") if set, else
     ECM_DIALER (the simulator stores its results in the inbox)."""
     config = current_app.config
-    factory = config.get("ECM_DIALER_FACTORY") or os.environ.get("ECM_DIALER_FACTORY")
+    factory = config.get("ECM_DIALER_FACTORY")
     if factory:
         return _factory(factory)(now)
     if (config.get("ECM_DIALER") or "simulator").strip().lower() == "simulator":
@@ -141,7 +140,7 @@ def build_feed_sms(now: datetime):
     """The SMS gateway for this tick; webhook gateways are kept per app (their
     accepted-as-delivered results are collected right after sending)."""
     config = current_app.config
-    factory = config.get("ECM_SMS_FACTORY") or os.environ.get("ECM_SMS_FACTORY")
+    factory = config.get("ECM_SMS_FACTORY")
     if factory:
         return _factory(factory)(now)
     if (config.get("ECM_SMS_GATEWAY") or "simulator").strip().lower() == "simulator":

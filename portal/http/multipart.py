@@ -1,7 +1,7 @@
 """Multipart uploads written straight into ECM_UPLOAD_DIR (the API and the portal).
 
 werkzeug normally spools each file part to a temporary file that the import would then
-copy again; here every file part is an `imports.IncomingFile`, hashed while it is
+copy again; here every file part is an `uploads.IncomingFile`, hashed while it is
 written, so a 100 MB upload costs one pass over the bytes and no memory.
 """
 
@@ -13,22 +13,22 @@ from flask import Request, current_app
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from portal.services import imports
+from portal.services import uploads
 
 
 def receive_files(request: Request) -> tuple[MultiDict, MultiDict]:
     """The request's form fields and files, with files streamed to the upload folder.
 
     Must run before anything reads `request.form`; an over-size body is a 413
-    (`imports.PayloadTooLarge`) without reading it.
+    (`uploads.PayloadTooLarge`) without reading it.
     """
-    limit = imports.max_upload_bytes()
+    limit = uploads.max_upload_bytes()
     if request.content_length is not None and request.content_length > limit:
-        raise imports.PayloadTooLarge(imports.too_large_message())
+        raise uploads.PayloadTooLarge(uploads.too_large_message())
     folder = Path(current_app.config["ECM_UPLOAD_DIR"])
     # werkzeug's documented hook for where file parts go
-    request._get_file_stream = imports.IncomingFile.factory(folder, limit)  # type: ignore[method-assign]
+    request._get_file_stream = uploads.IncomingFile.factory(folder, limit)  # type: ignore[method-assign]
     try:
         return request.form, request.files
     except RequestEntityTooLarge:
-        raise imports.PayloadTooLarge(imports.too_large_message()) from None
+        raise uploads.PayloadTooLarge(uploads.too_large_message()) from None
