@@ -42,7 +42,8 @@ def _run_workers(url: str, files: list[Path]) -> None:
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={**os.environ, "ECM_START_WORKER": "0"},
+            # calling rules off unless a test turns them on (they use real time)
+            env={"ECM_CALLING_RULES": "0", **os.environ, "ECM_START_WORKER": "0"},
         )
         for path in files
     ]
