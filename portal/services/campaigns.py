@@ -310,6 +310,8 @@ WINDOW_STATES = {
     "paused": "Paused",
     "disabled": "Disabled",
     "outside_window": "Outside its window",
+    "campaign_ended": "Ended",
+    "campaign_not_started": "Not started yet",
 }
 
 
@@ -319,8 +321,12 @@ def window_state(campaign: Campaign, now: datetime) -> str:
         return "disabled"
     if campaign.status != 1:
         return "paused"
+    from portal.services.calling_rules import campaign_blocks
     from portal.services.feed.windows import campaign_window, local_time
 
+    dates = campaign_blocks(campaign, now)  # startDate / endDate (issue #12)
+    if dates:
+        return dates[0].code
     if not campaign_window(campaign).open_at(local_time(now, campaign.time_zone)):
         return "outside_window"
     return "running"

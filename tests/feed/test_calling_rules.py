@@ -178,6 +178,9 @@ def test_campaign_dates(admin):
     dialer = RecordingDialer()
     run_tick(datetime(2026, 3, 7, 15, 0), dialer=dialer)
     assert dialer.dispatched == []
+    assert campaigns.window_state(campaign, datetime(2026, 3, 7, 15, 0)) == (
+        "campaign_ended"
+    )
     info = summary([campaign], datetime(2026, 3, 7, 15, 0))[campaign.id]
     assert [r["code"] for r in info["campaignBlocked"]] == ["campaign_ended"]
     assert info["nextEligibleAt"] is None
