@@ -324,9 +324,10 @@ def window_state(campaign: Campaign, now: datetime) -> str:
     from portal.services.calling_rules import campaign_blocks
     from portal.services.feed.windows import campaign_window, local_time
 
-    dates = campaign_blocks(campaign, now)  # startDate / endDate (issue #12)
-    if dates:
-        return dates[0].code
+    if campaign.start_date or campaign.end_date:  # issue #12's campaign dates
+        dates = campaign_blocks(campaign, now)
+        if dates:
+            return dates[0].code
     if not campaign_window(campaign).open_at(local_time(now, campaign.time_zone)):
         return "outside_window"
     return "running"
