@@ -42,8 +42,7 @@ def _run_workers(url: str, files: list[Path]) -> None:
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            # calling rules off unless a test turns them on (they use real time)
-            env={"ECM_CALLING_RULES": "0", **os.environ, "ECM_START_WORKER": "0"},
+            env={**os.environ, "ECM_START_WORKER": "0"},
         )
         for path in files
     ]
