@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from portal.config import limiter_storage
 
         settings.RATELIMIT_STORAGE_URI = limiter_storage(config["REDIS_URL"])
+    settings.resolve_secrets(Path(app.instance_path))
     if not settings.TESTING:
         settings.check_production_safety()
     app.config.from_object(settings)
@@ -54,7 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from portal import api, observability, web
-    from portal.http import errors, headers
+    from portal.http import errors, headers, multipart
 
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     observability.register(app)
     errors.register(app, web.ERROR_PAGES)
     headers.register(app)
+    multipart.register(app)
 
     import worker
     from portal import cli

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
-DEFAULT_SECRET = "dev-secret-change-me"
+DEFAULT_SECRET = "dev-secret-change-me"  # printed in old READMEs: never trusted
+# Values anyone can guess: the old default and the usual placeholders.
+KNOWN_SECRETS = frozenset(
+    {DEFAULT_SECRET, "dev", "secret", "changeme", "change-me", "development", "test"}
+)
+MIN_SECRET_LENGTH = 16
+SECRET_FILE = "secret_key"
 DEFAULT_ADMIN_PASSWORD = "admin"
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -41,8 +48,11 @@ class Config:
         )
         self.REDIS_URL = env.get("REDIS_URL") or None
         self.EMBEDDED = self.REDIS_URL is None
-        self.SECRET_KEY = env.get("SECRET_KEY") or DEFAULT_SECRET
+        # unset: embedded mode makes a random one in the instance folder (see
+        # resolve_secrets); production refuses to start without one
+        self.SECRET_KEY = env.get("SECRET_KEY") or None
         self.JWT_SECRET = env.get("ECM_JWT_SECRET") or self.SECRET_KEY
+        self.ECM_KNOWN_SECRET = False
         self.JWT_EXPIRES_IN = _int(env.get("ECM_JWT_EXPIRES_IN"), 36000)
         self.REFRESH_EXPIRES_IN = _int(env.get("ECM_REFRESH_EXPIRES_IN"), 30 * 86400)
         self.ECM_TIMEZONE = env.get("ECM_TIMEZONE") or "UTC"
@@ -70,6 +80,13 @@ class Config:
         self.ECM_UCCX_URL = env.get("ECM_UCCX_URL")
         self.ECM_UCCX_USER = env.get("ECM_UCCX_USER")
         self.ECM_UCCX_PASSWORD = env.get("ECM_UCCX_PASSWORD")
+        # SQLAlchemy URL of the UCCE HDS/AW database whose Dialer_Detail table holds
+        # the call results, e.g. mssql+pymssql://user:pw@hds:1433/ucce_awdb
+        self.ECM_UCCE_RESULTS_URL = env.get("ECM_UCCE_RESULTS_URL") or None
+        # what replaces the leading '+' of a number in what Cisco dials ("" drops it)
+        self.ECM_CISCO_PLUS_PREFIX = env.get("ECM_CISCO_PLUS_PREFIX") or ""
+        # the delimiter of the Outbound Option import rule the file dialer feeds
+        self.ECM_CISCO_FILE_DELIMITER = env.get("ECM_CISCO_FILE_DELIMITER") or ","
         self.ECM_ADMIN_PASSWORD = (
             env.get("ECM_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
         )
@@ -82,6 +99,11 @@ class Config:
             env.get("ECM_SAFE_WINDOW_ZONE") or "America/New_York"
         )
         self.ECM_UPLOAD_DIR = env.get("ECM_UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
+        # "database" or "disk"; empty: database on PostgreSQL, disk on SQLite
+        self.ECM_UPLOAD_STORAGE = (env.get("ECM_UPLOAD_STORAGE") or "").strip().lower()
+        self.ECM_UPLOAD_RETENTION_HOURS = _int(
+            env.get("ECM_UPLOAD_RETENTION_HOURS"), 168
+        )
         self.ECM_MAX_UPLOAD_MB = _int(env.get("ECM_MAX_UPLOAD_MB"), 512)
         self.ECM_IMPORT_CHUNK_ROWS = _int(env.get("ECM_IMPORT_CHUNK_ROWS"), 0) or None
         self.ECM_IMPORT_JOB_TIMEOUT = _int(env.get("ECM_IMPORT_JOB_TIMEOUT"), 0) or None
@@ -94,6 +116,11 @@ class Config:
         self.ECM_AUTO_INIT = _bool(env.get("ECM_AUTO_INIT"), self.EMBEDDED)
         self.ECM_START_WORKER = _bool(env.get("ECM_START_WORKER"), self.EMBEDDED)
         self.ECM_LOGIN_LIMIT = env.get("ECM_LOGIN_LIMIT") or "10 per minute"
+        self.ECM_LOGIN_ADDRESS_LIMIT = (
+            env.get("ECM_LOGIN_ADDRESS_LIMIT") or "50 per minute"
+        )
+        self.ECM_LOGIN_DELAY_MAX = _int(env.get("ECM_LOGIN_DELAY_MAX"), 4)
+        self.ECM_LOGIN_MAX_WAIT = _int(env.get("ECM_LOGIN_MAX_WAIT"), 5)
         self.RATELIMIT_STORAGE_URI = limiter_storage(self.REDIS_URL)
         self.RATELIMIT_HEADERS_ENABLED = True
         # Redis down: keep throttling per process in memory rather than failing logins
@@ -111,14 +138,47 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.TESTING = False
 
+    def resolve_secrets(self, instance_dir: Path = INSTANCE_DIR) -> None:
+        """Fill a missing secret (embedded mode) and flag a guessable one."""
+        if not self.SECRET_KEY and self.EMBEDDED:
+            self.SECRET_KEY = instance_secret(instance_dir)
+        self.JWT_SECRET = self.JWT_SECRET or self.SECRET_KEY
+        self.ECM_KNOWN_SECRET = any(
+            guessable_secret(value) for value in (self.SECRET_KEY, self.JWT_SECRET)
+        )
+
     def check_production_safety(self) -> None:
         """Refuse to run a production deployment with a guessable secret or password."""
         if self.EMBEDDED:
             return
-        if self.SECRET_KEY == DEFAULT_SECRET or len(self.SECRET_KEY) < 16:
+        if guessable_secret(self.SECRET_KEY):
             raise RuntimeError("production mode needs SECRET_KEY (16+ characters)")
+        if self.JWT_SECRET and guessable_secret(self.JWT_SECRET):
+            raise RuntimeError("production mode needs ECM_JWT_SECRET (16+ characters)")
         if self.ECM_ADMIN_PASSWORD == DEFAULT_ADMIN_PASSWORD:
             raise RuntimeError("production mode refuses ECM_ADMIN_PASSWORD=admin")
+
+
+def guessable_secret(value: str | None) -> bool:
+    return not value or value in KNOWN_SECRETS or len(value) < MIN_SECRET_LENGTH
+
+
+def instance_secret(instance_dir: Path) -> str:
+    """The random secret kept in the instance folder, made on first start (0600)."""
+    path = Path(instance_dir) / SECRET_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        value = path.read_text(encoding="ascii").strip()
+        if value:
+            return value
+        path.unlink()  # an empty file left by a crash: make it again
+        return instance_secret(instance_dir)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        value = secrets.token_urlsafe(48)
+        handle.write(value)
+    return value
 
 
 def limiter_storage(redis_url: str | None) -> str:

@@ -26,6 +26,10 @@ from portal.services import stats
 log = logging.getLogger(__name__)
 bp = Blueprint("observability", __name__)
 QUEUE_UNAVAILABLE = "queue unavailable"
+HIDDEN_METRICS = frozenset({"python_info"})
+# The method label takes only these; any other verb a client invents counts as
+# "other", so unknown methods cannot grow /metrics one series at a time.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def _database_status() -> dict[str, Any]:
@@ -168,7 +172,17 @@ def _counter_registry() -> CollectorRegistry:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return registry
-    return REGISTRY
+    return _WithoutPlatform()
+
+
+class _WithoutPlatform:
+    """The default registry minus `python_info`, which tells a visitor the exact
+    Python version (and so which CVEs to try)."""
+
+    def collect(self):
+        for family in REGISTRY.collect():
+            if family.name not in HIDDEN_METRICS:
+                yield family
 
 
 def _metrics_allowed() -> bool:
@@ -203,7 +217,8 @@ def _start_timer() -> None:
 @bp.after_app_request
 def _count_request(response: Response) -> Response:
     endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    metrics.REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+    method = request.method if request.method in KNOWN_METHODS else "other"
+    metrics.REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
     started = g.get("ecm_request_started")
     if started is not None:
         metrics.REQUEST_SECONDS.labels(endpoint).observe(time.perf_counter() - started)

@@ -23,7 +23,7 @@ def test_embedded_mode_is_the_default():
     assert config.SQLALCHEMY_DATABASE_URI.endswith("instance/ecm.sqlite3")
     assert (config.ECM_AUTO_INIT, config.ECM_START_WORKER) == (True, True)
     assert config.SESSION_COOKIE_SECURE is False
-    assert (config.SECRET_KEY, config.ECM_ADMIN_PASSWORD) == (DEFAULT_SECRET, "admin")
+    assert (config.SECRET_KEY, config.ECM_ADMIN_PASSWORD) == (None, "admin")
     assert (config.JWT_EXPIRES_IN, config.ECM_FEED_INTERVAL, config.ECM_DIALER) == (
         36000,
         10,

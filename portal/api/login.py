@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import jsonify, request
 
 from portal.api import serializers
 from portal.api.core import actor, body, endpoint
-from portal.extensions import limiter
-from portal.http.throttle import (
-    MESSAGE,
-    address_key,
-    login_failed,
-    login_limit,
-    throttle_login,
-)
 from portal.services import auth
 from portal.services.errors import ValidationFailed
 from portal.services.validation import Schema
+from portal.http.throttle import throttle_login, throttle_refresh
 
 # The seed's license block, with its JSON types: an open-source install never expires
 # and has no agent limit, so integrations that parse these fields get far-off values.
@@ -38,7 +33,7 @@ class LoginIn(Schema):
 
 
 class RefreshIn(Schema):
-    grant_type: str = "refresh_token"
+    grant_type: Literal["refresh_token"] = "refresh_token"
     refresh_token: str
 
 
@@ -90,9 +85,7 @@ def login():
     response=TOKEN_RESPONSE,
     auth_required=False,
 )
-@limiter.limit(
-    login_limit, key_func=address_key, error_message=MESSAGE, deduct_when=login_failed
-)
+@throttle_refresh
 def access_token():
     payload = request.form.to_dict() if request.form else body()
     if not isinstance(payload, dict):

@@ -46,6 +46,7 @@ FORM = "multipart/form-data"
 
 def _received(kind: str, campaign_field: bool) -> Response:
     """Stream the multipart file to the upload folder and answer at once."""
+    uploads.require_uploader(actor())  # before the body is read or stored
     form, files = receive_files(request)
     storage = files.get("file")
     values = {**request.args.to_dict(), **form.to_dict()}

@@ -16,11 +16,15 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from portal.extensions import db
-from portal.services.errors import ServiceError, ServiceUnavailable
+from portal.services.errors import (
+    ServiceError,
+    ServiceUnavailable,
+    from_integrity_error,
+)
 from portal.services.uploads import too_large_message
 
 log = logging.getLogger(__name__)
@@ -69,7 +73,7 @@ def http_error_as_json(exc: HTTPException) -> Response:
     if code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     if code == 429:
-        response.headers["Retry-After"] = "60"
+        response.headers["Retry-After"] = str(getattr(exc, "retry_after", None) or 60)
     return response
 
 
@@ -109,6 +113,11 @@ def register(app: Flask, pages: Pages) -> None:
         if wants_json():
             return error_response(exc.status, exc.error, exc.message, exc.fields)
         return pages.service_error(exc)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity_error(exc: IntegrityError):
+        """Two requests raced past a service's own check: the same 406 it gives."""
+        return _service_error(from_integrity_error(exc))
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)

@@ -11,14 +11,21 @@ from portal.models.contacts import (
     DialLog,
 )
 from portal.models.dnc import DncEntry
-from portal.models.settings import AuditLog, FeedHeartbeat, PreferenceSettings
+from portal.models.settings import (
+    AuditLog,
+    DialerWatermark,
+    FeedHeartbeat,
+    PreferenceSettings,
+)
 from portal.models.strategies import CallStrategy, StrategyAttempt
-from portal.models.uploads import Upload, UploadError
+from portal.models.uploads import Upload, UploadError, UploadFile, UploadFileChunk
 from portal.models.users import (
     ROLE_DESCRIPTIONS,
     ROLES,
+    PortalSession,
     RefreshToken,
     RevokedAccessToken,
+    RevokedTokenFamily,
     User,
 )
 
@@ -32,17 +39,22 @@ __all__ = [
     "Contact",
     "ContactAttempt",
     "DialLog",
+    "DialerWatermark",
     "DncEntry",
     "FeedHeartbeat",
     "PHONES",
+    "PortalSession",
     "PreferenceSettings",
     "ROLES",
     "ROLE_DESCRIPTIONS",
     "RefreshToken",
     "RevokedAccessToken",
+    "RevokedTokenFamily",
     "StrategyAttempt",
     "Upload",
     "UploadError",
+    "UploadFile",
+    "UploadFileChunk",
     "User",
     "utcnow",
 ]

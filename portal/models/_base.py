@@ -1,8 +1,20 @@
 """Shared column helpers: every timestamp is naive UTC in the database."""
 
+import unicodedata
 from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
     """Return the current time as naive UTC, the form every column stores."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def name_key(name: str | None) -> str | None:
+    """The form a unique name is compared in: NFKC, case-folded, trimmed.
+
+    Python does the folding, so SQLite (whose lower() folds ASCII only) and PostgreSQL
+    enforce the same rule through a unique index on this key.
+    """
+    if name is None:
+        return None
+    return unicodedata.normalize("NFKC", str(name)).casefold().strip()

@@ -2,11 +2,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.extensions import db
-from portal.models._base import utcnow
+from portal.models._base import name_key, utcnow
 
 
 class CiscoCampaign(db.Model):
@@ -21,14 +31,19 @@ class CiscoCampaign(db.Model):
     file_name: Mapped[str | None] = mapped_column(String(255))
     file_path: Mapped[str | None] = mapped_column(String(1024))
     campaign_type: Mapped[str] = mapped_column(String(8), default="0")
+    # the Cisco campaign's own dial attempts per contact (UCCE maxAttempts, UCCX
+    # maxDialAttempts): above 1, Cisco retries contacts itself
+    max_attempts: Mapped[int | None] = mapped_column(Integer)
     fetched_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Campaign(db.Model):
     __tablename__ = "campaigns"
+    __table_args__ = (UniqueConstraint("name_key", name="uq_campaigns_name_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
+    name_key: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
     crm_campaign_id: Mapped[str | None] = mapped_column(String(255))
     cisco_campaign_id: Mapped[str | None] = mapped_column(String(64))
@@ -61,3 +76,8 @@ class Campaign(db.Model):
     )
 
     strategy = relationship("CallStrategy", lazy="joined")
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value

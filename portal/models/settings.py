@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -50,3 +50,19 @@ class FeedHeartbeat(db.Model):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     detail: Mapped[dict | None] = mapped_column(JSON)
+
+
+class DialerWatermark(db.Model):
+    """How far a result reader has read a dialer's own table (Dialer_Detail...).
+
+    The mark moves in the same transaction that writes the rows it covers into
+    the call-result inbox, so a restart neither loses nor repeats a result.
+    """
+
+    __tablename__ = "dialer_watermarks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    db_datetime: Mapped[datetime | None] = mapped_column(DateTime)
+    recovery_key: Mapped[float | None] = mapped_column(Float(53))
+    rows_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.extensions import db
+from portal.models._base import name_key
 
 
 class CallStrategy(db.Model):
     __tablename__ = "call_strategies"
+    __table_args__ = (UniqueConstraint("name_key", name="uq_call_strategies_name_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
+    name_key: Mapped[str] = mapped_column(String(255))
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
 
     attempts = relationship(
@@ -19,6 +22,11 @@ class CallStrategy(db.Model):
         back_populates="strategy",
         cascade="all, delete-orphan",
     )
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
 
 
 class StrategyAttempt(db.Model):

@@ -8,6 +8,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -65,3 +66,33 @@ class UploadError(db.Model):
     line_number: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str | None] = mapped_column(Text)
+
+
+class UploadFile(db.Model):
+    """An uploaded file kept in the database, so a worker on any host can read it.
+
+    Its bytes are `UploadFileChunk` rows of at most 1 MB, written and read one chunk
+    at a time. `upload_id` is set once the Upload row exists; deleting the upload
+    deletes the file (a file with no upload is a refused or abandoned request).
+    """
+
+    __tablename__ = "upload_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upload_id: Mapped[int | None] = mapped_column(
+        ForeignKey("uploads.id", ondelete="CASCADE"), index=True
+    )
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class UploadFileChunk(db.Model):
+    """One block of an uploaded file, in order of `seq` from 0."""
+
+    __tablename__ = "upload_file_chunks"
+
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("upload_files.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from portal.extensions import db
-from portal.models._base import utcnow
+from portal.models._base import name_key, utcnow
 
 ROLES = ("Administrator", "Supervisor", "Viewer")
 ROLE_DESCRIPTIONS = {
@@ -19,9 +19,11 @@ ROLE_DESCRIPTIONS = {
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("username_key", name="uq_users_username_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
+    username_key: Mapped[str] = mapped_column(String(80))
     email: Mapped[str | None] = mapped_column(String(255))
     full_name: Mapped[str | None] = mapped_column(String(255))
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -38,6 +40,11 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return bool(self.active)
+
+    @validates("username")
+    def _keep_username_key(self, _key: str, value: str) -> str:
+        self.username_key = name_key(value)
+        return value
 
     def get_id(self) -> str:
         """Bind the session to the password/disable version so changes end sessions."""
@@ -62,4 +69,30 @@ class RevokedAccessToken(db.Model):
     __tablename__ = "revoked_access_tokens"
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class RevokedTokenFamily(db.Model):
+    """A login's whole token family ended (refresh re-use or logout): every access
+    and refresh token carrying this family id is refused until it would expire."""
+
+    __tablename__ = "revoked_token_families"
+
+    family: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class PortalSession(db.Model):
+    """A signed-in portal session; logout deletes it, so a copied cookie dies too.
+
+    `id` is the SHA-256 of the random session id the cookie carries.
+    """
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -9,10 +10,17 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from portal.extensions import db
-from portal.models import RefreshToken, RevokedAccessToken, User, utcnow
+from portal.models import (
+    PortalSession,
+    RefreshToken,
+    RevokedAccessToken,
+    RevokedTokenFamily,
+    User,
+    utcnow,
+)
 from portal.services.errors import Unauthorized
 
 ALGORITHM = "HS256"
@@ -62,11 +70,13 @@ def issue_tokens(user: User, family: str | None = None) -> dict:
     """Mint an access token and a refresh token (a new family unless rotating)."""
     now = utcnow()
     expires_in = current_app.config["JWT_EXPIRES_IN"]
+    family = family or secrets.token_hex(16)
     access = _encode(
         {
             "sub": str(user.id),
             "jti": secrets.token_hex(16),
             "typ": "access",
+            "fam": family,
             "sv": user.session_version,
             "role": user.role,
             "iat": now,
@@ -75,7 +85,6 @@ def issue_tokens(user: User, family: str | None = None) -> dict:
     )
     refresh_jti = secrets.token_hex(16)
     refresh_expires = now + timedelta(seconds=current_app.config["REFRESH_EXPIRES_IN"])
-    family = family or secrets.token_hex(16)
     db.session.add(
         RefreshToken(
             jti=refresh_jti,
@@ -90,6 +99,7 @@ def issue_tokens(user: User, family: str | None = None) -> dict:
             "jti": refresh_jti,
             "typ": "refresh",
             "fam": family,
+            "sv": user.session_version,
             "iat": now,
             "exp": refresh_expires,
         }
@@ -128,13 +138,18 @@ def user_for_access_token(token: str) -> tuple[User, dict]:
         user_id = int(claims["sub"])
     except (TypeError, ValueError):
         raise Unauthorized("Invalid token") from None
-    # one round trip on every API call: the user and whether this token was logged out
+    # one round trip on every API call: the user, and whether this token or its
+    # family was ended (logout, refresh re-use)
     row = db.session.execute(
-        select(User, RevokedAccessToken.jti)
+        select(User, RevokedAccessToken.jti, RevokedTokenFamily.family)
+        .select_from(User)
         .outerjoin(RevokedAccessToken, RevokedAccessToken.jti == str(claims["jti"]))
+        .outerjoin(
+            RevokedTokenFamily, RevokedTokenFamily.family == str(claims.get("fam"))
+        )
         .where(User.id == user_id)
     ).first()
-    if row is None or row[1] is not None:
+    if row is None or row[1] is not None or row[2] is not None:
         raise Unauthorized("Token revoked")
     user = row[0]
     if not user.active or claims.get("sv") != user.session_version:
@@ -143,30 +158,62 @@ def user_for_access_token(token: str) -> tuple[User, dict]:
 
 
 def refresh(refresh_token: object) -> dict:
-    """Rotate a refresh token; re-use of a spent one revokes its whole family."""
+    """Rotate a refresh token; re-use of a spent one ends its whole family.
+
+    The token is spent by one compare-and-set UPDATE (revoked false -> true), so of
+    several simultaneous refreshes of one token exactly one wins; the others are
+    re-use. A token minted before a password, role or active change (another
+    session version) is refused like its access tokens.
+    """
     if not isinstance(refresh_token, str) or not refresh_token:
         raise Unauthorized("Invalid refresh token")
     claims = _decode(refresh_token, "refresh")
     row = db.session.scalar(
-        select(RefreshToken).where(RefreshToken.jti == claims["jti"])
+        select(RefreshToken).where(RefreshToken.jti == str(claims["jti"]))
     )
-    if row is None:
+    if row is None or db.session.get(RevokedTokenFamily, row.family) is not None:
         raise Unauthorized("Invalid refresh token")
-    if row.revoked:
+    spent = db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.revoked.is_(False))
+        .values(revoked=True)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:
+        db.session.rollback()
         revoke_family(row.family)
         db.session.commit()
         raise Unauthorized("Refresh token re-used; all sessions of this login ended")
     user = db.session.get(User, row.user_id)
-    if user is None or not user.active:
+    if (
+        user is None
+        or not user.active
+        or claims.get("sv") != user.session_version
+        or row.expires_at < utcnow()
+    ):
+        db.session.commit()
         raise Unauthorized("Invalid refresh token")
-    row.revoked = True
     return issue_tokens(user, family=row.family)
 
 
 def revoke_family(family: str) -> None:
+    """End every access and refresh token of one login."""
     db.session.execute(
         update(RefreshToken).where(RefreshToken.family == family).values(revoked=True)
     )
+    db.session.execute(
+        delete(RevokedTokenFamily).where(RevokedTokenFamily.expires_at < utcnow())
+    )
+    if db.session.get(RevokedTokenFamily, family) is None:
+        lifetime = max(
+            current_app.config["JWT_EXPIRES_IN"],
+            current_app.config["REFRESH_EXPIRES_IN"],
+        )
+        db.session.add(
+            RevokedTokenFamily(
+                family=family, expires_at=utcnow() + timedelta(seconds=lifetime)
+            )
+        )
 
 
 def logout(access_claims: dict, refresh_token: object = None) -> None:
@@ -182,3 +229,53 @@ def logout(access_claims: dict, refresh_token: object = None) -> None:
         if claims and str(claims.get("sub")) == str(access_claims["sub"]):
             revoke_family(claims["fam"])
     db.session.commit()
+
+
+def _session_digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def start_portal_session(user: User) -> str:
+    """Record a new portal session server-side and return the id its cookie carries."""
+    now = utcnow()
+    lifetime = current_app.permanent_session_lifetime
+    db.session.execute(delete(PortalSession).where(PortalSession.expires_at < now))
+    session_id = secrets.token_urlsafe(32)
+    db.session.add(
+        PortalSession(
+            id=_session_digest(session_id),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    db.session.commit()
+    return session_id
+
+
+def portal_session_user(user_id: int, version: int, session_id: object) -> User | None:
+    """The user of a live portal session, or None once it was ended or went stale."""
+    if not isinstance(session_id, str) or not session_id:
+        return None
+    row = db.session.execute(
+        select(User)
+        .join(PortalSession, PortalSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            PortalSession.id == _session_digest(session_id),
+            PortalSession.expires_at > utcnow(),
+        )
+    ).first()
+    user = row[0] if row else None
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user
+
+
+def end_portal_session(session_id: object) -> None:
+    """Delete a portal session: its cookie, and every copy of it, stops working."""
+    if isinstance(session_id, str) and session_id:
+        db.session.execute(
+            delete(PortalSession).where(PortalSession.id == _session_digest(session_id))
+        )
+        db.session.commit()

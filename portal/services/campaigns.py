@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import CallStrategy, Campaign, User
+from portal.models._base import name_key
 from portal.services import audit, cisco, paging
 from portal.services.calling_rules.fields import CampaignRuleFields, rule_values
 from portal.services.enums import CAMPAIGN_TYPES, DIALER_TYPES
@@ -174,7 +175,7 @@ def _check_references(body: CampaignFields, values: dict[str, Any]) -> None:
             values["cisco_campaign_name"] = row.name
     if "name" in values:
         query = select(func.count()).where(
-            func.lower(Campaign.name) == values["name"].lower()
+            Campaign.name_key == name_key(values["name"])
         )
         if values.get("_id") is not None:
             query = query.where(Campaign.id != values["_id"])
@@ -296,6 +297,9 @@ def delete_campaign(actor: User, campaign_id: Any) -> None:
     )
     db.session.execute(Contact.__table__.delete().where(Contact.campaign_id == cid))
     upload_ids = select(Upload.id).where(Upload.campaign_id == cid)
+    from portal.services.uploads import storage
+
+    storage.remove_for_uploads(list(db.session.scalars(upload_ids)))
     db.session.execute(
         UploadError.__table__.delete().where(UploadError.upload_id.in_(upload_ids))
     )

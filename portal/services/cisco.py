@@ -22,7 +22,36 @@ def dialer():
         current_app.config["ECM_DIALER"],
         preferences.as_dict(preferences.current()),
         current_app.config,
+        names=cached_name,
+        campaigns=cached_campaign,
     )
+
+
+def _cached(cisco_campaign_id: str) -> CiscoCampaign | None:
+    return db.session.scalar(
+        select(CiscoCampaign).where(
+            CiscoCampaign.cisco_campaign_id == str(cisco_campaign_id)
+        )
+    )
+
+
+def cached_name(cisco_campaign_id: str) -> str | None:
+    """The cached campaign's name (UCCX wants it in every request), no refresh."""
+    row = _cached(cisco_campaign_id)
+    return row.name if row is not None else None
+
+
+def cached_campaign(cisco_campaign_id: str) -> dict[str, str | None] | None:
+    """The cached campaign's file-drop fields (ciscoFilePath, ciscoFileName)."""
+    row = _cached(cisco_campaign_id)
+    if row is None:
+        return None
+    return {
+        "ciscoCampaignId": row.cisco_campaign_id,
+        "ciscoCampaignName": row.name,
+        "ciscoFilePath": row.file_path,
+        "ciscoFileName": row.file_name,
+    }
 
 
 def _dialer_campaigns() -> list[dict]:
@@ -60,6 +89,7 @@ def _refresh_cache(campaigns: list[dict]) -> None:
         row.file_name = item.get("ciscoFileName")
         row.file_path = item.get("ciscoFilePath")
         row.campaign_type = str(item.get("campaignType") or "0")
+        row.max_attempts = _int_or_none(item.get("maxAttempts"))
         row.fetched_at = utcnow()
         db.session.add(row)
     db.session.commit()
@@ -106,3 +136,28 @@ def find_by_name(name: str) -> CiscoCampaign | None:
         _refresh_if_stale()
         row = db.session.scalar(query)
     return row
+
+
+def _int_or_none(value) -> int | None:  # noqa: ANN001
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def double_retry_warning(campaign, plan) -> str | None:  # noqa: ANN001
+    """Say when the Cisco campaign retries contacts that our strategy retries too."""
+    if not campaign.cisco_campaign_id or plan is None:
+        return None
+    row = _cached(campaign.cisco_campaign_id)
+    if row is None or not row.max_attempts or row.max_attempts <= 1:
+        return None
+    retries = plan.max_attempts > 1 and any(a.rules for a in plan.by_id.values())
+    if not retries:
+        return None
+    return (
+        f"Cisco campaign {row.name} ({row.cisco_campaign_id}) makes up to "
+        f"{row.max_attempts} attempts per contact and this campaign's strategy "
+        "retries too: a contact can be dialed more often than the strategy says. "
+        "Set the Cisco campaign to 1 attempt (docs/operations.md)."
+    )

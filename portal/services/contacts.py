@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
 from pydantic import Field, field_validator
 from sqlalchemy import func, or_, select
 
@@ -21,6 +22,7 @@ from portal.models import (
     utcnow,
 )
 from portal.services import audit, campaigns, dnc, paging, phones
+from portal.services.dialers.base import cisco_length_problem
 from portal.services.enums import (
     BLOCKED_DNC,
     OPEN_STATES,
@@ -94,6 +96,19 @@ _NO_VALUES: dict[str, Any] = {column: None for column in (*PHONES, *BUSINESS_PAR
 _UTC = ZoneInfo("UTC")
 
 
+CISCO_DIALERS = ("ucce", "uccx", "file")
+
+
+def _cisco_plus_prefix() -> str | None:
+    """ECM_CISCO_PLUS_PREFIX when a Cisco dialer is configured, else None."""
+    if not has_app_context():
+        return None
+    config = current_app.config
+    if str(config.get("ECM_DIALER") or "").lower() not in CISCO_DIALERS:
+        return None
+    return config.get("ECM_CISCO_PLUS_PREFIX") or None
+
+
 def validate_contact_fields(
     fields: dict[str, Any],
     campaign: Campaign,
@@ -116,6 +131,7 @@ def validate_contact_fields(
         region = dnc.region()
     normalise = phones.normalise
     specs = _FIELD_SPECS
+    plus_prefix = _cisco_plus_prefix()
     for name, raw in fields.items():
         spec = specs.get(name)
         if spec is None or raw is None or raw == "":
@@ -126,6 +142,9 @@ def validate_contact_fields(
                 cleaned, match = normalise(raw, region)
             except phones.InvalidNumber as exc:
                 errors[name] = str(exc)
+                continue
+            if plus_prefix and (problem := cisco_length_problem(cleaned, plus_prefix)):
+                errors[name] = problem
                 continue
             values[column] = cleaned
             if column == "phone1":

@@ -186,11 +186,7 @@ def seed(contact_count: int = 300, seed_value: int = 7) -> dict[str, int]:
     now = utcnow()
     for n in range(contact_count):
         camp = renewals if n % 3 else survey
-        phone1 = (
-            rng.choice(dnc_numbers)
-            if n % 40 == 0
-            else f"+1{rng.choice(['212', '415', '646', '718'])}555{rng.randrange(10000):04d}"
-        )
+        phone1 = _demo_number(n, rng, dnc_numbers)
         data = {
             "campaignId": camp.id,
             "phone1": phone1,
@@ -212,3 +208,14 @@ def seed(contact_count: int = 300, seed_value: int = 7) -> dict[str, int]:
         "dnc": len(dnc_numbers),
         "contacts": created,
     }
+
+
+def _demo_number(n: int, rng: random.Random, dnc_numbers: list[str]) -> str:
+    """A demo contact's number: US numbers (dialable 08:00-21:00 their local time, by
+    law), and every third one in London's range Ofcom keeps for drama (020 7946 0xxx),
+    which no regional rule limits, so the demo has contacts to dial at any hour."""
+    if n % 40 == 0:
+        return rng.choice(dnc_numbers)
+    if n % 3 == 1:
+        return f"+442079460{n % 1000:03d}"
+    return f"+1{rng.choice(['212', '415', '646', '718'])}555{rng.randrange(10000):04d}"

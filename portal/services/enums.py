@@ -66,8 +66,23 @@ CAMPAIGN_STATUS = {1: "Running", 0: "Paused"}
 DIALER_TYPES = ("PREDICTIVE", "PROGRESSIVE", "PREVIEW", "DIRECT_PREVIEW")
 CHANNELS = {0: "Voice", 1: "SMS"}
 RESULT_CONNECTED = 10
+RESULT_AGENT_REJECTED_CLOSE = 19
+RESULT_RETURNED_UNATTEMPTED = 25
 RESULT_ON_DNC = 26
 RESULT_SMS_DELIVERED = 100
+# Outbound Option Guide for UCCE 12.6(2), chapter "Dialer Detail Table", section
+# "CallResults Table", column "Counted as Attempt?": "No" for 2, 8, 17, 18, 19, 25,
+# 26, 27, 28 and 33. Of those, 2 (error while dialing), 8 (no answer), 27 (network
+# disconnected while alerting) and 28 (dead air) were dials that reached the
+# network, and SPEC §4 caps the dials: they use an attempt here. The rest placed no
+# call to the customer - 17 "Failed to reserve agent for personal callback", 18
+# "Agent has rejected a preview call", 19 "... with the close option", 25 "returned
+# from the dialer without being attempted", 26 "on the do not call list", 33
+# "Agent timed-out accepting preview" - and do not use one of ours.
+CISCO_NOT_DIALED = frozenset({17, 18, 19, 25, 26, 33})
+# Same table, 25: "a call record is returned from the dialer without being
+# attempted" - Retry Action "None, but returned to the pending state".
+RETURNED_UNATTEMPTED_DELAY_MINUTES = 5  # ours: a disabled Cisco campaign must not spin
 
 
 def call_result_name(code: int | None) -> str:

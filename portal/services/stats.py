@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import Campaign, Contact, ContactAttempt, FeedHeartbeat, User, utcnow
 from portal.services import campaigns as campaign_service
+from portal.services import cisco
 from portal.services.enums import (
     CAMPAIGN_STATUS,
     CAMPAIGN_TYPES,
@@ -199,6 +200,7 @@ def _present(
         ),
         "countedAt": raw.get("at"),
         "at": _iso(now),
+        "ciscoRetryWarning": cisco.double_retry_warning(campaign, plan),
     }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import CallStrategy, Campaign, StrategyAttempt, User
+from portal.models._base import name_key
 from portal.services import audit
 from portal.services.enums import CALL_RESULTS
 from portal.services.errors import NotFound, ServiceError, ValidationFailed
@@ -152,7 +153,7 @@ def get_strategy(actor: User, strategy_id: Any) -> CallStrategy:
 
 
 def _name_taken(name: str, exclude: int | None = None) -> bool:
-    query = select(func.count()).where(func.lower(CallStrategy.name) == name.lower())
+    query = select(func.count()).where(CallStrategy.name_key == name_key(name))
     if exclude is not None:
         query = query.where(CallStrategy.id != exclude)
     return db.session.scalar(query) > 0

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import ROLES, User
+from portal.models._base import name_key
 from portal.services import audit, auth
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import ADMIN, require
@@ -54,7 +55,7 @@ def get_user(actor: User, user_id: int) -> User:
 
 
 def _username_taken(username: str, exclude: int | None = None) -> bool:
-    query = select(func.count()).where(func.lower(User.username) == username.lower())
+    query = select(func.count()).where(User.username_key == name_key(username))
     if exclude:
         query = query.where(User.id != exclude)
     return db.session.scalar(query) > 0

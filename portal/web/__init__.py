@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, g, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal.extensions import db, login_manager
+from portal.extensions import login_manager
 from portal.http.errors import Pages
 from portal.services import enums, roles
 from portal.services.errors import (
@@ -67,17 +75,17 @@ def home_url() -> str:
 
 
 def load_user(session_id: str):
-    """Resolve "id:version"; a stale version or a disabled user ends the session."""
-    from portal.models import User
+    """Resolve "id:version" and the server-side session; stale or ended is None."""
+    from flask import session
+
+    from portal.services import auth
+    from portal.web.auth import SESSION_ID
 
     try:
         user_id, version = (int(part) for part in str(session_id).split(":", 1))
     except ValueError:
         return None
-    user = db.session.get(User, user_id)
-    if user is None or not user.active or user.session_version != version:
-        return None
-    return user
+    return auth.portal_session_user(user_id, version, session.get(SESSION_ID))
 
 
 def _unauthorized():
@@ -137,12 +145,11 @@ def http_error_page(exc: HTTPException):
         )
     else:
         message = HTTP_MESSAGES.get(status) or exc.description or exc.name
-    response = _error_page(status, message)
+    response = current_app.make_response(_error_page(status, message))
     if status == 405 and getattr(exc, "valid_methods", None):
-        if isinstance(response, tuple):
-            body, code = response
-            return body, code, {"Allow": ", ".join(exc.valid_methods)}
         response.headers["Allow"] = ", ".join(exc.valid_methods)
+    if status == 429:
+        response.headers["Retry-After"] = str(getattr(exc, "retry_after", None) or 60)
     return response
 
 

@@ -84,6 +84,7 @@ def _check_csrf(form) -> None:
 @csrf.exempt
 @login_required
 def create():
+    uploads.require_uploader(_actor())  # before the body is read or stored
     if request.headers.get("X-CSRFToken"):
         _check_csrf(None)
         form, files = receive_files(request)

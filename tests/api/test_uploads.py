@@ -39,8 +39,15 @@ def work_queue(app) -> None:
     run_queued_jobs(app)
 
 
-def upload_files(app) -> set[Path]:
-    return set(Path(app.config["ECM_UPLOAD_DIR"]).glob("*.csv"))
+def upload_files(app) -> set[str]:
+    """Every stored upload file: in the database store and in the disk store."""
+    from portal.extensions import db
+    from portal.models import UploadFile
+
+    with app.app_context():
+        rows = {f"db:{i}" for i in db.session.scalars(db.select(UploadFile.id))}
+        db.session.remove()
+    return rows | {str(p) for p in Path(app.config["ECM_UPLOAD_DIR"]).glob("*.csv")}
 
 
 @pytest.fixture
@@ -174,14 +181,28 @@ def test_oversize_upload_is_a_clear_413(app_factory, tmp_path):
     assert not list((tmp_path / "up").glob("*"))
 
 
-def test_oversize_stream_without_declared_length_stops_writing(app_factory, tmp_path):
-    app = app_factory(MAX_CONTENT_LENGTH=None, ECM_MAX_UPLOAD_MB=1)
+@pytest.mark.parametrize("store", ["database", "disk"])
+def test_oversize_stream_without_declared_length_stops_writing(
+    app_factory, tmp_path, store
+):
     folder = tmp_path / "in"
+    app = app_factory(
+        MAX_CONTENT_LENGTH=None,
+        ECM_MAX_UPLOAD_MB=1,
+        ECM_UPLOAD_STORAGE=store,
+        ECM_UPLOAD_DIR=str(folder),
+    )
     with app.app_context():
-        incoming = uploads.IncomingFile(folder, uploads.max_upload_bytes())
+        incoming = uploads.incoming_factory(uploads.max_upload_bytes())()
         with pytest.raises(uploads.PayloadTooLarge):
             for _ in range(20):
                 incoming.write(b"x" * 100_000)
+        from sqlalchemy import func, select
+
+        from portal.extensions import db
+        from portal.models import UploadFile
+
+        assert db.session.scalar(select(func.count()).select_from(UploadFile)) == 0
     assert not list(folder.glob("*"))
 
 

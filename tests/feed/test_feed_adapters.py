@@ -116,30 +116,57 @@ def test_uccx_adds_contacts_and_results_come_back_over_the_api(app_factory, clie
             assert _states(ids[:1]) == [(2, 1)]
 
 
-def test_file_dialer_writes_batches_and_reads_result_files(app_factory, tmp_path):
-    app = app_factory(ECM_DIALER="file")
+def test_file_dialer_writes_contact_files_and_reads_dialer_detail(
+    app_factory, tmp_path
+):
+    from sqlalchemy import create_engine
+
+    from portal.services.dialers.dialer_detail import DIALER_DETAIL, metadata
+
+    hds = f"sqlite:///{tmp_path / 'hds.sqlite3'}"
+    metadata.create_all(create_engine(hds))
+    app = app_factory(ECM_DIALER="file", ECM_UCCE_RESULTS_URL=hds)
     drop = tmp_path / "drop"
     with app.app_context():
         admin = _admin()
         preferences.save_preferences(
             admin, {"filePath": str(drop), "fileArchivePath": str(tmp_path / "archive")}
         )
-        campaign = make_campaign(admin, make_strategy(admin))
+        drop.mkdir()
+        (drop / "campaigns.json").write_text(
+            '[{"ciscoCampaignId": "5001", "ciscoCampaignName": "Coll"}]'
+        )
+        campaign = make_campaign(admin, make_strategy(admin), ciscoCampaignId="5001")
         ids = add_contacts(campaign, 3, dial_time=utcnow() - timedelta(minutes=1))
         assert run_tick()["dispatched"] == 3
-        (batch,) = list(drop.glob("ecm_*.csv"))
-        lines = batch.read_text().splitlines()
-        assert (
-            lines[0] == "AccountNumber,FirstName,LastName,Phone01" and len(lines) == 4
-        )
-        (drop / "done.result.csv").write_text(
-            "AccountNumber,CallResult,RawCode\n"
-            f"{ids[0]},10,ok\n{ids[1]},9,busy\n{ids[2]},oops,bad\n"
-        )
+        (batch,) = list(drop.glob("ecm_5001_*.csv"))
+        lines = batch.read_bytes().split(b"\r\n")
+        assert lines[0].startswith(f"{ids[0]},,,1212555".encode()) and len(lines) == 4
+        when = utcnow()
+        with create_engine(hds).begin() as conn:
+            conn.execute(
+                DIALER_DETAIL.insert(),
+                [
+                    {
+                        "RecoveryKey": 100.0 + n,
+                        "DateTime": when,
+                        "DBDateTime": when,
+                        "DialerID": 1,
+                        "AccountNumber": str(cid),
+                        "CallResult": code,
+                    }
+                    for n, (cid, code) in enumerate(zip(ids, (10, 9, 25)))
+                ],
+            )
         counts = run_tick(utcnow() + timedelta(seconds=1))
-        assert counts["applied"] == 2
-        assert _states(ids) == [(2, 1), (2, 1), (1, 1)]
-        assert (tmp_path / "archive" / "done.result.csv").exists()
+        assert counts["applied"] == 3
+        # 25 (returned unattempted) went back to pending with its attempt given
+        # back; it is dialed again, still as its first attempt, a little later
+        assert _states(ids) == [(2, 1), (2, 1), (0, 0)]
+        assert counts["dispatched"] == 0
+        assert run_tick(utcnow() + timedelta(minutes=6))["dispatched"] == 1
+        assert _states(ids)[2] == (1, 1)
+        assert len(list(drop.glob("ecm_5001_*.csv"))) == 2
 
 
 def test_sms_webhook_gets_the_filled_template(app_factory):

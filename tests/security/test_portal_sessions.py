@@ -58,7 +58,12 @@ def test_wrong_password_is_the_same_answer_for_unknown_users(client, app):
 
 @pytest.fixture
 def limited_app(app_factory):
-    app = app_factory(RATELIMIT_ENABLED=True, ECM_LOGIN_LIMIT="3 per minute")
+    app = app_factory(
+        RATELIMIT_ENABLED=True,
+        ECM_LOGIN_LIMIT="3 per minute",
+        ECM_LOGIN_ADDRESS_LIMIT="3 per minute",
+        ECM_LOGIN_MAX_WAIT=0,
+    )
     with app.app_context():
         from portal.services import users
 
@@ -67,7 +72,7 @@ def limited_app(app_factory):
     return app
 
 
-def test_portal_and_api_logins_share_the_account_limit(limited_app):
+def test_portal_and_api_logins_share_the_limits(limited_app):
     client = limited_app.test_client()
     api = client.post(
         "/umm/api/login",
@@ -75,15 +80,16 @@ def test_portal_and_api_logins_share_the_account_limit(limited_app):
         environ_base={"REMOTE_ADDR": "10.1.0.1"},
     )
     assert api.status_code == 401
-    assert portal_login(client, "carol", "x", "10.1.0.2").status_code == 401
-    assert portal_login(client, "Carol", "x", "10.1.0.3").status_code == 401
-    blocked = portal_login(client, "carol", "carol-password-1", "10.1.0.4")
+    assert portal_login(client, "carol", "x", "10.1.0.1").status_code == 401
+    assert portal_login(client, "Carol", "x", "10.1.0.1").status_code == 401
+    blocked = portal_login(client, "carol", "carol-password-1", "10.1.0.1")
     assert blocked.status_code == 429
     assert "Too many attempts" in blocked.get_data(as_text=True)
+    assert blocked.headers["Retry-After"]
     api = client.post(
         "/umm/api/login",
         json={"username": "carol", "password": "carol-password-1"},
-        environ_base={"REMOTE_ADDR": "10.1.0.5"},
+        environ_base={"REMOTE_ADDR": "10.1.0.1"},
     )
     assert api.status_code == 429
 
@@ -169,4 +175,79 @@ def test_logout_ends_the_session(app):
     assert portal_login(client, "admin", "admin").status_code in (302, 303)
     token = csrf_token(client, "/campaigns")
     assert client.post("/logout", data={"csrf_token": token}).status_code in (302, 303)
+    assert not _signed_in(client)
+
+
+def _copy_session(source, target) -> None:
+    target.set_cookie("session", source.get_cookie("session").value)
+
+
+def _dnc_create(client, csrf: str, number: str):
+    return client.post(
+        "/dnc",
+        data={"primaryNumber": number, "name": "Copied cookie"},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf},
+    )
+
+
+def test_a_copied_cookie_dies_with_logout(app):
+    """Finding 3: a cookie copied before logout still read pages and wrote DNC rows."""
+    browser, thief = app.test_client(), app.test_client()
+    assert portal_login(browser, "admin", "admin").status_code in (302, 303)
+    csrf = csrf_token(browser, "/campaigns")
+    _copy_session(browser, thief)
+    assert _signed_in(thief)  # the copy works while the session lives
+    assert _dnc_create(thief, csrf, "+14155550111").status_code in (200, 201)
+
+    assert browser.post("/logout", data={"csrf_token": csrf}).status_code in (302, 303)
+    assert not _signed_in(thief)
+    res = _dnc_create(thief, csrf, "+14155550112")
+    assert res.status_code in (400, 401)  # refused: no session (or no CSRF session)
+    with app.app_context():
+        from sqlalchemy import select
+
+        from portal.extensions import db
+        from portal.models import DncEntry
+
+        numbers = set(db.session.scalars(select(DncEntry.primary_number)))
+    assert "+14155550112" not in numbers and "4155550112" not in numbers
+
+
+def test_a_cookie_replayed_with_the_old_session_id_after_a_new_sign_in_is_dead(app):
+    """Signing in again does not revive an ended session id."""
+    browser, thief = app.test_client(), app.test_client()
+    assert portal_login(browser, "admin", "admin").status_code in (302, 303)
+    _copy_session(browser, thief)
+    csrf = csrf_token(browser, "/campaigns")
+    browser.post("/logout", data={"csrf_token": csrf})
+    assert portal_login(browser, "admin", "admin").status_code in (302, 303)
+    assert _signed_in(browser)
+    assert not _signed_in(thief)
+
+
+def test_logout_ends_only_that_session(app):
+    here, elsewhere = app.test_client(), app.test_client()
+    for client in (here, elsewhere):
+        assert portal_login(client, "admin", "admin").status_code in (302, 303)
+    csrf = csrf_token(here, "/campaigns")
+    here.post("/logout", data={"csrf_token": csrf})
+    assert not _signed_in(here)
+    assert _signed_in(elsewhere)
+
+
+def test_a_forged_session_without_a_server_side_record_is_refused(app):
+    """A cookie that names a user and version but no live session id is signed out."""
+    client = app.test_client()
+    with app.app_context():
+        from sqlalchemy import select
+
+        from portal.extensions import db
+        from portal.models import User
+
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        user_id = admin.get_id()
+    with client.session_transaction() as session:
+        session["_user_id"] = user_id
+        session["_fresh"] = True
+        session["sid"] = "made-up-session-id"
     assert not _signed_in(client)

@@ -120,6 +120,7 @@ def test_ucce_lists_every_page_of_campaigns(sleeps):
         "ciscoCampaignId": "5004",
         "ciscoCampaignName": "Camp_3",
         "campaignType": "1",
+        "maxAttempts": "1",  # read from GET campaign/<id>: the list leaves it out
     }
     assert {c["campaignType"] for c in listed} == {"0", "1"}
     assert all(isinstance(v, str) for c in listed for v in c.values())
@@ -137,13 +138,22 @@ def test_ucce_dispatch_chunks_25000_contacts_into_three_imports(ucce_server, sle
     assert len(posts) == 3
     assert [len(batch.rows) for batch in ucce_server.imports] == [10_000, 10_000, 5_000]
     batch = ucce_server.imports[0]
-    assert batch.header == ["AccountNumber", "FirstName", "LastName", "Phone01"]
+    assert batch.header == [
+        "AccountNumber",
+        "FirstName",
+        "LastName",
+        "Phone01",
+        "TimeZoneBias",
+        "DstObserved",
+    ]
     assert batch.overwrite is False
     assert batch.rows[0] == {
         "AccountNumber": "1",
         "FirstName": "",
         "LastName": "",
         "Phone01": "12125550001",
+        "TimeZoneBias": "",
+        "DstObserved": "",
     }
     numbers = ucce_server.imported_account_numbers()
     assert numbers == [str(i) for i in range(1, 25_001)]
@@ -274,37 +284,42 @@ def test_uccx_lists_campaigns_like_the_seed(uccx_server, sleeps):
             "ciscoCampaignId": "200",
             "ciscoCampaignName": "OBPreview",
             "campaignType": "0",
+            "maxAttempts": "1",
         },
         {
             "ciscoCampaignId": "201",
             "ciscoCampaignName": "IVRProgressive",
             "campaignType": "1",
+            "maxAttempts": "1",
         },
         {
             "ciscoCampaignId": "202",
             "ciscoCampaignName": "IVRPredictive",
             "campaignType": "1",
+            "maxAttempts": "1",
         },
     ]
 
 
 def test_uccx_adds_contacts_in_chunks_per_campaign(uccx_server, sleeps):
-    dialer = uccx_for(uccx_server, sleeps)
-    dialer.list_campaigns()  # learns the names used in the campaign reference
+    dialer = uccx_for(uccx_server, sleeps, max_body_bytes=100_000)
     requests = make_requests(12_000, cisco_campaign_id="200") + make_requests(
         3, cisco_campaign_id="201", start=50_000
     )
     dialer.dispatch(requests)
 
-    assert len(uccx_server.requests_to("POST", "/adminapi/campaign/200/contacts")) == 2
+    posts = uccx_server.requests_to("POST", "/adminapi/campaign/200/contacts")
+    assert len(posts) >= 2 and all(len(p.body) <= 100_000 for p in posts)
     assert len(uccx_server.requests_to("POST", "/adminapi/campaign/201/contacts")) == 1
     sizes = [(b.campaign_id, len(b.rows)) for b in uccx_server.imports]
-    assert sizes == [("200", 10_000), ("200", 2_000), ("201", 3)]
-    batch = uccx_server.imports[2]
+    assert sum(n for c, n in sizes if c == "200") == 12_000
+    assert sizes[-1] == ("201", 3)
+    assert len(uccx_server.requests_to("GET", "/contacts/status")) == len(sizes)
+    batch = uccx_server.imports[-1]
     assert batch.header == ["Account Number", "First Name", "Last Name", "Phone1"]
     assert batch.rows[0]["Account Number"] == "50000"
     assert batch.rows[0]["Phone1"] == "12125550000"
-    body = uccx_server.bodies[2]
+    body = uccx_server.bodies[-1]
     assert body.find("campaign").get("name") == "IVRProgressive"
     assert (
         body.findtext("campaign/refURL") == f"{uccx_server.url}/adminapi/campaign/201"
@@ -313,8 +328,10 @@ def test_uccx_adds_contacts_in_chunks_per_campaign(uccx_server, sleeps):
 
 
 def test_uccx_retries_503_then_succeeds(uccx_server, sleeps):
+    dialer = uccx_for(uccx_server, sleeps)
+    dialer.list_campaigns()
     uccx_server.overload(2, retry_after=2)
-    uccx_for(uccx_server, sleeps).dispatch(make_requests(2, cisco_campaign_id="202"))
+    dialer.dispatch(make_requests(2, cisco_campaign_id="202"))
     assert sleeps.delays == [2.0, 2.0]
     assert len(uccx_server.imports) == 1
 
@@ -341,63 +358,60 @@ def read_csv(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
 
 
-def test_file_dialer_writes_one_cisco_import_file_per_campaign(tmp_path):
+def test_file_dialer_writes_one_contact_file_per_cisco_campaign(tmp_path):
     clock = lambda: datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC).timestamp()  # noqa: E731
     dialer = FileDialer(tmp_path / "drop", tmp_path / "archive", clock=clock)
     dialer.dispatch(
-        make_requests(3, campaign_id=7) + make_requests(1, campaign_id=8, start=40)
+        make_requests(3, campaign_id=7)
+        + make_requests(1, campaign_id=8, start=40, cisco_campaign_id="5002")
     )
-    dialer.dispatch(make_requests(1, campaign_id=7, start=90))
+    dialer.dispatch(make_requests(1, campaign_id=9, start=90))
 
     names = sorted(p.name for p in (tmp_path / "drop").iterdir())
     assert names == [
-        "ecm_7_20240506T070809123456Z_1.csv",
-        "ecm_7_20240506T070809123456Z_2.csv",
-        "ecm_8_20240506T070809123456Z_1.csv",
+        "ecm_5001_20240506T070809123456Z_1.csv",
+        "ecm_5001_20240506T070809123456Z_2.csv",
+        "ecm_5002_20240506T070809123456Z_1.csv",
     ]
-    rows = read_csv(tmp_path / "drop" / names[0])
-    assert rows[0] == ["AccountNumber", "FirstName", "LastName", "Phone01"]
-    assert rows[1:] == [
-        ["1", "", "", "12125550001"],
-        ["2", "", "", "12125550002"],
-        ["3", "", "", "12125550003"],
+    raw = (tmp_path / "drop" / names[0]).read_bytes()
+    assert raw.startswith(b"1,,,12125550001,,\r\n"), "no header row, CRLF"
+    assert read_csv(tmp_path / "drop" / names[0]) == [
+        ["1", "", "", "12125550001", "", ""],
+        ["2", "", "", "12125550002", "", ""],
+        ["3", "", "", "12125550003", "", ""],
     ]
-    assert read_csv(tmp_path / "drop" / names[1])[1][0] == "90"
+    assert read_csv(tmp_path / "drop" / names[1])[0][0] == "90"
 
 
-def test_file_dialer_reads_results_and_archives_them(tmp_path):
-    drop, archive = tmp_path / "drop", tmp_path / "archive"
-    drop.mkdir()
-    (drop / "batch1.result.csv").write_text(
-        "AccountNumber,CallResult,RawCode\n11,10,VOICE\n12,8,NO_ANSWER\n\n",
-        encoding="utf-8",
+def test_file_dialer_writes_the_cisco_campaigns_file_with_its_delimiter(tmp_path):
+    share = tmp_path / "cisco-share"
+    lookup = {"5001": {"ciscoFilePath": str(share), "ciscoFileName": "coll.txt"}}
+    dialer = FileDialer(tmp_path / "drop", delimiter="|", campaigns=lookup.get)
+    dialer.dispatch(make_requests(2))
+    assert (share / "coll.txt").read_bytes() == (
+        b"1|||12125550001||\r\n2|||12125550002||\r\n"
     )
-    (drop / "batch2.result.csv").write_bytes(
-        "\ufeffaccountnumber;callresult;rawcode;Number\n13;9;BUSY;2125550013\n"
-        "oops;x;;\n".encode()
-    )
-    (drop / "ecm_1_x_1.csv").write_text("AccountNumber\n1\n", encoding="utf-8")
-    dialer = FileDialer(drop, archive)
-
-    results = dialer.collect_results()
-
-    assert [(r.contact_id, r.call_result, r.raw, r.number) for r in results] == [
-        (11, 10, "VOICE", None),
-        (12, 8, "NO_ANSWER", None),
-        (13, 9, "BUSY", "2125550013"),
-    ]
-    assert sorted(p.name for p in archive.iterdir()) == [
-        "batch1.result.csv",
-        "batch2.result.csv",
-    ]
-    assert sorted(p.name for p in drop.iterdir()) == ["ecm_1_x_1.csv"]
+    with pytest.raises(DialerUnavailable, match="still waiting to be imported"):
+        dialer.dispatch(make_requests(1, start=3))  # never over an unread file
+    assert (share / "coll.txt").read_bytes().count(b"\r\n") == 2
     assert dialer.collect_results() == []
 
-    (drop / "batch1.result.csv").write_text(
-        "AccountNumber,CallResult,RawCode\n14,12,AM\n", encoding="utf-8"
-    )
-    assert [r.contact_id for r in dialer.collect_results()] == [14]
-    assert len(list(archive.iterdir())) == 3  # same name archived beside, not over
+
+def test_file_dialer_refuses_a_row_over_1024_characters(tmp_path):
+    from portal.services.dialers.file import contact_file
+
+    long = [
+        DialRequest(
+            contact_id=int("9" * 1100),
+            campaign_id=1,
+            cisco_campaign_id="5001",
+            number="12125550001",
+            channel=0,
+            attempt_number=1,
+        )
+    ]
+    with pytest.raises(DialerRejected, match="at most 1024"):
+        contact_file(long)
 
 
 def test_file_dialer_lists_campaigns_only_from_campaigns_json(tmp_path):

@@ -436,9 +436,9 @@ def test_done_upload_is_not_imported_twice(admin, campaign, tmp_path):
 def test_missing_file_fails_with_a_message(admin, campaign, tmp_path):
     info = write_contacts_csv(tmp_path / "gone.csv", 5, bad_every=0)
     upload = upload_file(admin, "contacts", info.path, campaign)
-    import os
+    from portal.services.uploads import storage
 
-    os.remove(upload.stored_path)
+    storage.remove(upload.stored_path)
     result = uploads.run_import(upload.id)
     assert result["state"] == "failed"
     assert "missing" in db.session.get(Upload, upload.id).error_message

@@ -1,7 +1,7 @@
 """calling rules: campaign dates, restricted dates, frequency policy, dial log
 
 Revision ID: c12a0f3e9b71
-Revises: 03b934968645
+Revises: 7c16a0f1e2d3
 Create Date: 2026-12-01 10:10:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c12a0f3e9b71"
-down_revision = "03b934968645"
+down_revision = "7c16a0f1e2d3"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from portal.services.dialers.base import (
@@ -15,6 +15,7 @@ from portal.services.dialers.base import (
     DialRequest,
     DialResult,
 )
+from portal.services.dialers.dialer_detail import DialerDetailReader
 from portal.services.dialers.file import FileDialer
 from portal.services.dialers.simulator import SimulatorDialer
 from portal.services.dialers.sms import (
@@ -53,14 +54,29 @@ __all__ = [
 ]
 
 
+def results_reader(config: Mapping[str, Any]) -> DialerDetailReader | None:
+    """The Dialer_Detail reader when ECM_UCCE_RESULTS_URL names the HDS/AW database."""
+    url = _text(config.get("ECM_UCCE_RESULTS_URL"))
+    return DialerDetailReader(url) if url else None
+
+
 def build_dialer(
-    name: str, prefs: Mapping[str, Any] | None, config: Mapping[str, Any]
+    name: str,
+    prefs: Mapping[str, Any] | None,
+    config: Mapping[str, Any],
+    *,
+    names: Callable[[str], str | None] | None = None,
+    campaigns: Callable[[str], Mapping[str, str | None] | None] | None = None,
 ) -> DialerAdapter:
     """Build the adapter ECM_DIALER names, from app config and stored preferences.
 
     simulator: ECM_SIMULATOR_SEED (42), ECM_SIMULATOR_DELAY seconds (2.0).
     file: preferences filePath (required) and fileArchivePath (default
     <filePath>/archive).
+    ``names`` / ``campaigns`` look a Cisco campaign up in the cached campaign table
+    (its name for UCCX, its ciscoFilePath/ciscoFileName for the file drop).
+    ECM_UCCE_RESULTS_URL adds the Dialer_Detail result reader (ucce, file);
+    ECM_CISCO_PLUS_PREFIX replaces the '+' of what Cisco dials.
     ucce / uccx: ECM_UCCE_URL, ECM_UCCE_USER, ECM_UCCE_PASSWORD (or the ECM_UCCX_
     trio); when the user or password is not configured, the preferences
     username / password are used. Shared: ECM_DIALER_TIMEOUT (10 s),
@@ -78,7 +94,14 @@ def build_dialer(
         file_path = _text(prefs.get("filePath"))
         if not file_path:
             raise ValueError("the file dialer needs the preference filePath")
-        return FileDialer(file_path, _text(prefs.get("fileArchivePath")) or None)
+        return FileDialer(
+            file_path,
+            _text(prefs.get("fileArchivePath")) or None,
+            delimiter=_text(config.get("ECM_CISCO_FILE_DELIMITER")) or ",",
+            plus_prefix=_text(config.get("ECM_CISCO_PLUS_PREFIX")),
+            result_source=results_reader(config),
+            campaigns=campaigns,
+        )
     if kind in ("ucce", "uccx"):
         prefix = f"ECM_{kind.upper()}_"
         url = _text(config.get(prefix + "URL"))
@@ -88,16 +111,18 @@ def build_dialer(
         password = _text(config.get(prefix + "PASSWORD")) or _text(
             prefs.get("password")
         )
-        cls = UcceDialer if kind == "ucce" else UccxDialer
-        return cls(
-            url,
-            username,
-            password,
-            timeout=_float(config.get("ECM_DIALER_TIMEOUT"), 10.0),
-            max_retries=_int(config.get("ECM_DIALER_MAX_RETRIES"), 5),
-            backoff=_float(config.get("ECM_DIALER_BACKOFF"), 1.0),
-            verify_tls=_verify(config.get("ECM_DIALER_VERIFY_TLS")),
-        )
+        common = {
+            "timeout": _float(config.get("ECM_DIALER_TIMEOUT"), 10.0),
+            "max_retries": _int(config.get("ECM_DIALER_MAX_RETRIES"), 5),
+            "backoff": _float(config.get("ECM_DIALER_BACKOFF"), 1.0),
+            "verify_tls": _verify(config.get("ECM_DIALER_VERIFY_TLS")),
+            "plus_prefix": _text(config.get("ECM_CISCO_PLUS_PREFIX")),
+        }
+        if kind == "ucce":
+            return UcceDialer(
+                url, username, password, result_source=results_reader(config), **common
+            )
+        return UccxDialer(url, username, password, names=names, **common)
     raise ValueError(
         f"unknown dialer {name!r}; expected one of {', '.join(DIALER_NAMES)}"
     )

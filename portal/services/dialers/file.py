@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import json
 import logging
 import os
 import re
-import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from portal.services.dialers.base import (
+    DialerRejected,
     DialerUnavailable,
     DialRequest,
     DialResult,
     cisco_import_csv,
+    group_by_cisco_campaign,
 )
 
 log = logging.getLogger(__name__)
 
-RESULT_SUFFIX = ".result.csv"
 CAMPAIGNS_FILE = "campaigns.json"
 _CAMPAIGN_KEYS = (
     "ciscoCampaignId",
@@ -36,28 +35,30 @@ _CAMPAIGN_KEYS = (
     "campaignType",
 )
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+# Outbound Option Guide, "Configuration of Campaigns and Imports", import rule: a
+# delimited contact file has no header row (the import rule defines the columns),
+# and "each record" is at most 1,024 characters.
+MAX_ROW_CHARS = 1024
+ROW_END = "\r\n"  # the import runs on Windows: CRLF lines
 
 
 class FileDialer:
-    """Write each batch as a Cisco import CSV and read results back from result files.
+    """Write each batch as an Outbound Option contact file for the Cisco campaign.
 
-    Batch files: ``ecm_<campaign>_<UTC yyyymmddThhmmssffffffZ>_<n>.csv`` in
-    ``file_path``, one per ECM campaign in a dispatch (``<campaign>`` is the ECM
-    campaign id), with the header ``AccountNumber,FirstName,LastName,Phone01``:
-    AccountNumber is the ECM contact id, Phone01 the number chosen for this attempt.
-    Each file is written to a hidden ``.tmp`` name and renamed into place, so an
-    import rule watching ``*.csv`` never reads half a file.
+    One file per Cisco campaign in a dispatch, written where that campaign's import
+    rule reads: its ``ciscoFilePath``/``ciscoFileName`` from the cached campaign
+    table (``campaigns``), else ``file_path`` with the name
+    ``ecm_<ciscoCampaignId>_<UTC yyyymmddThhmmssffffffZ>_<n>.csv``. The file has no
+    header row; its columns, in the import rule's order, are AccountNumber (the
+    ECM contact id), FirstName, LastName (empty), Phone01 (the number chosen for
+    this attempt), TimeZoneBias and DstObserved; the delimiter is the import
+    rule's (ECM_CISCO_FILE_DELIMITER). A named file that is still there (not yet
+    imported) is never overwritten: the batch waits for the next tick. Each file
+    is written to a hidden ``.tmp`` name and renamed into place, so the import
+    never reads half a file.
 
-    Result files (our convention, not Cisco's): any ``*.result.csv`` in
-    ``file_path``, UTF-8 (a BOM is fine), ``,`` or ``;``, with a header row
-    ``AccountNumber,CallResult,RawCode`` (case-insensitive; an optional ``Number``
-    column names the number dialed). AccountNumber is the ECM contact id,
-    CallResult a Cisco Outbound Option result code (10 connected, 8 no answer...),
-    RawCode free text kept with the attempt. Rows that are not two integers are
-    skipped and logged; the file itself is kept in the archive.
-
-    A result file is first claimed by an atomic rename inside ``file_path`` (so two
-    workers never both read it), then parsed, then moved to ``archive_path``.
+    Results come from the documented source, UCCE's Dialer_Detail table
+    (``result_source``, ECM_UCCE_RESULTS_URL), not from a file format of ours.
     """
 
     name = "file"
@@ -67,12 +68,23 @@ class FileDialer:
         file_path: str | os.PathLike[str],
         archive_path: str | os.PathLike[str] | None = None,
         clock: Callable[[], float] = time.time,
+        *,
+        delimiter: str = ",",
+        plus_prefix: str = "",
+        result_source: Any = None,
+        campaigns: Callable[[str], Mapping[str, str | None] | None] | None = None,
     ) -> None:
+        if len(delimiter) != 1 or delimiter in '\r\n"':
+            raise ValueError("the import rule's delimiter is one character")
         self.file_path = Path(file_path)
         self.archive_path = (
             Path(archive_path) if archive_path else self.file_path / "archive"
         )
         self.clock = clock
+        self.delimiter = delimiter
+        self.plus_prefix = plus_prefix
+        self.result_source = result_source
+        self._campaigns = campaigns
 
     def list_campaigns(self) -> list[dict[str, str]]:
         """Read campaigns.json from the drop folder when the operator provides one."""
@@ -101,62 +113,68 @@ class FileDialer:
         return campaigns
 
     def dispatch(self, requests: list[DialRequest]) -> None:
-        """Write one import file per campaign; DialerUnavailable if the share fails."""
+        """Write one contact file per Cisco campaign; DialerUnavailable if it fails."""
         if not requests:
             return
-        by_campaign: dict[int, list[DialRequest]] = {}
-        for request in requests:
-            by_campaign.setdefault(request.campaign_id, []).append(request)
         stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%dT%H%M%S%fZ")
         written: list[int] = []
-        for campaign_id, batch in by_campaign.items():
-            content = cisco_import_csv(batch)
+        for cisco_id, batch in group_by_cisco_campaign(requests).items():
+            content = contact_file(batch, self.delimiter, self.plus_prefix)
+            folder, fixed_name = self._target(cisco_id)
             try:
-                self._write_atomically(f"ecm_{_safe(campaign_id)}_{stamp}", content)
+                if fixed_name:
+                    self._write_named(folder, fixed_name, content)
+                else:
+                    self._write_atomically(
+                        folder, f"ecm_{_safe(cisco_id)}_{stamp}", content
+                    )
             except OSError as error:
                 raise DialerUnavailable(
-                    f"cannot write the dialer file in {self.file_path}: {error}",
+                    f"cannot write the contact file for Cisco campaign {cisco_id} "
+                    f"in {folder}: {error}",
                     accepted=written,
                 ) from error
             written.extend(request.contact_id for request in batch)
 
     def collect_results(self) -> list[DialResult]:
-        """Read and archive every result file present now; return their results."""
-        try:
-            candidates = sorted(
-                path
-                for path in self.file_path.glob("*" + RESULT_SUFFIX)
-                if path.is_file() and not path.name.startswith(".")
-            )
-        except OSError as error:
-            raise DialerUnavailable(f"cannot list {self.file_path}: {error}") from error
-        results: list[DialResult] = []
-        for path in candidates:
-            claimed = path.with_name(f".{path.name}.{uuid.uuid4().hex}.claimed")
-            try:
-                os.replace(path, claimed)
-            except FileNotFoundError:
-                continue  # another worker claimed it first
-            except OSError as error:
-                log.warning("cannot claim %s: %s", path, error)
-                continue
-            try:
-                results.extend(_parse_results(claimed.read_bytes(), path.name))
-            except OSError as error:
-                log.warning("cannot read %s: %s", claimed, error)
-            self._archive(claimed, path.name)
-        return results
+        """Return nothing: results are read from Dialer_Detail (``result_source``)."""
+        return []
 
-    def _write_atomically(self, stem: str, content: str) -> Path:
-        self.file_path.mkdir(parents=True, exist_ok=True)
-        tmp = self.file_path / f".{stem}.{uuid.uuid4().hex}.tmp"
+    def _target(self, cisco_id: str) -> tuple[Path, str | None]:
+        campaign = self._campaigns(cisco_id) if self._campaigns else None
+        path = (campaign or {}).get("ciscoFilePath")
+        name = (campaign or {}).get("ciscoFileName")
+        return (Path(path) if path else self.file_path), (name or None)
+
+    def _write_named(self, folder: Path, name: str, content: str) -> Path:
+        """Write the import rule's fixed file name, never over one not yet imported."""
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / Path(name).name
+        tmp = self._write_tmp(folder, target.stem, content)
+        try:
+            os.link(tmp, target)  # fails if the previous file is still there
+        except FileExistsError:
+            raise OSError(
+                f"{target.name} is still waiting to be imported; retrying next tick"
+            ) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
+    def _write_tmp(self, folder: Path, stem: str, content: str) -> Path:
+        tmp = folder / f".{stem}.{uuid.uuid4().hex}.tmp"
         with open(tmp, "w", encoding="utf-8", newline="") as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
+        return tmp
+
+    def _write_atomically(self, folder: Path, stem: str, content: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = self._write_tmp(folder, stem, content)
         try:
             for n in itertools.count(1):
-                target = self.file_path / f"{stem}_{n}.csv"
+                target = folder / f"{stem}_{n}.csv"
                 try:
                     os.link(tmp, target)  # fails if the name exists: no overwrite
                 except FileExistsError:
@@ -171,63 +189,29 @@ class FileDialer:
             tmp.unlink(missing_ok=True)
         raise AssertionError("unreachable")
 
-    def _archive(self, claimed: Path, original_name: str) -> None:
-        try:
-            self.archive_path.mkdir(parents=True, exist_ok=True)
-            target = self.archive_path / original_name
-            if target.exists():
-                stamp = datetime.fromtimestamp(self.clock(), UTC).strftime(
-                    "%Y%m%dT%H%M%S%fZ"
-                )
-                target = self.archive_path / f"{original_name}.{stamp}"
-            shutil.move(str(claimed), str(target))
-        except OSError as error:
-            log.warning("cannot archive %s: %s", claimed, error)
-
 
 def _safe(value: object) -> str:
     return _SAFE.sub("-", str(value)) or "campaign"
 
 
-def _parse_results(raw: bytes, source: str) -> list[DialResult]:
-    text = raw.decode("utf-8-sig", errors="replace")
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(reader, None)
-    if header is None:
-        return []
-    columns = {name.strip().lower(): index for index, name in enumerate(header)}
-    account = columns.get("accountnumber")
-    result = columns.get("callresult")
-    raw_code = columns.get("rawcode")
-    number = columns.get("number")
-    if account is None or result is None:
-        log.warning("%s has no AccountNumber/CallResult header; skipped", source)
-        return []
-    results: list[DialResult] = []
-    for line_number, row in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        try:
-            contact_id = int(row[account].strip())
-            call_result = int(row[result].strip())
-        except (IndexError, ValueError):
-            log.warning("%s line %d: not a result row: %r", source, line_number, row)
-            continue
-        results.append(
-            DialResult(
-                contact_id=contact_id,
-                call_result=call_result,
-                raw=_cell(row, raw_code),
-                number=_cell(row, number),
+def contact_file(
+    requests: list[DialRequest], delimiter: str = ",", plus_prefix: str = ""
+) -> str:
+    """The Outbound Option contact file: no header, the rule's delimiter, CRLF.
+
+    Raises DialerRejected for a row over 1,024 characters (never cut).
+    """
+    content = cisco_import_csv(
+        requests,
+        header=None,
+        delimiter=delimiter,
+        lineterminator=ROW_END,
+        plus_prefix=plus_prefix,
+    )
+    for line in content.split(ROW_END):
+        if len(line) > MAX_ROW_CHARS:
+            raise DialerRejected(
+                f"a contact row is {len(line)} characters; the Outbound Option "
+                f"import takes at most {MAX_ROW_CHARS}"
             )
-        )
-    return results
-
-
-def _cell(row: list[str], index: int | None) -> str | None:
-    if index is None or index >= len(row):
-        return None
-    value = row[index].strip()
-    return value or None
+    return content

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.parse
 from collections.abc import Callable
 from xml.sax.saxutils import escape, quoteattr
 
 from portal.services.dialers._http import (
     CISCO_RETRY_STATUSES,
+    HttpResponse,
     RetryingHttpClient,
     basic_auth,
 )
 from portal.services.dialers.base import (
-    MAX_ROWS_PER_REQUEST,
+    DialerRejected,
     DialerUnavailable,
     DialRequest,
     DialResult,
-    chunked,
     cisco_import_csv,
     group_by_cisco_campaign,
     parse_dialer_xml,
@@ -26,7 +27,12 @@ from portal.services.dialers.base import (
 log = logging.getLogger(__name__)
 
 CAMPAIGN_PATH = "/adminapi/campaign"
+# UCCX Developer Guide, "Data Structure for Campaign Contacts", csvdata: "The first
+# non-empty line is treated as header line"; supported case-insensitive headers
+# Account Number, First Name, Last Name, Phone1, Phone2, Phone3, Dial Time.
 UCCX_CSV_HEADER = ("Account Number", "First Name", "Last Name", "Phone1")
+# Same page: "Tomcat has a 3 MB size restriction".
+TOMCAT_MAX_BYTES = 3 * 1024 * 1024
 
 
 class UccxDialer:
@@ -38,12 +44,20 @@ class UccxDialer:
     takes ``<campaignContacts>`` with a ``<campaign name=…><refURL>`` reference,
     ``<allowDuplicateContacts>`` and ``<csvdata>`` whose first line is the header
     (Account Number, First Name, Last Name, Phone1–Phone3, Dial Time), answering
-    200 or 202. Assumed, not documented for POST: 10,000 contacts a request (the
-    documented GET cap, under Tomcat's 3 MB limit), and 503 meaning "retry later".
+    200 or 202. Cisco documents no row cap for POST (the 10,000 of "Data
+    Structure for Campaign Contacts" is the GET's), only "Tomcat has a 3 MB size
+    restriction": requests are cut by size, not by row count.
+
+    The campaign element carries the campaign's name in every request ("campaign:
+    nameUriPair"), taken from the cached campaign table (``names``) or, failing
+    that, from one campaign list. After each POST the import status is read ("Get
+    Campaign Contacts Import Status", ``GET /adminapi/campaign/{id}/contacts/status``,
+    or the ``Location`` the answer names): a ``FAILURE`` result raises
+    DialerRejected so the feed returns that chunk to pending.
 
     Duplicates are allowed by default because ECM, not UCCX, decides when the same
-    contact is dialed again. Results stay in UCCX; they reach ECM through
-    ``POST /umm/ecm/callback/result``, so ``collect_results`` returns nothing.
+    contact is dialed again. Final call outcomes are not read from UCCX yet; they
+    reach ECM through ``POST /umm/ecm/callback/result``.
     """
 
     name = "uccx"
@@ -59,14 +73,18 @@ class UccxDialer:
         sleep: Callable[[float], None] = time.sleep,
         *,
         max_backoff: float = 60.0,
-        rows_per_request: int = MAX_ROWS_PER_REQUEST,
+        max_body_bytes: int = TOMCAT_MAX_BYTES,
         allow_duplicates: bool = True,
         verify_tls: bool | str = True,
+        plus_prefix: str = "",
+        names: Callable[[str], str | None] | None = None,
     ) -> None:
         if not base_url:
             raise ValueError("the UCCX dialer needs a base URL (ECM_UCCX_URL)")
-        self.rows_per_request = min(rows_per_request, MAX_ROWS_PER_REQUEST)
+        self.max_body_bytes = max_body_bytes
         self.allow_duplicates = allow_duplicates
+        self.plus_prefix = plus_prefix
+        self._lookup = names
         self._names: dict[str, str] = {}
         self.http = RetryingHttpClient(
             base_url,
@@ -97,34 +115,33 @@ class UccxDialer:
             name = (node.findtext("campaignName") or "").strip()
             kind = (node.findtext("campaignType") or "").strip().upper()
             self._names[campaign_id] = name
-            campaigns.append(
-                {
-                    "ciscoCampaignId": campaign_id,
-                    "ciscoCampaignName": name,
-                    "campaignType": "1" if kind == "IVR" else "0",
-                }
-            )
+            row = {
+                "ciscoCampaignId": campaign_id,
+                "ciscoCampaignName": name,
+                "campaignType": "1" if kind == "IVR" else "0",
+            }
+            # UCCX Developer Guide, "Common Data Structure for IVR-Based and
+            # Agent-Based Campaigns": maxDialAttempts, 1-3, default 3.
+            attempts = (node.findtext("maxDialAttempts") or "").strip()
+            if attempts.isdigit():
+                row["maxAttempts"] = attempts
+            campaigns.append(row)
         return campaigns
 
     def dispatch(self, requests: list[DialRequest]) -> None:
-        """Add the batch to each UCCX campaign in chunks of at most 10,000 contacts."""
+        """Add the batch to each UCCX campaign in requests under Tomcat's 3 MB."""
         accepted: list[int] = []
         for campaign_id, group in group_by_cisco_campaign(requests).items():
             path = f"{CAMPAIGN_PATH}/{campaign_id}/contacts"
-            for chunk in chunked(group, self.rows_per_request):
-                body = self.contacts_body(
-                    campaign_id,
-                    cisco_import_csv(
-                        chunk, header=UCCX_CSV_HEADER, lineterminator="\n"
-                    ),
-                )
+            for body, chunk in self._bodies(campaign_id, group):
                 try:
-                    self.http.request(
+                    response = self.http.request(
                         "POST",
                         path,
-                        body=body.encode("utf-8"),
+                        body=body,
                         content_type="application/xml; charset=utf-8",
                     )
+                    self._check_import(campaign_id, response)
                 except DialerUnavailable as error:
                     error.accepted = accepted + error.accepted
                     raise
@@ -136,11 +153,67 @@ class UccxDialer:
         """Return nothing: UCCX results come back via POST /umm/ecm/callback/result."""
         return []
 
+    def _bodies(self, campaign_id: str, group: list[DialRequest]):
+        """(body bytes, requests) pairs, each body under ``max_body_bytes``."""
+        pending = list(group)
+        while pending:
+            size = len(pending)
+            while True:
+                csv_text = cisco_import_csv(
+                    pending[:size],
+                    header=UCCX_CSV_HEADER,
+                    lineterminator="\n",
+                    plus_prefix=self.plus_prefix,
+                    time_zones=False,
+                )
+                body = self.contacts_body(campaign_id, csv_text).encode("utf-8")
+                if len(body) <= self.max_body_bytes or size == 1:
+                    break
+                size = max(1, size * self.max_body_bytes // len(body) - 1)
+            yield body, pending[:size]
+            pending = pending[size:]
+
+    def _check_import(self, campaign_id: str, response: HttpResponse) -> None:
+        """Read the import status; FAILURE means UCCX did not take the contacts."""
+        location = (response.headers.get("Location") or "").strip()
+        path = location or f"{CAMPAIGN_PATH}/{campaign_id}/contacts/status"
+        if location.lower().startswith(("http://", "https://")):
+            path = urllib.parse.urlsplit(location).path
+        status = self.http.request("GET", path)
+        root = parse_dialer_xml(status.text(), "UCCX import status")
+        results = [
+            (node.get("importType", ""), (node.findtext("result") or "").strip())
+            for node in root.iter("status")
+        ]
+        failed = [kind for kind, result in results if result.upper() == "FAILURE"]
+        if any(kind.upper() in ("MANUAL", "") for kind in failed):
+            raise DialerRejected(
+                f"UCCX reported the contact import for campaign {campaign_id} as "
+                f"FAILURE: {status.text()[:300]}"
+            )
+
+    def campaign_name(self, campaign_id: str) -> str | None:
+        """The campaign's name: the cached table first, then one campaign list."""
+        name = self._names.get(campaign_id)
+        if name is None and self._lookup is not None:
+            name = self._lookup(campaign_id)
+        if name is None:
+            self.list_campaigns()
+            name = self._names.get(campaign_id)
+        if name is not None:
+            self._names[campaign_id] = name
+        return name
+
     def contacts_body(self, campaign_id: str, csv_text: str) -> str:
         """Build the documented campaignContacts XML for one campaign and chunk."""
         ref = self.http.url_for(f"{CAMPAIGN_PATH}/{campaign_id}")
-        name = self._names.get(campaign_id)
-        name_attr = f" name={quoteattr(name)}" if name else ""
+        name = self.campaign_name(campaign_id)
+        if not name:
+            raise DialerRejected(
+                f"UCCX campaign {campaign_id} is not in the campaign list; "
+                "fetch the Cisco campaigns and link an existing one"
+            )
+        name_attr = f" name={quoteattr(name)}"
         duplicates = "true" if self.allow_duplicates else "false"
         return (
             '<?xml version="1.0" encoding="UTF-8"?>'

@@ -95,9 +95,9 @@ def bulk_update(
     run(sql, [{**(extra or {}), **{n: row[n] for n in names}} for row in rows])
 
 
-def id_list_clause(ids: list[int]) -> tuple[str, dict[str, Any]]:
+def id_list_clause(ids: list[int], column: str = "id") -> tuple[str, dict[str, Any]]:
     """`id = ANY(:ids)` on PostgreSQL, an expanding IN list elsewhere."""
     if is_postgres():
-        return "id = ANY(CAST(:ids AS bigint[]))", {"ids": list(ids)}
+        return f"{column} = ANY(CAST(:ids AS bigint[]))", {"ids": list(ids)}
     names = {f"i{n}": value for n, value in enumerate(ids)}
-    return "id IN (" + ", ".join(":" + k for k in names) + ")", names
+    return f"{column} IN (" + ", ".join(":" + k for k in names) + ")", names

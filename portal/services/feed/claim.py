@@ -243,7 +243,14 @@ def return_to_pending(ids: list[int], now: datetime) -> int:
     return result.rowcount or 0
 
 
+def _single_zone(number: str, region: str) -> str | None:
+    """The number's zone when it has exactly one (Cisco's TimeZoneBias needs one)."""
+    zones = phones.number_time_zones(number, region)
+    return zones[0] if len(zones) == 1 else None
+
+
 def dial_requests(campaign: Campaign, claimed: list[Claimed]) -> list[DialRequest]:
+    region = dnc.region()
     return [
         DialRequest(
             contact_id=c.contact_id,
@@ -258,6 +265,7 @@ def dial_requests(campaign: Campaign, claimed: list[Claimed]) -> list[DialReques
                 if v is not None
             },
             phone_fields={k: v for k, v in c.phones.items() if v},
+            time_zone=_single_zone(c.number, region),
         )
         for c in claimed
     ]

@@ -22,13 +22,18 @@ from portal.models import (
 )
 from portal.services import phones
 from portal.services.enums import (
+    BLOCKED_DNC,
     CALL_RESULTS,
+    CISCO_NOT_DIALED,
     COMPLETED,
     DISPATCHED,
     MAX_ATTEMPTS,
     PENDING,
     RESULT_CONNECTED,
+    RESULT_ON_DNC,
+    RESULT_RETURNED_UNATTEMPTED,
     RESULT_SMS_DELIVERED,
+    RETURNED_UNATTEMPTED_DELAY_MINUTES,
 )
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.feed._sql import (
@@ -65,6 +70,7 @@ class Outcome:
     dial_time: datetime | None
     expires_at: datetime | None
     why: str
+    refund: int = 0  # 1: the dial did not happen, give the attempt back
 
 
 def decide(
@@ -76,6 +82,8 @@ def decide(
     code: int,
     now: datetime,
     sms_campaign: bool = False,
+    expires: datetime | None = None,
+    uncounted: int = 0,
 ) -> Outcome:
     """Apply SPEC §4 to one result: connected closes, the cap closes, a rule retries.
 
@@ -85,32 +93,55 @@ def decide(
     the contact to the named attempt after its delay; with no rule the contact is
     completed with that result. An SMS attempt never moves back to voice; in an SMS
     campaign every attempt is sent as SMS.
+
+    Cisco's CallResults table decides what counts: 25 (returned unattempted) puts
+    the contact back to pending on the same attempt, its attempt given back and
+    its retry expiry (``expires``) kept; the other codes for which Cisco placed no
+    call (enums.CISCO_NOT_DIALED) give the attempt back too - while the contact
+    has had fewer than maxAttempts of them (``uncounted``), so an agent who keeps
+    rejecting a preview cannot keep a contact alive for ever - and then follow the
+    rules above; 26 (on the dialer's DNC list) blocks the contact.
     """
     current = plan.attempt_for(attempt_id, attempt_number)
     keep = (attempt_id, attempt_number, channel)
 
-    def close(state: int, why: str) -> Outcome:
-        return Outcome(state, code, *keep, None, None, why)
+    def close(state: int, why: str, refund: int = 0) -> Outcome:
+        return Outcome(state, code, *keep, None, None, why, refund)
 
+    if code == RESULT_RETURNED_UNATTEMPTED:  # never dialed: same attempt, later
+        due = now + timedelta(minutes=RETURNED_UNATTEMPTED_DELAY_MINUTES)
+        return Outcome(PENDING, code, *keep, due, expires, "not attempted", refund=1)
+    refund = 1 if code in CISCO_NOT_DIALED and uncounted < plan.max_attempts else 0
+    if code == RESULT_ON_DNC:  # Cisco found the number on its DNC list
+        return close(BLOCKED_DNC, "on the dialer's DNC list", refund)
     if code in CLOSING_CODES:
         return close(
             COMPLETED, "connected" if code == RESULT_CONNECTED else "delivered"
         )
-    if attempts_made >= plan.max_attempts:
-        return close(MAX_ATTEMPTS, "max attempts reached")
+    if attempts_made - refund >= plan.max_attempts:
+        return close(MAX_ATTEMPTS, "max attempts reached", refund)
     rule = current.rules.get(code) if current else None
     if rule is None:
-        return close(COMPLETED, "no retry rule for this result")
+        return close(COMPLETED, "no retry rule for this result", refund)
     target = plan.by_number.get(rule.attempt_number)
     if target is None:
-        return close(COMPLETED, f"retry names missing attempt {rule.attempt_number}")
+        why = f"retry names missing attempt {rule.attempt_number}"
+        return close(COMPLETED, why, refund)
     target_channel = SMS if sms_campaign else target.channel
     if channel == SMS and target_channel == VOICE:
-        return close(COMPLETED, "an SMS attempt may not retry into voice")
+        return close(COMPLETED, "an SMS attempt may not retry into voice", refund)
     due = now + timedelta(minutes=rule.delay)
     expires = now + timedelta(minutes=rule.expiry) if rule.expiry is not None else None
     return Outcome(
-        PENDING, code, target.id, target.number, target_channel, due, expires, "retry"
+        PENDING,
+        code,
+        target.id,
+        target.number,
+        target_channel,
+        due,
+        expires,
+        "retry",
+        refund,
     )
 
 
@@ -223,7 +254,7 @@ def store_results(results: list, now: datetime) -> int:
 
 _CONTACT_COLUMNS = (
     "id, campaign_id, request_state, attempt_id, attempt_number, attempts_made, "
-    "channel, number_to_call, request_time"
+    "channel, number_to_call, request_time, expires_at"
 )
 
 
@@ -260,7 +291,7 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
         for row in run(
             f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE {where} ORDER BY id{lock}",
             params,
-            datetimes=("request_time",),
+            datetimes=("request_time", "expires_at"),
         )
     }
     kinds: dict[int, int] = {}
@@ -272,6 +303,9 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
     ).all():
         campaigns[cid], kinds[cid] = strategy_id, kind
     plans = load_plans(campaigns.values())
+    uncounted = _uncounted_results(
+        [i.contact_id for i in inbox if i.call_result in CISCO_NOT_DIALED]
+    )
     done_inbox: list[int] = []
     attempts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -307,6 +341,8 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
             item.call_result,
             now,
             sms_campaign=kinds.get(contact.campaign_id) == 2,
+            expires=contact.expires_at,
+            uncounted=uncounted.get(contact.id, 0),
         )
         attempts.append(
             {
@@ -333,6 +369,7 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
                 "_due": outcome.dial_time,
                 "expires_at": outcome.expires_at,
                 "last_status_update_time": now,
+                "_refund": outcome.refund,
             }
         )
     if attempts:
@@ -350,8 +387,12 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
             "_due": "timestamp",
             "expires_at": "timestamp",
             "last_status_update_time": "timestamp",
+            "_refund": "integer",
         },
-        {"dial_time": "COALESCE({_due}, dial_time)"},
+        {
+            "dial_time": "COALESCE({_due}, dial_time)",
+            "attempts_made": "attempts_made - {_refund}",
+        },
     )
     if done_inbox:
         where, params = id_list_clause(done_inbox)
@@ -370,6 +411,22 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
         "taken": len(inbox),
         "progress": len(done_inbox),
     }
+
+
+def _uncounted_results(contact_ids: list[int]) -> dict[int, int]:
+    """How many not-dialed results (CISCO_NOT_DIALED) each contact already has."""
+    if not contact_ids:
+        return {}
+    where, params = id_list_clause(sorted(set(contact_ids)), column="contact_id")
+    codes = ", ".join(str(code) for code in sorted(CISCO_NOT_DIALED))
+    rows = db.session.execute(
+        text(
+            "SELECT contact_id, COUNT(*) FROM contact_attempts "
+            f"WHERE {where} AND call_result IN ({codes}) GROUP BY contact_id"
+        ),
+        params,
+    )
+    return {int(cid): int(n) for cid, n in rows}
 
 
 def _contact_exists(contact_id: int) -> bool:

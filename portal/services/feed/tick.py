@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import Campaign, FeedHeartbeat, utcnow
 from portal.services import calling_rules, preferences
 from portal.services.feed import claim as claims
-from portal.services.feed import results
+from portal.services.feed import results, watermarks
 from portal.services.feed.eligibility import campaign_blockers
 from portal.services.feed.gateways import build_feed_dialer, build_feed_sms
 from portal.services.feed.plans import load_plans
@@ -49,6 +49,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
     started = time.perf_counter()
     counts: dict[str, Any] = {
         "applied": 0,
+        "pulled": 0,
         "stale": 0,
         "timedOut": 0,
         "expired": 0,
@@ -73,6 +74,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
             continue
         try:
             results.store_results(adapter.collect_results(), now)
+            counts["pulled"] += watermarks.pull_dialer_results(adapter, now, counts)
         except Exception as exc:  # noqa: BLE001 - one adapter must not stop the tick
             log.warning("feed: collecting results failed: %s", exc)
             counts["errors"].append(f"collect: {exc}")

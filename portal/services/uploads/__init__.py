@@ -2,8 +2,10 @@
 
 One module per step, in the order an upload goes through them:
 
-- `receive`: the web request streams the file to ECM_UPLOAD_DIR while hashing it,
-  records an Upload row and queues the job (`store_upload`, `IncomingFile`).
+- `receive`: the web request streams the file into the upload store while hashing
+  it, records an Upload row and queues the job (`store_upload`, `incoming_factory`).
+- `storage`: where the file waits for its worker, behind one interface: PostgreSQL
+  chunk rows (every host reads them) or a file in ECM_UPLOAD_DIR (one host).
 - `jobs`: the job under its deterministic id, and resuming stalled uploads
   (`enqueue_import`, `is_stale`, `resume_stale`, `resume_upload`).
 - `csv_source`: reading the stored file as a stream: tolerant decoding, a sniffed
@@ -35,7 +37,9 @@ from portal.services.uploads.receive import (
     KINDS,
     IncomingFile,
     PayloadTooLarge,
+    incoming_factory,
     max_upload_bytes,
+    require_uploader,
     store_upload,
     too_large_message,
 )
@@ -60,6 +64,7 @@ __all__ = [
     "PayloadTooLarge",
     "enqueue_import",
     "error_report",
+    "incoming_factory",
     "get_upload",
     "is_active",
     "is_stale",

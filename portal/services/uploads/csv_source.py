@@ -12,10 +12,10 @@ import csv
 import itertools
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import BinaryIO
 
 from portal.models import PHONES
+from portal.services.uploads import storage
 
 CONTACT_FIELDS = (
     *PHONES,
@@ -37,8 +37,8 @@ _HEADER_NOISE = str.maketrans("", "", " _-.\t\"'")
 class CsvSource:
     """The records of a stored upload, read as a stream with their line numbers."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
         self.position = 0
         self.delimiter = ","
         self._overlong = False
@@ -85,7 +85,7 @@ class CsvSource:
 
     def records(self) -> Iterator[tuple[int, list[str] | None, str | None]]:
         """(line number, cells, problem) for every non-blank record, in file order."""
-        with open(self.path, "rb", buffering=1 << 20) as handle:
+        with storage.open_file(self.ref) as handle:
             lines = self._lines(handle)
             first = next(lines, None)
             if first is None:
@@ -136,11 +136,11 @@ def is_header(kind: str, cells: list[str]) -> bool:
     return kind == "contacts" and any(n in HEADER_CELLS and n != "name" for n in names)
 
 
-def count_lines(path: str | Path) -> int:
+def count_lines(ref: str) -> int:
     """Physical lines in the file: the row count to expect, before reading it."""
     total = 0
     last = b"\n"
-    with open(path, "rb") as handle:
+    with storage.open_file(ref) as handle:
         while block := handle.read(COUNT_BLOCK):
             total += block.count(b"\n")
             last = block[-1:]

@@ -16,7 +16,6 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -26,6 +25,7 @@ from portal.extensions import db
 from portal.models import BUSINESS_PARAMS, PHONES, Campaign, Upload, utcnow
 from portal.services import audit, contacts, dnc
 from portal.services.errors import ValidationFailed
+from portal.services.uploads import storage
 from portal.services.uploads.csv_source import (
     CONTACT_FIELDS,
     CsvSource,
@@ -413,7 +413,7 @@ def run_import(
 
 def _cannot_run(upload: Upload) -> str | None:
     """Why the import cannot start (the file or the campaign is gone), else None."""
-    if not os.path.exists(upload.stored_path):
+    if not upload.stored_path or not storage.exists(upload.stored_path):
         return "The stored file is missing; upload it again"
     if (
         upload.kind == "contacts"
@@ -438,7 +438,7 @@ def _finish(upload_id: int) -> dict[str, Any]:
     db.session.expire_all()
     upload = db.session.get(Upload, upload_id)
     # the rows and the error report are in the database now; the copy is not needed
-    Path(upload.stored_path).unlink(missing_ok=True)
+    storage.remove(upload.stored_path)
     audit.record(
         None,
         "import",

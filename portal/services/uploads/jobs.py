@@ -114,6 +114,10 @@ def resume_stale(older_than: int = STALE_SECONDS) -> list[int]:
     if resumed:
         audit.record(None, "resume", "upload", None, {"uploads": resumed})
         db.session.commit()
+    # the same periodic pass keeps the store tidy: retention, abandoned requests
+    from portal.services.uploads import storage
+
+    storage.purge_expired()
     return resumed
 
 

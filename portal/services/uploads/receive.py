@@ -1,19 +1,17 @@
-"""Receiving a file (the web request): stream it to ECM_UPLOAD_DIR while hashing it,
-record an Upload row and queue its import.
+"""Receiving a file (the web request): stream it into the upload store while hashing
+it, record an Upload row and queue its import.
 
-Web adapters hand `IncomingFile` to werkzeug as the multipart stream factory
-(`portal/http/multipart.py`), so a large upload is written once and never held in
-memory. The same file twice (same hash, same target) is refused unless forced.
+Web adapters hand `incoming_factory` to werkzeug as the multipart stream factory
+(`portal/http/multipart.py`), so a large upload is written once (PostgreSQL chunk rows,
+or a file in ECM_UPLOAD_DIR: `storage`) and never held in memory. The same file twice
+(same hash, same target) is refused unless forced.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from flask import current_app
@@ -24,13 +22,13 @@ from portal.models import Campaign, Upload, User, utcnow
 from portal.services import audit, campaigns
 from portal.services.errors import ServiceError, ServiceUnavailable, ValidationFailed
 from portal.services.roles import WRITERS, require
+from portal.services.uploads import storage
 from portal.services.uploads.jobs import enqueue_import, job_id_for
 
 log = logging.getLogger(__name__)
 
 KINDS = ("contacts", "dnc")
 COPY_BLOCK = 1 << 20
-SNIFF_BYTES = 64 * 1024
 
 
 class PayloadTooLarge(ServiceError):
@@ -72,77 +70,24 @@ def _safe_name(filename: str | None) -> str:
     return (name or "upload.csv")[:255]
 
 
-class IncomingFile:
-    """A file being received into ECM_UPLOAD_DIR, hashed as it is written.
-
-    Web adapters hand this to werkzeug as the multipart stream factory, so a 100 MB
-    upload is written once and never held in memory. Unless `keep()` is called,
-    closing it deletes the file (a refused or abandoned request leaves nothing).
-    """
-
-    def __init__(self, folder: Path, limit: int) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"{uuid.uuid4().hex}.csv"
-        self.limit = limit
-        self.size = 0
-        self.head = b""
-        self._digest = hashlib.sha256()
-        self._out: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115
-        self._kept = False
-
-    def write(self, block: bytes) -> int:
-        self.size += len(block)
-        if self.size > self.limit:
-            self.discard()
-            raise PayloadTooLarge(too_large_message())
-        if len(self.head) < SNIFF_BYTES:
-            self.head += block[: SNIFF_BYTES - len(self.head)]
-        self._digest.update(block)
-        assert self._out is not None
-        return self._out.write(block)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        """werkzeug rewinds a finished part; the bytes are already on disk."""
-        if self._out is not None:
-            self._out.flush()
-        return 0
-
-    def digest(self) -> str:
-        return self._digest.hexdigest()
-
-    def finish(self) -> None:
-        if self._out is not None:
-            self._out.close()
-            self._out = None
-
-    def keep(self) -> None:
-        self.finish()
-        self._kept = True
-
-    def discard(self) -> None:
-        self.finish()
-        self.path.unlink(missing_ok=True)
-
-    def close(self) -> None:
-        if not self._kept:
-            self.discard()
-
-    @classmethod
-    def factory(cls, folder: Path, limit: int) -> Callable[..., IncomingFile]:
-        """A werkzeug `stream_factory` making one IncomingFile per file part."""
-
-        def make(*_args: Any, **_kwargs: Any) -> IncomingFile:
-            return cls(folder, limit)
-
-        return make
+IncomingFile = storage.IncomingFile
 
 
-def _receive(stream: BinaryIO | IncomingFile, folder: Path) -> IncomingFile:
-    """The upload as an IncomingFile: already one, or copied in 1 MB blocks."""
+def incoming_factory(limit: int) -> Callable[..., IncomingFile]:
+    """A werkzeug `stream_factory` writing each file part into the upload store."""
+    return storage.factory(limit, _too_large)
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(too_large_message())
+
+
+def _receive(stream: BinaryIO | IncomingFile) -> IncomingFile:
+    """The upload as a stored file: already one, or copied in 1 MB blocks."""
     if isinstance(stream, IncomingFile):
         stream.finish()
         return stream
-    incoming = IncomingFile(folder, max_upload_bytes())
+    incoming = storage.receiver(max_upload_bytes(), _too_large)
     try:
         while block := stream.read(COPY_BLOCK):
             incoming.write(block)
@@ -156,6 +101,11 @@ def _receive(stream: BinaryIO | IncomingFile, folder: Path) -> IncomingFile:
 def _looks_binary(head: bytes) -> bool:
     """NUL bytes never occur in a CSV text file (UTF-16, xlsx and images have them)."""
     return b"\x00" in head
+
+
+def require_uploader(actor: User) -> None:
+    """Refuse a role that may not upload before a single byte of the body is stored."""
+    require(actor, WRITERS)
 
 
 def store_upload(
@@ -174,11 +124,10 @@ def store_upload(
     forced = _flag(force)
     if stream is None:
         raise ValidationFailed({"file": "is required (multipart field 'file')"})
-    incoming = _receive(stream, Path(current_app.config["ECM_UPLOAD_DIR"]))
+    incoming = _receive(stream)
     try:
         _check_file(incoming, kind, campaign, forced)
         upload = _record(actor, kind, campaign, incoming, filename, policy, forced)
-        incoming.keep()
     except BaseException:
         db.session.rollback()
         incoming.discard()
@@ -230,7 +179,7 @@ def _record(
         kind=kind,
         campaign_id=campaign.id if campaign else None,
         filename=_safe_name(filename),
-        stored_path=str(incoming.path),
+        stored_path=incoming.ref,
         size_bytes=incoming.size,
         content_hash=incoming.digest(),
         duplicate_policy=policy,
@@ -241,6 +190,7 @@ def _record(
     db.session.add(upload)
     db.session.flush()
     upload.job_id = job_id_for(upload.id)
+    incoming.keep(upload.id)  # the file belongs to the row in the same commit
     audit.record(
         actor,
         "upload",

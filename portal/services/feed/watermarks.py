@@ -1,0 +1,171 @@
+"""Pull results from a dialer's own table into the inbox, each source row once.
+
+The reader (e.g. ``dialers.dialer_detail.DialerDetailReader``) gives rows after a
+(DBDateTime, RecoveryKey) mark. Here the mark lives in ``dialer_watermarks`` and is
+locked for the whole pull: the rows go into ``call_result_inbox`` and the mark moves
+in one transaction of our database. A worker killed mid-pull rolls back both; two
+workers pulling at once do not both read the same rows (PostgreSQL: the second
+skips the locked mark, SQLite: ``BEGIN IMMEDIATE`` serialises them).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import insert, text
+
+from portal.extensions import db
+from portal.models import CallResultInbox, DialerWatermark
+from portal.services.dialers.base import VOICE, DialerUnavailable
+from portal.services.enums import DISPATCHED
+from portal.services.feed._sql import begin_write, is_postgres, run
+from portal.services.feed.results import RAW_MAX, normalise_code, store_results
+
+log = logging.getLogger(__name__)
+
+MAX_BATCHES_PER_PULL = 20
+IMPORT_SETTLE = timedelta(seconds=60)
+
+
+class RowSource(Protocol):
+    """What a watermarked result reader offers."""
+
+    name: str
+    batch: int
+
+    def rows_after(self, db_datetime: datetime | None, recovery_key: float | None):
+        """Rows written after the mark, oldest first (see DetailRow)."""
+        ...
+
+
+def pull_dialer_results(adapter: Any, now: datetime, counts: dict[str, Any]) -> int:
+    """Results from the dialer's own records: its table, else its import status.
+
+    ``adapter.result_source`` (Dialer_Detail) is read after the durable mark; when
+    it is missing or cannot be reached, ``adapter.import_status_results`` (the
+    UCCE Import API) is asked about the contacts dispatched to it.
+    """
+    source = getattr(adapter, "result_source", None)
+    fallback = getattr(adapter, "import_status_results", None)
+    if source is not None:
+        try:
+            return pull_into_inbox(source, now)["queued"]
+        except DialerUnavailable as exc:
+            log.warning("feed: %s; using the import status instead", exc)
+            counts["errors"].append(f"results: {exc}")
+    if fallback is None:
+        return 0
+    found = fallback(dispatched_by_cisco_campaign(now))
+    return store_results(found, now)
+
+
+def dispatched_by_cisco_campaign(now: datetime) -> dict[str, set[int]]:
+    """Dispatched voice contacts per Cisco campaign, once their import had time to
+    be processed (Import API requests queue: a fresh import may not be listed)."""
+    settled = now - IMPORT_SETTLE
+    rows = run(
+        "SELECT c.id, k.cisco_campaign_id FROM contacts c "
+        "JOIN campaigns k ON k.id = c.campaign_id "
+        "WHERE c.request_state = :dispatched AND c.channel = :voice "
+        "AND c.request_time <= :settled AND k.cisco_campaign_id IS NOT NULL",
+        {"dispatched": DISPATCHED, "voice": VOICE, "settled": settled},
+        datetimes=("settled",),
+    ).all()
+    found: dict[str, set[int]] = {}
+    for contact_id, cisco_id in rows:
+        found.setdefault(str(cisco_id), set()).add(int(contact_id))
+    return found
+
+
+def pull_into_inbox(source: RowSource, now: datetime) -> dict[str, int]:
+    """Move new source rows into the inbox and the mark past them, batch by batch."""
+    totals = {"read": 0, "queued": 0}
+    _ensure_mark(source.name, now)
+    for _ in range(MAX_BATCHES_PER_PULL):
+        counts = _pull_batch(source, now)
+        totals["read"] += counts["read"]
+        totals["queued"] += counts["queued"]
+        if counts["read"] < source.batch:
+            break
+    return totals
+
+
+def _ensure_mark(name: str, now: datetime) -> None:
+    if db.session.get(DialerWatermark, name) is not None:
+        return
+    if is_postgres():
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    row = {"name": name, "rows_read": 0, "updated_at": now}
+    db.session.execute(
+        upsert(DialerWatermark.__table__).values(**row).on_conflict_do_nothing()
+    )
+    db.session.commit()
+
+
+def _pull_batch(source: RowSource, now: datetime) -> dict[str, int]:
+    begin_write()
+    lock = " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
+    mark = run(
+        "SELECT db_datetime, recovery_key, rows_read FROM dialer_watermarks "
+        f"WHERE name = :name{lock}",
+        {"name": source.name},
+        datetimes=("db_datetime",),
+    ).first()
+    if mark is None:  # another worker holds the mark: it is pulling right now
+        db.session.commit()
+        return {"read": 0, "queued": 0}
+    try:
+        rows = source.rows_after(mark.db_datetime, mark.recovery_key)
+    except Exception:
+        db.session.rollback()
+        raise
+    if not rows:
+        db.session.commit()
+        return {"read": 0, "queued": 0}
+    inbox = [_inbox_row(row.result, now) for row in rows if row.result is not None]
+    if inbox:
+        db.session.execute(insert(CallResultInbox.__table__), inbox)
+    last = rows[-1]
+    run(
+        "UPDATE dialer_watermarks SET db_datetime = :dt, recovery_key = :rk, "
+        "rows_read = rows_read + :n, updated_at = :now WHERE name = :name",
+        {
+            "dt": last.db_datetime,
+            "rk": last.recovery_key,
+            "n": len(rows),
+            "now": now,
+            "name": source.name,
+        },
+        datetimes=("dt", "now"),
+    )
+    db.session.commit()
+    return {"read": len(rows), "queued": len(inbox)}
+
+
+def _inbox_row(result: Any, now: datetime) -> dict[str, Any]:
+    code, note = normalise_code(result.call_result)
+    raw = result.raw if note is None else f"{note}; raw={result.raw}"
+    return {
+        "contact_id": int(result.contact_id),
+        "call_result": code,
+        "raw": None if raw is None else str(raw)[:RAW_MAX],
+        "received_at": now,
+    }
+
+
+def mark_of(name: str) -> DialerWatermark | None:
+    """The stored mark of one reader (for the dashboard and the tests)."""
+    db.session.expire_all()
+    return db.session.get(DialerWatermark, name)
+
+
+def reset_mark(name: str) -> None:
+    """Forget a reader's mark (an operator re-pointing the reader at a new HDS)."""
+    db.session.execute(
+        text("DELETE FROM dialer_watermarks WHERE name = :name"), {"name": name}
+    )
+    db.session.commit()
