@@ -46,10 +46,14 @@ def upgrade():
         batch_op.create_index(
             "ix_dial_log_key_time", ["match_key", "dialed_at"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_dial_log_dialed_at"), ["dialed_at"], unique=False
+        )
 
 
 def downgrade():
     with op.batch_alter_table("dial_log", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dial_log_dialed_at"))
         batch_op.drop_index("ix_dial_log_key_time")
     op.drop_table("dial_log")
     with op.batch_alter_table("preference_settings", schema=None) as batch_op:
