@@ -9,6 +9,7 @@ from portal.api import (
     login,
     openapi,
     preferences,
+    steering,  # noqa: F401
     strategies,
     uploads,  # noqa: F401
 )  # noqa: F401

@@ -52,6 +52,9 @@ CAMPAIGN = {
         "respectContactTimeZone": {"type": "boolean"},
         "responseTimeout": {"type": ["integer", "null"]},
         **CAMPAIGN_RESPONSE,
+        "dialOrder": {"enum": ["due", "priority", "newest", "random"]},
+        "contactFilter": {"type": ["object", "null"]},
+        "recycleRules": {"type": "array", "items": {"type": "object"}},
     },
 }
 MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}}

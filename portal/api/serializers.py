@@ -54,6 +54,9 @@ def campaign(c: Campaign) -> dict:
         "respectContactTimeZone": bool(c.respect_contact_time_zone),
         "responseTimeout": c.response_timeout,
         **calling_rule_fields(c, with_dates=True),
+        "dialOrder": c.dial_order or "due",
+        "contactFilter": c.contact_filter,
+        "recycleRules": c.recycle_rules or [],
         "lastUpdated": iso(c.last_updated),
         "dateCreated": iso(c.date_created),
     }
@@ -150,6 +153,8 @@ def contact(c: Contact, camp: Campaign | None = None) -> dict:
             "requestState": c.request_state,
             "requestTime": iso(c.request_time),
             "responseTimeout": iso(c.request_time and _timeout_at(c, camp)),
+            "priority": c.priority,
+            "callbackTime": local_dial_time(c.callback_at, zone),
         }
     )
     return data

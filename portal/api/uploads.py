@@ -58,6 +58,7 @@ def _received(kind: str, campaign_field: bool) -> Response:
         campaign_id=values.get("campaignId") if campaign_field else None,
         duplicate_policy=values.get("duplicateCallbacks"),
         force=values.get("force"),
+        duplicate_scope=values.get("duplicateScope"),
     )
     return jsonify({"message": "File is uploaded", "uploadId": upload.id})
 
@@ -66,7 +67,8 @@ def _received(kind: str, campaign_field: bool) -> Response:
     "/ecm/callback/uploadBulkCaller",
     ["POST"],
     "Bulk upload contacts to a campaign (multipart: file, campaignId, "
-    "duplicateCallbacks allow|deny, force); the import runs in a worker",
+    "duplicateCallbacks allow|deny, duplicateScope campaign|all, force); the import "
+    "runs in a worker",
     "callback",
     response=ACCEPTED,
     content=FORM,

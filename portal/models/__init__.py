@@ -11,6 +11,7 @@ from portal.models.contacts import (
     DialLog,
 )
 from portal.models.dnc import DncEntry
+from portal.models.reports import AttemptCount
 from portal.models.settings import (
     AuditLog,
     DialerWatermark,
@@ -30,6 +31,7 @@ from portal.models.users import (
 )
 
 __all__ = [
+    "AttemptCount",
     "AuditLog",
     "BUSINESS_PARAMS",
     "CallResultInbox",

@@ -70,6 +70,14 @@ class Campaign(db.Model):
     frequency_cap_count: Mapped[int | None] = mapped_column(Integer)
     frequency_cap_hours: Mapped[int | None] = mapped_column(Integer)
     min_gap_minutes: Mapped[int | None] = mapped_column(Integer)
+    # which pending contacts are dialed first: due, priority, newest, random
+    dial_order: Mapped[str] = mapped_column(
+        String(16), default="due", server_default="due"
+    )
+    # a structured filter (portal/services/contact_filters.py); None keeps every contact
+    contact_filter: Mapped[dict | None] = mapped_column(JSON)
+    # [{"callResults": [...], "afterDays": D, "maxTimes": K}] (services/recycling.py)
+    recycle_rules: Mapped[list | None] = mapped_column(JSON)
     date_created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_updated: Mapped[datetime] = mapped_column(
         DateTime, default=utcnow, onupdate=utcnow

@@ -18,6 +18,8 @@ from portal.models._base import utcnow
 
 BUSINESS_PARAMS = tuple(f"business_param{i}" for i in range(1, 13))
 PHONES = tuple(f"phone{i}" for i in range(1, 6))
+# a multiplicative hash of the id: a fixed pseudo-random order an index can serve
+SHUFFLE_SQL = "((id * 2654435761) & 4294967295)"
 
 
 class Contact(db.Model):
@@ -52,6 +54,40 @@ class Contact(db.Model):
             "attempts_made",
             postgresql_where=text("request_state = 0"),
             sqlite_where=text("request_state = 0"),
+        ),
+        # dialOrder "newest": the most recently added first
+        Index(
+            "ix_contacts_newest",
+            "campaign_id",
+            "id",
+            postgresql_where=text("request_state = 0"),
+            sqlite_where=text("request_state = 0"),
+        ),
+        # dialOrder "random": a fixed shuffle of the ids (portal/services/dial_order.py)
+        Index(
+            "ix_contacts_shuffle",
+            "campaign_id",
+            text(SHUFFLE_SQL),
+            "id",
+            postgresql_where=text("request_state = 0"),
+            sqlite_where=text("request_state = 0"),
+        ),
+        # customer callbacks are claimed ahead of the campaign's order
+        Index(
+            "ix_contacts_callback",
+            "campaign_id",
+            "callback_at",
+            postgresql_where=text("request_state = 0 AND callback_at IS NOT NULL"),
+            sqlite_where=text("request_state = 0 AND callback_at IS NOT NULL"),
+        ),
+        # recycling: closed contacts by last result and when they closed
+        Index(
+            "ix_contacts_recycle",
+            "campaign_id",
+            "call_result",
+            "last_status_update_time",
+            postgresql_where=text("request_state IN (2, 3, 4)"),
+            sqlite_where=text("request_state IN (2, 3, 4)"),
         ),
         UniqueConstraint("upload_id", "row_number", name="uq_contacts_upload_row"),
     )
@@ -93,6 +129,24 @@ class Contact(db.Model):
     upload_id: Mapped[int | None] = mapped_column(Integer)
     row_number: Mapped[int | None] = mapped_column(Integer)
     date_created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # higher is dialed first when the campaign's dialOrder is "priority"
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # a customer's requested callback time; claimed ahead of the normal order
+    callback_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # how many times recycling has reopened this contact
+    recycle_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+# dialOrder "priority": higher first, then due time (partial: pending contacts only)
+Index(
+    "ix_contacts_priority",
+    Contact.campaign_id,
+    Contact.priority.desc(),
+    Contact.dial_time,
+    Contact.id,
+    postgresql_where=text("request_state = 0"),
+    sqlite_where=text("request_state = 0"),
+)
 
 
 class ContactAttempt(db.Model):
@@ -126,6 +180,8 @@ class CallResultInbox(db.Model):
     raw: Mapped[str | None] = mapped_column(String(255))
     # a simulated result is stored ahead of time, due when received_at has passed
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # the time a customer asked to be called back at (results 14 and 15)
+    callback_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class DialLog(db.Model):

@@ -36,6 +36,10 @@ class Upload(db.Model):
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     duplicate_policy: Mapped[str] = mapped_column(String(8), default="allow")
+    # with deny: "campaign" (open contacts of this campaign) or "all" campaigns
+    duplicate_scope: Mapped[str] = mapped_column(
+        String(8), default="campaign", server_default="campaign"
+    )
     state: Mapped[str] = mapped_column(String(16), default="queued")
     rows_total: Mapped[int | None] = mapped_column(Integer)
     rows_read: Mapped[int] = mapped_column(Integer, default=0)

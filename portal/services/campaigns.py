@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import CallStrategy, Campaign, User
 from portal.models._base import name_key
-from portal.services import audit, cisco, paging
+from portal.services import audit, cisco, contact_filters, paging, recycling
 from portal.services.calling_rules.fields import CampaignRuleFields, rule_values
+from portal.services.dial_order import check_dial_order
 from portal.services.enums import CAMPAIGN_TYPES, DIALER_TYPES
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
@@ -55,6 +56,27 @@ class CampaignFields(CampaignRuleFields):
     smsTemplate: str | None = Field(default=None, max_length=1600)
     respectContactTimeZone: bool | None = None
     responseTimeout: int | None = Field(default=None, ge=10, le=7 * 86400)
+    dialOrder: str | None = Field(
+        default=None, description="due, priority, newest or random"
+    )
+    contactFilter: contact_filters.ContactFilter | None = None
+    recycleRules: list[recycling.RecycleRule] | None = Field(
+        default=None, max_length=recycling.MAX_RULES
+    )
+
+    _dial_order = field_validator("dialOrder", mode="before")(
+        lambda cls, v: check_dial_order(v)
+    )
+    _filter = field_validator("contactFilter")(
+        lambda cls, v: (
+            None
+            if v is None
+            else contact_filters.parse_filter(v.model_dump(exclude_none=True))
+        )
+    )
+    _recycle = field_validator("recycleRules")(
+        lambda cls, v: None if v is None else recycling.check_rules(v)
+    )
 
     _hhmm = field_validator("startTime", "endTime")(lambda cls, v: check_hhmm(v))
     _days = field_validator("weekDays", mode="before")(
@@ -130,6 +152,9 @@ COLUMN_OF = {
     "smsTemplate": "sms_template",
     "respectContactTimeZone": "respect_contact_time_zone",
     "responseTimeout": "response_timeout",
+    "dialOrder": "dial_order",
+    "contactFilter": "contact_filter",
+    "recycleRules": "recycle_rules",
 }
 
 
@@ -276,6 +301,7 @@ def delete_campaign(actor: User, campaign_id: Any) -> None:
     require(actor, WRITERS)
     campaign = get_campaign(actor, campaign_id)
     from portal.models import (
+        AttemptCount,
         CallResultInbox,
         Contact,
         ContactAttempt,
@@ -296,6 +322,9 @@ def delete_campaign(actor: User, campaign_id: Any) -> None:
         )
     )
     db.session.execute(Contact.__table__.delete().where(Contact.campaign_id == cid))
+    db.session.execute(
+        AttemptCount.__table__.delete().where(AttemptCount.campaign_id == cid)
+    )
     upload_ids = select(Upload.id).where(Upload.campaign_id == cid)
     from portal.services.uploads import storage
 

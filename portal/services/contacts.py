@@ -36,6 +36,16 @@ from portal.services.validation import MAX_TEXT, Schema, as_int, parse, parse_di
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 50
+MAX_PRIORITY = 1_000_000
+DUPLICATE_SCOPES = ("campaign", "all")
+
+
+def check_duplicate_scope(value: Any) -> str:
+    """duplicateScope: `campaign` (the default, ECM's rule) or `all` campaigns."""
+    text = "campaign" if value in (None, "") else str(value).strip().lower()
+    if text not in DUPLICATE_SCOPES:
+        raise ValueError("must be campaign or all")
+    return text
 
 
 class ContactIn(Schema):
@@ -47,6 +57,14 @@ class ContactIn(Schema):
     phone4: str | None = Field(default=None, max_length=64)
     phone5: str | None = Field(default=None, max_length=64)
     duplicateCallbacks: str = "allow"
+    duplicateScope: str = Field(
+        default="campaign",
+        description="with duplicateCallbacks deny: campaign (open contacts of this "
+        "campaign) or all (open contacts of every campaign)",
+    )
+    priority: int | None = Field(
+        default=None, ge=-MAX_PRIORITY, le=MAX_PRIORITY, description="higher first"
+    )
     dialTime: str | None = Field(default=None, max_length=40)
     businessParam1: str | None = Field(default=None, max_length=MAX_TEXT)
     businessParam2: str | None = Field(default=None, max_length=MAX_TEXT)
@@ -69,27 +87,40 @@ class ContactIn(Schema):
             raise ValueError("must be allow or deny")
         return text
 
+    _scope = field_validator("duplicateScope", mode="before")(
+        lambda cls, v: check_duplicate_scope(v)
+    )
+
 
 class ContactRow:
     """One contact's fields after validation, ready to insert (shared with bulk import)."""
 
-    __slots__ = ("values", "match_key", "dial_time")
+    __slots__ = ("values", "match_key", "dial_time", "priority", "other_keys")
 
     def __init__(
-        self, values: dict[str, Any], match_key: str, dial_time: datetime
+        self,
+        values: dict[str, Any],
+        match_key: str,
+        dial_time: datetime,
+        priority: int = 0,
+        other_keys: tuple[str, ...] = (),
     ) -> None:
         self.values = values
         self.match_key = match_key
         self.dial_time = dial_time
+        self.priority = priority
+        # the match keys of phone2-phone5, for duplicates within one file
+        self.other_keys = other_keys
 
 
-_PHONE, _PARAM, _TIME = 0, 1, 2
+_PHONE, _PARAM, _TIME, _PRIORITY = 0, 1, 2, 3
 _FIELD_SPECS: dict[str, tuple[int, str]] = {
     **{name: (_PHONE, name) for name in PHONES},
     **{
         f"businessParam{i}": (_PARAM, c) for i, c in enumerate(BUSINESS_PARAMS, start=1)
     },
     "dialTime": (_TIME, "dialTime"),
+    "priority": (_PRIORITY, "priority"),
 }
 _FIELD_ORDER = {name: i for i, name in enumerate(_FIELD_SPECS)}
 _NO_VALUES: dict[str, Any] = {column: None for column in (*PHONES, *BUSINESS_PARAMS)}
@@ -127,6 +158,8 @@ def validate_contact_fields(
     values = _NO_VALUES.copy()
     key = ""
     raw_time = None
+    priority = 0
+    others: list[str] = []
     if region is None:
         region = dnc.region()
     normalise = phones.normalise
@@ -149,13 +182,20 @@ def validate_contact_fields(
             values[column] = cleaned
             if column == "phone1":
                 key = match
+            else:
+                others.append(match)
         elif kind == _PARAM:
             text = raw if raw.__class__ is str else str(raw)
             if len(text) > MAX_TEXT:
                 errors[name] = f"is longer than {MAX_TEXT} characters"
             values[column] = text
-        else:
+        elif kind == _TIME:
             raw_time = raw
+        else:
+            try:
+                priority = check_priority(raw)
+            except ValueError as exc:
+                errors[name] = str(exc)
     if values["phone1"] is None and "phone1" not in errors:
         errors["phone1"] = "is required"
     dial_time = now or utcnow()
@@ -177,7 +217,18 @@ def validate_contact_fields(
                 sorted(errors.items(), key=lambda item: _FIELD_ORDER[item[0]])
             )
         raise ValidationFailed(errors)
-    return ContactRow(values, key, dial_time)
+    return ContactRow(values, key, dial_time, priority, tuple(others))
+
+
+def check_priority(raw: Any) -> int:
+    """A contact priority: a whole number within +-MAX_PRIORITY (higher first)."""
+    text = str(raw).strip()
+    if isinstance(raw, bool) or not text.lstrip("+-").isdigit():
+        raise ValueError("must be a whole number")
+    value = int(text)
+    if abs(value) > MAX_PRIORITY:
+        raise ValueError(f"must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")
+    return value
 
 
 def first_attempt(campaign: Campaign):
@@ -204,6 +255,15 @@ def open_contact_keys(
 
 def has_open_contact(campaign_id: int, match_key: str) -> bool:
     return bool(open_contact_keys(campaign_id, [match_key]))
+
+
+def open_keys_anywhere(keys: Iterable[str]) -> set[str]:
+    """Which keys have an open contact in any campaign (duplicateScope `all`)."""
+    return set(
+        dnc.matching_keys(
+            Contact.match_key, keys, Contact.request_state.in_(OPEN_STATES)
+        )
+    )
 
 
 def contact_defaults(
@@ -246,15 +306,20 @@ def insert_contact(actor: User, data: dict) -> Contact:
     row = validate_contact_fields(body.model_dump(), campaign)
     if body.crmCampaignId:
         row.values["crm_campaign_id"] = body.crmCampaignId
-    if body.duplicateCallbacks == "deny" and has_open_contact(
-        campaign.id, row.match_key
-    ):
-        raise ValidationFailed(
-            {"phone1": "already has an open contact in this campaign"},
-            "Duplicate callback",
-        )
+    if body.duplicateCallbacks == "deny":
+        if body.duplicateScope == "all" and open_keys_anywhere([row.match_key]):
+            raise ValidationFailed(
+                {"phone1": "already has an open contact in a campaign"},
+                "Duplicate callback",
+            )
+        if has_open_contact(campaign.id, row.match_key):
+            raise ValidationFailed(
+                {"phone1": "already has an open contact in this campaign"},
+                "Duplicate callback",
+            )
     blocked = dnc.is_blocked(row.match_key)
     contact = Contact(**new_contact_values(campaign, row, blocked))
+    contact.priority = row.priority
     db.session.add(contact)
     db.session.flush()
     audit.record(

@@ -48,6 +48,11 @@ def register(app: Flask) -> None:
     from portal.web.uploads import bp as uploads_bp
 
     app.register_blueprint(uploads_bp)
+    from portal.web import steering
+
+    app.register_blueprint(steering.bp)
+    app.add_template_global(steering.contact_filters.describe, "describe_filter")
+    app.jinja_env.globals["DIAL_ORDER_LABELS"] = steering.DIAL_ORDER_LABELS
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."

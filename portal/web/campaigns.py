@@ -91,6 +91,8 @@ CONTACT_FIELDS = (
     *(f"businessParam{i}" for i in range(1, 13)),
     "dialTime",
     "duplicateCallbacks",
+    "duplicateScope",
+    "priority",
 )
 PAGE_SIZE = 50
 

@@ -112,6 +112,7 @@ def create():
         campaign_id=campaign_id,
         duplicate_policy=form.get("duplicateCallbacks"),
         force=form.get("force"),
+        duplicate_scope=form.get("duplicateScope"),
     )
     message = f"{upload.filename} is uploaded; the import has started."
     if is_htmx_fragment():

@@ -24,6 +24,7 @@ READ_POSTS = {
     "/umm/ecm/callback/getList",
     "/umm/ecm/preferenceSettings",
     "/umm/api/logout",
+    "/umm/ecm/campaign/<int:campaign_id>/filterPreview",  # counts, saves nothing
 }
 # Reads reserved to the Administrator.
 ADMIN_ONLY_READS = {"/umm/ecm/audit.csv"}

@@ -37,6 +37,7 @@ TINY: dict[str, list[str]] = {
         "--single-seconds", "1", "--feed-interval", "2",
         "--database", bench_url("bench_load"),
     ],
+    "bench_steering.py": ["--contacts", "5000", "--url", bench_url("bench_steering")],
 }  # fmt: skip
 
 

@@ -274,6 +274,7 @@ class FakeUcce(FakeServer):
         self.imports: list[ImportedBatch] = []
         self.records: list[dict] = []  # one per imported contact, for the list
         self.dialed = 0  # records already dialed
+        self.double_imports: list[str] = []  # accounts imported while still waiting
         self._recovery_key = 1_000_000.0
         self._dial_lock = threading.Lock()
 
@@ -393,6 +394,14 @@ class FakeUcce(FakeServer):
         overwrite = (root.findtext("overwriteData") or "false").strip() == "true"
         with self._lock:
             self.imports.append(ImportedBatch(campaign_id, header, rows, overwrite))
+            waiting = {
+                r["account"]
+                for r in self.records[self.dialed :]
+                if r["campaign"] == campaign_id
+            }
+            self.double_imports.extend(
+                row["AccountNumber"] for row in rows if row["AccountNumber"] in waiting
+            )
             for row in rows:
                 self.records.append(
                     {
@@ -512,6 +521,8 @@ class FakeUccx(FakeServer):
         self.bodies: list[ET.Element] = []
         self.fail_imports = 0  # the next N imports end with result FAILURE
         self.location = False  # name the status in a Location header
+        self.waiting: set[str] = set()  # imported, not dialed yet (see dial)
+        self.double_imports: list[str] = []
         self._last_result: dict[str, str] = {}
 
     def authorized(self, request: Request) -> bool:
@@ -585,6 +596,13 @@ class FakeUccx(FakeServer):
             if not failed:
                 self.bodies.append(root)
                 self.imports.append(ImportedBatch(campaign.id, header, rows))
+                for row in rows:
+                    account = next(
+                        (v for k, v in row.items() if k.lower() == "account number"), ""
+                    )
+                    if account in self.waiting:
+                        self.double_imports.append(account)
+                    self.waiting.add(account)
         body = UCCX_ADD_CONTACTS_RESPONSE.format(
             name=escape(campaign.name), base=self.url, id=campaign.id
         )
@@ -594,6 +612,12 @@ class FakeUccx(FakeServer):
                 f"{self.url}/adminapi/campaign/{campaign.id}/contacts/status"
             )
         return Response(body, status=202, content_type=XML, headers=headers)
+
+    def dial(self) -> list[str]:
+        """Dial every contact imported and not dialed yet; return their accounts."""
+        with self._lock:
+            accounts, self.waiting = sorted(self.waiting), set()
+        return accounts
 
     def _status(self, campaign: FakeCampaign) -> Response:
         result = self._last_result.get(campaign.id, "SUCCESS")

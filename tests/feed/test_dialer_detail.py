@@ -76,19 +76,25 @@ def inbox() -> list[tuple[int, int]]:
     ]
 
 
-def test_rows_are_read_once_and_the_mark_survives_a_restart(ctx, hds):
+def our_contacts(admin, count: int, **campaign) -> list[int]:
+    made = make_campaign(admin, make_strategy(admin), **campaign)
+    return add_contacts(made, count)
+
+
+def test_rows_are_read_once_and_the_mark_survives_a_restart(ctx, admin, hds):
     url, engine = hds
+    a, b, c, d, e = our_contacts(admin, 5)
     insert(
         engine,
         [
-            cisco_row(1001.0, "11", 10),
-            cisco_row(1002.0, "12", 8, zone="R"),
-            cisco_row(1003.0, "13", 25),
+            cisco_row(1001.0, str(a), 10),
+            cisco_row(1002.0, str(b), 8, zone="R"),
+            cisco_row(1003.0, str(c), 25),
         ],
     )
     reader = DialerDetailReader(url, batch=2)  # two batches
     assert watermarks.pull_into_inbox(reader, WHEN) == {"read": 3, "queued": 3}
-    assert inbox() == [(11, 10), (12, 8), (13, 25)]
+    assert inbox() == [(a, 10), (b, 8), (c, 25)]
     raw = db.session.scalar(select(CallResultInbox.raw).limit(1))
     assert "CallStatusZone1=C" in raw and "CampaignID=5001" in raw
     assert watermarks.pull_into_inbox(reader, WHEN)["read"] == 0
@@ -98,20 +104,47 @@ def test_rows_are_read_once_and_the_mark_survives_a_restart(ctx, hds):
     later = WHEN + timedelta(seconds=1)
     insert(
         engine,
-        [cisco_row(1004.0, "14", 9, when=WHEN), cisco_row(1.0, "15", 12, when=later)],
+        [
+            cisco_row(1004.0, str(d), 9, when=WHEN),
+            cisco_row(1.0, str(e), 12, when=later),
+        ],
     )
     assert watermarks.pull_into_inbox(restarted, WHEN)["queued"] == 2
-    assert inbox()[-2:] == [(14, 9), (15, 12)]
+    assert inbox()[-2:] == [(d, 9), (e, 12)]
     mark = watermarks.mark_of(restarted.name)
     assert (mark.db_datetime, mark.recovery_key, mark.rows_read) == (later, 1.0, 5)
 
 
-def test_rows_that_are_not_ours_move_the_mark_but_queue_nothing(ctx, hds):
+def test_rows_that_are_not_ours_move_the_mark_but_queue_nothing(app_factory, hds):
     url, engine = hds
-    insert(engine, [cisco_row(1.0, "ABCD1234", 10), cisco_row(2.0, None, 10)])
-    reader = DialerDetailReader(url)
-    assert watermarks.pull_into_inbox(reader, WHEN) == {"read": 2, "queued": 0}
-    assert watermarks.mark_of(reader.name).recovery_key == 2.0
+    with FakeUcce() as fake:
+        app = app_factory(
+            ECM_DIALER="ucce",
+            ECM_UCCE_URL=fake.url,
+            ECM_UCCE_USER=fake.username,
+            ECM_UCCE_PASSWORD=fake.password,
+        )
+        with app.app_context():
+            (mine,) = our_contacts(_admin(), 1, ciscoCampaignId="5001")
+            other = cisco_row(3.0, str(mine), 10)
+            other["CampaignID"] = 5002  # another Cisco campaign's account "mine"
+            insert(
+                engine,
+                [
+                    cisco_row(1.0, "ABCD1234", 10),  # Cisco's example account
+                    cisco_row(2.0, None, 10),
+                    other,
+                    cisco_row(4.0, str(mine + 1000), 10),  # no such contact
+                    cisco_row(5.0, str(mine), 8),  # ours, in campaign 5001
+                ],
+            )
+            reader = DialerDetailReader(url)
+            assert watermarks.pull_into_inbox(reader, WHEN) == {
+                "read": 5,
+                "queued": 1,
+            }
+            assert inbox() == [(mine, 8)]
+            assert watermarks.mark_of(reader.name).recovery_key == 5.0
 
 
 def test_an_unreachable_hds_raises_and_keeps_the_mark(ctx, tmp_path):
@@ -125,7 +158,9 @@ def test_an_unreachable_hds_raises_and_keeps_the_mark(ctx, tmp_path):
 def test_several_workers_at_once_queue_each_row_once(app, hds):
     url, engine = hds
     total = 3000
-    insert(engine, [cisco_row(float(i), str(i), 10) for i in range(1, total + 1)])
+    with app.app_context():
+        ids = our_contacts(_admin(), total)
+    insert(engine, [cisco_row(float(i), str(i), 10) for i in ids])
     errors: list[BaseException] = []
 
     def worker() -> None:

@@ -327,3 +327,47 @@ def test_time_zone_of_the_year_is_used_for_dst():
     winter = datetime(2026, 1, 10, tzinfo=UTC)
     assert time_zone_fields("Europe/London", winter) == ("0", "true")
     assert time_zone_fields("UTC", winter) == ("0", "false")
+
+
+def test_the_dashboard_warns_when_cisco_would_retry_too(app_factory):
+    campaigns = [
+        FakeCampaign("5001", "Retries_Itself", max_attempts=3),
+        FakeCampaign("5002", "One_Attempt", max_attempts=1),
+    ]
+    with FakeUcce(campaigns=campaigns) as fake:
+        app = app_factory(
+            ECM_DIALER="ucce",
+            ECM_UCCE_URL=fake.url,
+            ECM_UCCE_USER=fake.username,
+            ECM_UCCE_PASSWORD=fake.password,
+        )
+        client = app.test_client()
+        with app.app_context():
+            from portal.services import cisco, stats
+
+            admin = _admin()
+            cisco.fetch_cisco_campaigns(admin)
+            retrying = make_strategy(
+                admin,
+                [{"retryMap": [{"call_result": 8, "attempt_number": 1, "delay": 60}]}],
+            )
+            make_campaign(admin, retrying, "Twice", ciscoCampaignId="5001")
+            make_campaign(admin, retrying, "Once", ciscoCampaignId="5002")
+            figures = {c["name"]: c for c in stats.dashboard(admin)["campaigns"]}
+            warning = figures["Twice"]["ciscoRetryWarning"]
+            assert "up to 3 attempts" in warning and "Retries_Itself" in warning
+            assert figures["Once"]["ciscoRetryWarning"] is None
+        _web_login(client)
+        html = client.get("/").get_data(as_text=True)
+        assert html.count('class="cisco-retry-warning"') == 1
+
+
+def _web_login(client):
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    res = client.post(
+        "/login", data={"username": "admin", "password": "admin", "csrf_token": token}
+    )
+    assert res.status_code in (302, 303)

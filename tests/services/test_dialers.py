@@ -374,11 +374,11 @@ def test_file_dialer_writes_one_contact_file_per_cisco_campaign(tmp_path):
         "ecm_5002_20240506T070809123456Z_1.csv",
     ]
     raw = (tmp_path / "drop" / names[0]).read_bytes()
-    assert raw.startswith(b"1,,,12125550001,,\r\n"), "no header row, CRLF"
+    assert raw.startswith(b"1,,,12125550001\r\n"), "no header row, CRLF"
     assert read_csv(tmp_path / "drop" / names[0]) == [
-        ["1", "", "", "12125550001", "", ""],
-        ["2", "", "", "12125550002", "", ""],
-        ["3", "", "", "12125550003", "", ""],
+        ["1", "", "", "12125550001"],
+        ["2", "", "", "12125550002"],
+        ["3", "", "", "12125550003"],
     ]
     assert read_csv(tmp_path / "drop" / names[1])[0][0] == "90"
 
@@ -389,12 +389,17 @@ def test_file_dialer_writes_the_cisco_campaigns_file_with_its_delimiter(tmp_path
     dialer = FileDialer(tmp_path / "drop", delimiter="|", campaigns=lookup.get)
     dialer.dispatch(make_requests(2))
     assert (share / "coll.txt").read_bytes() == (
-        b"1|||12125550001||\r\n2|||12125550002||\r\n"
+        b"1|||12125550001\r\n2|||12125550002\r\n"
     )
     with pytest.raises(DialerUnavailable, match="still waiting to be imported"):
         dialer.dispatch(make_requests(1, start=3))  # never over an unread file
     assert (share / "coll.txt").read_bytes().count(b"\r\n") == 2
     assert dialer.collect_results() == []
+
+
+def test_file_dialer_takes_only_the_import_rules_delimiters(tmp_path):
+    with pytest.raises(ValueError, match="',' or '|'"):
+        FileDialer(tmp_path, delimiter=";")
 
 
 def test_file_dialer_refuses_a_row_over_1024_characters(tmp_path):

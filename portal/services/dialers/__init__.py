@@ -103,29 +103,37 @@ def build_dialer(
             campaigns=campaigns,
         )
     if kind in ("ucce", "uccx"):
-        prefix = f"ECM_{kind.upper()}_"
-        url = _text(config.get(prefix + "URL"))
-        if not url:
-            raise ValueError(f"the {kind} dialer needs {prefix}URL")
-        username = _text(config.get(prefix + "USER")) or _text(prefs.get("username"))
-        password = _text(config.get(prefix + "PASSWORD")) or _text(
-            prefs.get("password")
-        )
-        common = {
-            "timeout": _float(config.get("ECM_DIALER_TIMEOUT"), 10.0),
-            "max_retries": _int(config.get("ECM_DIALER_MAX_RETRIES"), 5),
-            "backoff": _float(config.get("ECM_DIALER_BACKOFF"), 1.0),
-            "verify_tls": _verify(config.get("ECM_DIALER_VERIFY_TLS")),
-            "plus_prefix": _text(config.get("ECM_CISCO_PLUS_PREFIX")),
-        }
-        if kind == "ucce":
-            return UcceDialer(
-                url, username, password, result_source=results_reader(config), **common
-            )
-        return UccxDialer(url, username, password, names=names, **common)
+        return _cisco_dialer(kind, prefs, config, names)
     raise ValueError(
         f"unknown dialer {name!r}; expected one of {', '.join(DIALER_NAMES)}"
     )
+
+
+def _cisco_dialer(
+    kind: str,
+    prefs: Mapping[str, Any],
+    config: Mapping[str, Any],
+    names: Callable[[str], str | None] | None,
+) -> UcceDialer | UccxDialer:
+    """The UCCE or UCCX adapter from ECM_UCCE_* / ECM_UCCX_* and the preferences."""
+    prefix = f"ECM_{kind.upper()}_"
+    url = _text(config.get(prefix + "URL"))
+    if not url:
+        raise ValueError(f"the {kind} dialer needs {prefix}URL")
+    username = _text(config.get(prefix + "USER")) or _text(prefs.get("username"))
+    password = _text(config.get(prefix + "PASSWORD")) or _text(prefs.get("password"))
+    common = {
+        "timeout": _float(config.get("ECM_DIALER_TIMEOUT"), 10.0),
+        "max_retries": _int(config.get("ECM_DIALER_MAX_RETRIES"), 5),
+        "backoff": _float(config.get("ECM_DIALER_BACKOFF"), 1.0),
+        "verify_tls": _verify(config.get("ECM_DIALER_VERIFY_TLS")),
+        "plus_prefix": _text(config.get("ECM_CISCO_PLUS_PREFIX")),
+    }
+    if kind == "ucce":
+        return UcceDialer(
+            url, username, password, result_source=results_reader(config), **common
+        )
+    return UccxDialer(url, username, password, names=names, **common)
 
 
 def build_sms_gateway(config: Mapping[str, Any]) -> SmsGateway:

@@ -103,6 +103,7 @@ class DetailRow:
     db_datetime: datetime
     recovery_key: float
     result: DialResult | None  # None: the row is not one of ours (skipped)
+    campaign_id: int | None = None  # Dialer_Detail.CampaignID, the Cisco campaign
 
 
 class DialerDetailReader:
@@ -153,7 +154,9 @@ class DialerDetailReader:
                 f"cannot read {TABLE_NAME}: {type(error).__name__}: {error}"
             ) from None
         return [
-            DetailRow(row.DBDateTime, float(row.RecoveryKey), to_result(row))
+            DetailRow(
+                row.DBDateTime, float(row.RecoveryKey), to_result(row), row.CampaignID
+            )
             for row in rows
         ]
 

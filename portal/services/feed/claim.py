@@ -18,7 +18,7 @@ from sqlalchemy import select
 from portal import metrics
 from portal.extensions import db
 from portal.models import Campaign, Contact
-from portal.services import calling_rules, dnc, phones
+from portal.services import calling_rules, contact_filters, dial_order, dnc, phones
 from portal.services.dialers import DialerUnavailable, DialRequest, render_sms_template
 from portal.services.enums import (
     BLOCKED_DNC,
@@ -81,8 +81,9 @@ class Claim:
 def claim_due_contacts(
     campaign: Campaign, plan: StrategyPlan, limit: int, now: datetime
 ) -> Claim:
-    """Take up to `limit` due contacts of the campaign, oldest due first, and mark
-    them dispatched (or DNC-blocked / invalid) in one committed transaction."""
+    """Take up to `limit` due contacts of the campaign (callbacks first, then its
+    dialOrder, within its contact filter) and mark them dispatched (or DNC-blocked /
+    invalid) in one committed transaction."""
     result = Claim()
     if limit <= 0 or not plan.by_number:
         return result
@@ -90,51 +91,47 @@ def claim_due_contacts(
     window = campaign_window(campaign)
     check_zone = bool(campaign.respect_contact_time_zone)
     rules = calling_rules.ClaimRules(campaign, plan, now)
-    query = (
-        select(*_CANDIDATE_COLUMNS)
-        .where(
-            Contact.campaign_id == campaign.id,
-            Contact.request_state == PENDING,
-            Contact.dial_time <= now,
-            Contact.attempts_made < plan.max_attempts,
-            (Contact.expires_at.is_(None)) | (Contact.expires_at > now),
-            *rules.filters(),
-        )
-        .order_by(Contact.dial_time, Contact.id)
-        .limit(limit)
+    base = select(*_CANDIDATE_COLUMNS).where(
+        Contact.campaign_id == campaign.id,
+        Contact.request_state == PENDING,
+        Contact.dial_time <= now,
+        Contact.attempts_made < plan.max_attempts,
+        (Contact.expires_at.is_(None)) | (Contact.expires_at > now),
+        *rules.filters(),
     )
-    if is_postgres():
-        query = query.with_for_update(skip_locked=True)
     chosen: list[tuple[Any, Any, str]] = []
     pages = SCAN_PAGES if check_zone or rules.on else 1
-    after: tuple[datetime, int] | None = None
-    for _ in range(pages):
-        page_query = query
-        if after is not None:
-            page_query = query.where(
-                (Contact.dial_time > after[0])
-                | ((Contact.dial_time == after[0]) & (Contact.id > after[1]))
-            )
-        rows = db.session.execute(page_query).all()
-        for row in rows:
-            phones_ = dict(zip(_PHONES, row[4:9], strict=True))
-            attempt = plan.attempt_for(row.attempt_id, row.attempt_number)
-            number = number_for(phones_, attempt)
-            if (
-                number
-                and check_zone
-                and not contact_window_open(window, contact_zones(number), now)
-            ):
-                result.skipped_time_zone += 1
-                continue
-            if number and not rules.allows(number):
-                continue
-            chosen.append((row, attempt, number))
-            if len(chosen) >= limit:
+    keep = contact_filters.campaign_condition(campaign)
+    for query, ordering in dial_order.sources(
+        base, campaign.dial_order, now, limit, keep
+    ):
+        if is_postgres():
+            query = query.with_for_update(skip_locked=True)
+        after: Any = None
+        for _ in range(pages):
+            page_query = query if after is None else query.where(ordering.after(after))
+            rows = db.session.execute(page_query).all()
+            for row in rows:
+                phones_ = dict(zip(_PHONES, row[4:9], strict=True))
+                attempt = plan.attempt_for(row.attempt_id, row.attempt_number)
+                number = number_for(phones_, attempt)
+                if (
+                    number
+                    and check_zone
+                    and not contact_window_open(window, contact_zones(number), now)
+                ):
+                    result.skipped_time_zone += 1
+                    continue
+                if number and not rules.allows(number):
+                    continue
+                chosen.append((row, attempt, number))
+                if len(chosen) >= limit:
+                    break
+            if len(chosen) >= limit or len(rows) < limit:
                 break
-        if len(chosen) >= limit or len(rows) < limit:
+            after = rows[-1]
+        if len(chosen) >= limit:
             break
-        after = (rows[-1].dial_time, rows[-1].id)
     region_code = region()
     keys = {number: _key(number, region_code) for _, _, number in chosen if number}
     chosen = rules.admit(chosen, keys)
@@ -188,6 +185,7 @@ def claim_due_contacts(
             "last_status_update_time": (
                 ":now" if not is_postgres() else "CAST(:now AS timestamp)"
             ),
+            "callback_at": "NULL",  # a callback is one dial, then the strategy's
         },
         extra={"now": now},
     )

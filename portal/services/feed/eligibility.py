@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from portal.extensions import db
 from portal.models import Campaign, Contact, DncEntry, User, utcnow
-from portal.services import calling_rules, phones
+from portal.services import calling_rules, contact_filters, phones
 from portal.services.calling_rules.codes import CAMPAIGN_RULE_CODES, RULE_REASONS
 from portal.services.calling_rules.zones import zones_of
 from portal.services.enums import CAMPAIGN_STATUS, PENDING, REQUEST_STATES
@@ -34,6 +34,7 @@ REASONS: dict[str, str] = {
     "no_dialable_number": "No dialable number",
     "on_dnc": "The number is on the do-not-call list",
     "contact_outside_window": "Outside calling hours in the contact's time zone",
+    "excluded_by_filter": "Left out by the campaign's contact filter",
 }
 REASONS.update(RULE_REASONS)
 CAMPAIGN_REASONS = (
@@ -204,6 +205,13 @@ def evaluate(
         answer.reasons.append(
             Reason("retry_expired", f"Expired at {_fmt(contact.expires_at)}")
         )
+    if contact.callback_at is None and contact_filters.excludes(campaign, contact.id):
+        answer.reasons.append(
+            Reason(
+                "excluded_by_filter",
+                "The filter keeps " + contact_filters.describe(campaign.contact_filter),
+            )
+        )
     if not number:
         answer.reasons.append(Reason("no_dialable_number", "phone1 is empty"))
     else:
@@ -331,6 +339,7 @@ def contact_reason_counts(
             "not_due": not_due.get(campaign.id, 0),
             "no_attempts_left": spent or 0,
             "retry_expired": expired.get(campaign.id, 0),
+            "excluded_by_filter": contact_filters.excluded_count(campaign),
             **calling_rules.rule_counts(campaign, now),
         }
     return out

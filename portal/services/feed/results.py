@@ -20,7 +20,7 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.services import phones
+from portal.services import callbacks, phones, reports
 from portal.services.enums import (
     BLOCKED_DNC,
     CALL_RESULTS,
@@ -123,6 +123,11 @@ def decide(
     rule = current.rules.get(code) if current else None
     if rule is None:
         return close(COMPLETED, "no retry rule for this result", refund)
+    return _retry(plan, rule, channel, sms_campaign, now, close, refund)
+
+
+def _retry(plan, rule, channel, sms_campaign, now, close, refund) -> Outcome:  # noqa: ANN001
+    """Move the contact to the attempt the rule names, after the rule's delay."""
     target = plan.by_number.get(rule.attempt_number)
     if target is None:
         why = f"retry names missing attempt {rule.attempt_number}"
@@ -134,7 +139,7 @@ def decide(
     expires = now + timedelta(minutes=rule.expiry) if rule.expiry is not None else None
     return Outcome(
         PENDING,
-        code,
+        rule.call_result,
         target.id,
         target.number,
         target_channel,
@@ -167,6 +172,12 @@ class ResultIn(Schema):
     campaignId: int | None = Field(default=None, ge=1, le=MAX_ID)
     callResult: int
     raw: str | None = Field(default=None, max_length=RAW_MAX)
+    callbackTime: str | None = Field(
+        default=None,
+        max_length=40,
+        description="results 14/15: the customer's requested time (campaign zone, "
+        "or ISO 8601 with Z)",
+    )
 
     @field_validator("callResult")
     @classmethod
@@ -218,12 +229,20 @@ def receive_result(actor: User, data: Any, now: datetime | None = None) -> Conta
             },
             "Contact is not awaiting a result",
         )
+    zone = db.session.scalar(
+        select(Campaign.time_zone).where(Campaign.id == contact.campaign_id)
+    )
+    try:
+        callback_at = callbacks.requested_time(body.callbackTime, zone)
+    except ValueError as exc:
+        raise ValidationFailed({"callbackTime": str(exc)}) from None
     db.session.add(
         CallResultInbox(
             contact_id=contact.id,
             call_result=body.callResult,
             raw=body.raw,
             received_at=now or utcnow(),
+            callback_at=callback_at,
         )
     )
     db.session.commit()
@@ -276,10 +295,11 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
     begin_write()
     lock = " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
     inbox = run(
-        "SELECT id, contact_id, call_result, raw, received_at FROM call_result_inbox "
+        "SELECT id, contact_id, call_result, raw, received_at, callback_at "
+        "FROM call_result_inbox "
         f"WHERE received_at <= :now ORDER BY id LIMIT :n{lock}",
         {"now": now, "n": chunk},
-        datetimes=("received_at",),
+        datetimes=("received_at", "callback_at"),
     ).all()
     if not inbox:
         db.session.commit()
@@ -344,6 +364,9 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
             expires=contact.expires_at,
             uncounted=uncounted.get(contact.id, 0),
         )
+        outcome, callback_at = callbacks.apply_requested(
+            outcome, item.call_result, item.callback_at, now
+        )
         attempts.append(
             {
                 "contact_id": contact.id,
@@ -369,11 +392,13 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
                 "_due": outcome.dial_time,
                 "expires_at": outcome.expires_at,
                 "last_status_update_time": now,
+                "callback_at": callback_at,
                 "_refund": outcome.refund,
             }
         )
     if attempts:
         db.session.execute(insert(ContactAttempt.__table__), attempts)
+        reports.count_attempts(attempts)
     bulk_update(
         "contacts",
         updates,
@@ -387,6 +412,7 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
             "_due": "timestamp",
             "expires_at": "timestamp",
             "last_status_update_time": "timestamp",
+            "callback_at": "timestamp",
             "_refund": "integer",
         },
         {

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal import metrics
 from portal.extensions import db
 from portal.models import Campaign, FeedHeartbeat, utcnow
-from portal.services import calling_rules, preferences
+from portal.services import calling_rules, preferences, recycling
 from portal.services.feed import claim as claims
 from portal.services.feed import results, watermarks
 from portal.services.feed.eligibility import campaign_blockers
@@ -54,6 +54,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
         "timedOut": 0,
         "expired": 0,
         "spent": 0,
+        "recycled": 0,
         "dispatched": 0,
         "returned": 0,
         "dncBlocked": 0,
@@ -96,6 +97,7 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
     closed = claims.close_unreachable(campaigns, plans, now)
     calling_rules.prune_dial_log(now)
     counts["expired"], counts["spent"] = closed["expired"], closed["spent"]
+    counts["recycled"] = recycling.recycle_due(campaigns, now)
     for campaign in campaigns:
         plan = plans.get(campaign.strategy_id)
         if campaign_blockers(campaign, plan, now):

@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.models import CallResultInbox, DialerWatermark
 from portal.services.dialers.base import VOICE, DialerUnavailable
 from portal.services.enums import DISPATCHED
-from portal.services.feed._sql import begin_write, is_postgres, run
+from portal.services.feed._sql import begin_write, id_list_clause, is_postgres, run
 from portal.services.feed.results import RAW_MAX, normalise_code, store_results
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,14 @@ def _pull_batch(source: RowSource, now: datetime) -> dict[str, int]:
     if not rows:
         db.session.commit()
         return {"read": 0, "queued": 0}
-    inbox = [_inbox_row(row.result, now) for row in rows if row.result is not None]
+    owners = _cisco_campaigns_of(
+        [row.result.contact_id for row in rows if row.result is not None]
+    )
+    inbox = [
+        _inbox_row(row.result, now)
+        for row in rows
+        if row.result is not None and _ours(row, owners)
+    ]
     if inbox:
         db.session.execute(insert(CallResultInbox.__table__), inbox)
     last = rows[-1]
@@ -144,6 +151,36 @@ def _pull_batch(source: RowSource, now: datetime) -> dict[str, int]:
     )
     db.session.commit()
     return {"read": len(rows), "queued": len(inbox)}
+
+
+def _cisco_campaigns_of(contact_ids: list[int]) -> dict[int, str | None]:
+    """Each known contact's Cisco campaign id (AccountNumber is only unique to us)."""
+    ids = sorted({i for i in contact_ids if 0 < i < 2**63})
+    if not ids:
+        return {}
+    where, params = id_list_clause(ids, column="c.id")
+    rows = run(
+        "SELECT c.id, k.cisco_campaign_id FROM contacts c "
+        f"JOIN campaigns k ON k.id = c.campaign_id WHERE {where}",
+        params,
+    ).all()
+    return {int(cid): cisco for cid, cisco in rows}
+
+
+def _ours(row: Any, owners: dict[int, str | None]) -> bool:
+    """A row for a contact of ours, dialed in that contact's Cisco campaign.
+
+    Another campaign on the same UCCE may use numeric account numbers too: its
+    rows must not close our contacts. A row without CampaignID, or a contact
+    whose campaign names no Cisco campaign, is taken on the AccountNumber alone.
+    """
+    contact_id = row.result.contact_id
+    if contact_id not in owners:
+        return False
+    cisco = owners[contact_id]
+    if row.campaign_id is None or not cisco:
+        return True
+    return str(row.campaign_id) == str(cisco).strip()
 
 
 def _inbox_row(result: Any, now: datetime) -> dict[str, Any]:

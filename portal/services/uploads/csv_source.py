@@ -21,6 +21,7 @@ CONTACT_FIELDS = (
     *PHONES,
     *(f"businessParam{i}" for i in range(1, 13)),
     "dialTime",
+    "priority",
 )
 MAX_LINE_BYTES = 1 << 20
 COUNT_BLOCK = 4 << 20

@@ -62,6 +62,8 @@ CONTACT_DUPLICATE = (
     "duplicate: phone1 already has an open contact in this campaign",
     "duplicate: phone1 appears on an earlier row of this file",
 )
+ANYWHERE_DUPLICATE = "duplicate: phone1 already has an open contact in a campaign"
+PHONE_DUPLICATE = "duplicate: one of its numbers appears on an earlier row of this file"
 DNC_DUPLICATE = (
     "duplicate: already on the DNC list",
     "duplicate: number appears on an earlier row of this file",
@@ -101,6 +103,10 @@ class Importer:
         self.batch_rows = min(BATCH_ROWS, self.chunk_rows)
         self.counters = Counters.of(upload)
         self.deny = upload.kind == "dnc" or upload.duplicate_policy == "deny"
+        self.anywhere = self.deny and (upload.duplicate_scope or "") == "all"
+        # deny: the match keys of every phone (1-5) this run accepted, for duplicates
+        # within the file (an earlier run's rows are checked through the database)
+        self.file_keys: set[str] = set()
         # keys accepted by this run and not yet visible in a committed chunk
         self.pending_keys: set[str] = set()
         self.campaign: Campaign | None = None
@@ -135,6 +141,7 @@ class Importer:
             *BUSINESS_PARAMS,
             "match_key",
             "dial_time",
+            "priority",
             *default_columns,
             "upload_id",
             "row_number",
@@ -273,7 +280,7 @@ class Importer:
             if problem is None and len(cells) > width:
                 problem = (
                     f"has {len(cells)} columns; a contact row has at most {width} "
-                    "(phone1-phone5, businessParam1-12, dialTime)"
+                    "(phone1-phone5, businessParam1-12, dialTime, priority)"
                 )
             if problem is not None:
                 self.refuse(chunk, line, problem, cells, delimiter)
@@ -295,10 +302,13 @@ class Importer:
         keys = [row.match_key for _, _, row in valid]
         on_dnc = dnc.blocked_keys(keys)
         taken: set[str] = set()
+        anywhere: set[str] = set()
         if self.deny:
             taken = contacts.open_contact_keys(
                 self.campaign.id, keys, upload_id=self.upload_id
             )
+            if self.anywhere:
+                anywhere = contacts.open_keys_anywhere(keys) - taken
         # end the read transaction: the next lookup sees new commits
         db.session.rollback()
         deny, pending_keys = self.deny, self.pending_keys
@@ -308,9 +318,8 @@ class Importer:
         for line, cells, row in valid:
             key = row.match_key
             if deny:
-                if key in taken or key in pending_keys:
-                    stored, earlier = CONTACT_DUPLICATE
-                    reason = stored if key in taken else earlier
+                reason = self._duplicate(key, row.other_keys, taken, anywhere)
+                if reason is not None:
                     self.refuse(chunk, line, reason, cells, delimiter, duplicate=True)
                     continue
                 pending_keys.add(key)
@@ -319,7 +328,27 @@ class Importer:
             if blocked:
                 counters.dnc_flagged += 1
             counters.accepted += 1
-            rows.append(encode(row.values, key, row.dial_time, blocked, line))
+            rows.append(
+                encode(row.values, key, row.dial_time, blocked, line, row.priority)
+            )
+
+    def _duplicate(
+        self, key: str, others: tuple[str, ...], taken: set[str], anywhere: set[str]
+    ) -> str | None:
+        """Why a row is a duplicate under the deny policy (None: it is not); a kept
+        row's numbers are remembered for the rest of the file."""
+        if key in taken:
+            return CONTACT_DUPLICATE[0]
+        if key in anywhere:
+            return ANYWHERE_DUPLICATE
+        if key in self.pending_keys:
+            return CONTACT_DUPLICATE[1]
+        file_keys = self.file_keys
+        if key in file_keys or any(k in file_keys for k in others):
+            return PHONE_DUPLICATE
+        file_keys.add(key)
+        file_keys.update(others)
+        return None
 
     def _check_dnc(
         self, batch: list[Record], delimiter: str, chunk: Chunk

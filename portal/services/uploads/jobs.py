@@ -34,10 +34,7 @@ def job_id_for(upload_id: int) -> str:
 
 
 def job_timeout() -> int:
-    return int(
-        current_app.config.get("ECM_IMPORT_JOB_TIMEOUT")
-        or DEFAULT_JOB_TIMEOUT
-    )
+    return int(current_app.config.get("ECM_IMPORT_JOB_TIMEOUT") or DEFAULT_JOB_TIMEOUT)
 
 
 def enqueue_import(upload: Upload):

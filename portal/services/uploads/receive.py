@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Campaign, Upload, User, utcnow
-from portal.services import audit, campaigns
+from portal.services import audit, campaigns, contacts
 from portal.services.errors import ServiceError, ServiceUnavailable, ValidationFailed
 from portal.services.roles import WRITERS, require
 from portal.services.uploads import storage
@@ -116,18 +116,25 @@ def store_upload(
     campaign_id: Any = None,
     duplicate_policy: Any = None,
     force: Any = False,
+    duplicate_scope: Any = None,
 ) -> Upload:
     """Save an uploaded CSV and queue its import; refuses the same file twice."""
     require(actor, WRITERS)
     campaign = _target(actor, kind, campaign_id)
     policy = _policy(duplicate_policy) if kind == "contacts" else "allow"
+    try:
+        scope = contacts.check_duplicate_scope(duplicate_scope)
+    except ValueError as exc:
+        raise ValidationFailed({"duplicateScope": str(exc)}) from None
     forced = _flag(force)
     if stream is None:
         raise ValidationFailed({"file": "is required (multipart field 'file')"})
     incoming = _receive(stream)
     try:
         _check_file(incoming, kind, campaign, forced)
-        upload = _record(actor, kind, campaign, incoming, filename, policy, forced)
+        upload = _record(
+            actor, kind, campaign, incoming, filename, policy, forced, scope
+        )
     except BaseException:
         db.session.rollback()
         incoming.discard()
@@ -173,6 +180,7 @@ def _record(
     filename: str | None,
     policy: str,
     forced: bool,
+    scope: str = "campaign",
 ) -> Upload:
     """The queued Upload row for the received file, audited and committed."""
     upload = Upload(
@@ -183,6 +191,7 @@ def _record(
         size_bytes=incoming.size,
         content_hash=incoming.digest(),
         duplicate_policy=policy,
+        duplicate_scope=scope,
         state="queued",
         forced=forced,
         created_by=actor.id,
@@ -202,6 +211,7 @@ def _record(
             "file": upload.filename,
             "bytes": incoming.size,
             "duplicateCallbacks": policy,
+            "duplicateScope": scope,
             "force": forced,
         },
     )

@@ -77,7 +77,14 @@ def _contact_copy_encoder(
     now_text = copy_cell(now)
     width = len(PHONES) + len(BUSINESS_PARAMS) - 1
 
-    def encode(values: dict, key: str, dial_time: datetime, blocked: bool, line: int):
+    def encode(
+        values: dict,
+        key: str,
+        dial_time: datetime,
+        blocked: bool,
+        line: int,
+        priority: int = 0,
+    ):
         parts = values_of(values)
         # NUL marks SQL NULL here: the reader has refused rows containing NUL
         body = "\t".join(["\x00" if v is None else v for v in parts])
@@ -86,7 +93,7 @@ def _contact_copy_encoder(
         else:
             body = body.replace("\x00", COPY_NULL)
         dial = now_text if dial_time is now else dial_time.isoformat(" ")
-        return f"{head}{body}\t{key}\t{dial}\t{tail_text[blocked]}{line}\n"
+        return f"{head}{body}\t{key}\t{dial}\t{priority}\t{tail_text[blocked]}{line}\n"
 
     return encode
 
@@ -98,9 +105,22 @@ def _contact_tuple_encoder(
     lite_tails = {b: tuple(_lite(v) for v in t) for b, t in tails.items()}
     now_lite = _lite(now)
 
-    def encode(values: dict, key: str, dial_time: datetime, blocked: bool, line: int):
+    def encode(
+        values: dict,
+        key: str,
+        dial_time: datetime,
+        blocked: bool,
+        line: int,
+        priority: int = 0,
+    ):
         dial = now_lite if dial_time is now else _lite(dial_time)
-        return prefix + values_of(values) + (key, dial) + lite_tails[blocked] + (line,)
+        return (
+            prefix
+            + values_of(values)
+            + (key, dial, priority)
+            + lite_tails[blocked]
+            + (line,)
+        )
 
     return encode
 

@@ -1,0 +1,228 @@
+"""Benchmark steering on PostgreSQL: the claim in every dialOrder, and campaign reports.
+
+Run ``python tests/bench/bench_steering.py [--contacts N] [--attempts-per 3]
+[--url postgresql+psycopg://...]`` (defaults: 1,000,000 contacts in one campaign and
+3 attempts each, 3,000,000 attempts over 30 days). It DROPS AND RECREATES the public
+schema of the database it is given (default BENCH_DATABASE_URL, else
+postgresql+psycopg://postgres@127.0.0.1:5432/bench_steering, created if missing).
+The database generates the rows itself (generate_series), then it prints:
+
+- for each dialOrder, with and without a contact filter: the claim's plan (EXPLAIN
+  ANALYZE of the very SELECT the claim runs) and the claim of 1,000 contacts;
+- rebuilding the report counts from the attempt history, once;
+- the report API's queries for the last 30 days and for one day (median of 5);
+- for comparison, one GROUP BY over contact_attempts, the scan the counts avoid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("ECM_START_WORKER", "0")
+
+BATCH = 1000
+DAYS = 30
+ORDERS = ("due", "priority", "newest", "random")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def load(total: int, per: int, now):
+    """One campaign: `total` contacts in 10 uploads, `per` attempts each, 30 days."""
+    from flask import current_app
+    from sqlalchemy import select, text
+
+    from portal import initialise_database
+    from portal.extensions import db
+    from portal.models import User
+    from portal.services import campaigns, strategies
+
+    initialise_database(current_app)
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    strategy = strategies.create_strategy(admin, {"name": "Bench", "maxAttempts": 5})
+    strategies.create_attempt(admin, {"csId": strategy.id, "name": "First"})
+    campaign = campaigns.create_campaign(
+        admin, {"name": "Steered", "strategyId": strategy.id, "timeZone": "UTC"}
+    )
+    first = strategy.attempts[0].id
+    started = time.perf_counter()
+    db.session.execute(
+        text(
+            "INSERT INTO contacts (campaign_id, phone1, match_key, business_param2, "
+            "dial_time, request_state, call_result, attempt_id, attempt_number, "
+            "attempts_made, channel, date_created, priority, recycle_count, upload_id, "
+            "row_number) SELECT :c, '+1212' || lpad(i::text, 7, '0'), "
+            "'+1212' || lpad(i::text, 7, '0'), "
+            "(ARRAY['gold', 'silver', 'bronze'])[1 + i % 3], "
+            "CAST(:now AS timestamp) - (i % 6000) * interval '1 minute', 0, 0, :a, 1, "
+            "0, 0, :now, (i * 7) % 10, 0, 1 + i % 10, i "
+            "FROM generate_series(1, :n) AS g(i)"
+        ),
+        {"c": campaign.id, "a": first, "n": total, "now": now},
+    )
+    contacts_s = time.perf_counter() - started
+    started = time.perf_counter()
+    db.session.execute(
+        text(
+            "INSERT INTO contact_attempts (contact_id, campaign_id, attempt_number, "
+            "number, channel, call_result, dialed_at, result_at) "
+            "SELECT c.id, c.campaign_id, k, c.phone1, 0, "
+            "(ARRAY[8, 8, 8, 9, 10, 10, 12, 16, 3, 21])[1 + (c.id * 31 + k * 7) % 10], "
+            "ts, ts FROM contacts c, generate_series(1, :per) AS k, "
+            "LATERAL (SELECT CAST(:now AS timestamp) - "
+            "((c.id * 7919 + k * 104729) % (:days * 86400)) * interval '1 second' "
+            "AS ts) t"
+        ),
+        {"per": per, "now": now, "days": DAYS},
+    )
+    db.session.commit()
+    attempts_s = time.perf_counter() - started
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    print(
+        f"loaded {total:,} contacts in {contacts_s:.1f} s and {total * per:,} attempts "
+        f"in {attempts_s:.1f} s (generate_series + indexes), VACUUM ANALYZE done"
+    )
+    return campaign.id, admin.id
+
+
+def bench_claims(campaign_id: int, admin_id: int, now) -> None:
+    from portal.extensions import db
+    from portal.models import Campaign, User
+    from portal.services import campaigns
+    from portal.services.feed.claim import claim_due_contacts, return_to_pending
+    from portal.services.feed.plans import load_plan
+    from tests.feed.claim_plans import captured_selects, explain
+
+    admin = db.session.get(User, admin_id)
+    gold = {"rules": [{"field": "businessParam2", "op": "eq", "value": "gold"}]}
+    for order in ORDERS:
+        for flt in (None, gold):
+            campaigns.update_campaign(
+                admin, {"id": campaign_id, "dialOrder": order, "contactFilter": flt}
+            )
+            campaign = db.session.get(Campaign, campaign_id)
+            plan = load_plan(campaign.strategy_id)
+            times = []
+            for _ in range(3):
+                with captured_selects() as seen:
+                    t = time.perf_counter()
+                    claim = claim_due_contacts(campaign, plan, BATCH, now)
+                    times.append(time.perf_counter() - t)
+                assert len(claim.claimed) == BATCH
+                return_to_pending([c.contact_id for c in claim.claimed], now)
+            label = f"{order}{' + filter businessParam2 = gold' if flt else ''}"
+            print(
+                f"\n-- claim {BATCH:,}, dialOrder {label}: "
+                f"median {ms(statistics.median(times))}, max {ms(max(times))}"
+            )
+            ordered = [s for s in seen if "callback_at IS NULL" in s[0]][0]
+            print(explain(*ordered, analyze=True))
+            db.session.rollback()
+
+
+def bench_reports(campaign_id: int, admin_id: int, now) -> None:
+    from sqlalchemy import text
+
+    from portal.extensions import db
+    from portal.models import User
+    from portal.services import reports
+
+    admin = db.session.get(User, admin_id)
+    t = time.perf_counter()
+    reports.rebuild_counts(campaign_id)
+    rebuilt = time.perf_counter() - t
+    rows = db.session.scalar(text("SELECT count(*) FROM attempt_counts"))
+    print(f"\nrebuild attempt_counts from the history: {rebuilt:.1f} s ({rows:,} rows)")
+    day = now.date()
+    periods = {
+        f"last {DAYS} days": {
+            "from": (day - timedelta(days=DAYS)).isoformat(),
+            "to": day.isoformat(),
+        },
+        "one day": {"from": day.isoformat(), "to": day.isoformat()},
+    }
+    for name, args in periods.items():
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            report = reports.campaign_report(admin, campaign_id, args, now)
+            times.append(time.perf_counter() - t)
+            db.session.rollback()
+        print(
+            f"report, {name} ({report['dials']:,} dials): median "
+            f"{ms(statistics.median(times))}, max {ms(max(times))}"
+        )
+    t = time.perf_counter()
+    db.session.execute(
+        text(
+            "SELECT attempt_number, call_result, count(*) FROM contact_attempts "
+            "WHERE campaign_id = :c GROUP BY 1, 2"
+        ),
+        {"c": campaign_id},
+    ).all()
+    print(
+        "for comparison, one GROUP BY over contact_attempts (no counts table): "
+        f"{ms(time.perf_counter() - t)}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--attempts-per", type=int, default=3)
+    parser.add_argument(
+        "--url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL",
+            "postgresql+psycopg://postgres@127.0.0.1:5432/bench_steering",
+        ),
+    )
+    args = parser.parse_args()
+    from tests.bench.support import ensure_database
+
+    ensure_database(args.url)
+    from portal import create_app
+    from portal.models import utcnow
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": args.url,
+            "TESTING": True,
+            "SECRET_KEY": "bench-secret-0123456789",
+            "ECM_AUTO_INIT": False,
+            "ECM_START_WORKER": False,
+            "ECM_ADMIN_PASSWORD": "admin",
+            "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": False,
+            # the lawful calling rules (#12) depend on the time of day in the numbers'
+            # zones; off, so these figures are the claim's and the reports' own
+            "ECM_CALLING_RULES": False,
+        }
+    )
+    now = utcnow().replace(microsecond=0)
+    with app.app_context():
+        print(
+            f"== Steering on PostgreSQL: {args.contacts:,} contacts, "
+            f"{args.contacts * args.attempts_per:,} attempts, load "
+            f"{os.getloadavg()[0]:.1f} (2 cores)"
+        )
+        campaign_id, admin_id = load(args.contacts, args.attempts_per, now)
+        bench_claims(campaign_id, admin_id, now)
+        bench_reports(campaign_id, admin_id, now)
+        print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
