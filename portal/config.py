@@ -122,7 +122,7 @@ class Config:
         self.ECM_LOGIN_DELAY_MAX = _int(env.get("ECM_LOGIN_DELAY_MAX"), 4)
         self.ECM_LOGIN_MAX_WAIT = _int(env.get("ECM_LOGIN_MAX_WAIT"), 5)
         self.RATELIMIT_STORAGE_URI = limiter_storage(self.REDIS_URL)
-        self.RATELIMIT_ENABLED = True
+        self.RATELIMIT_ENABLED = True  # the login throttle (tests switch it off)
         self.RATELIMIT_HEADERS_ENABLED = True
         # Redis down: keep throttling per process in memory rather than failing logins
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

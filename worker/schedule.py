@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from redis import Redis
 from rq.exceptions import NoSuchJobError
@@ -11,6 +12,9 @@ from rq.job import Job, JobStatus
 from portal.queue import queue_on
 
 ACTIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+# RQ's worker heartbeats a running job every 30 s (job_monitoring_interval): a
+# "started" job silent for three of those is held by a worker that is gone
+STALE_STARTED_SECONDS = 90
 PERIOD_KEY = "ecm:period:{job_id}:{period}"
 
 
@@ -29,7 +33,7 @@ def enqueue_once(conn: Redis, func: str, job_id: str, seconds: float, *args, **o
         return None
     try:
         job = Job.fetch(job_id, connection=conn)
-        if job.get_status(refresh=True) in ACTIVE:
+        if _still_running(job):
             return None
         job.delete()
     except NoSuchJobError:
@@ -37,3 +41,18 @@ def enqueue_once(conn: Redis, func: str, job_id: str, seconds: float, *args, **o
     return queue_on(conn).enqueue(
         func, *args, job_id=job_id, result_ttl=60, failure_ttl=3600, **opts
     )
+
+
+def _still_running(job: Job) -> bool:
+    """Queued or running, unless "started" by a worker that stopped beating: RQ only
+    fails such a job in its maintenance pass (up to 10 minutes later), and a periodic
+    job held by a lost host must not stop the feed that long."""
+    status = job.get_status(refresh=True)
+    if status != JobStatus.STARTED:
+        return status in ACTIVE
+    beat = job.last_heartbeat or job.started_at
+    if beat is None:
+        return True
+    if beat.tzinfo is None:
+        beat = beat.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - beat).total_seconds() < STALE_STARTED_SECONDS

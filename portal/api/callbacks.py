@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from portal.api import serializers
-from portal.api.core import actor, body, endpoint, merged_input
+from portal.api.core import actor, body, endpoint, merged_input, model_params
 from portal.extensions import db
 from portal.models import Campaign
 from portal.services import contacts
@@ -67,20 +67,7 @@ def insert_callback():
             "total": {"type": ["integer", "null"]},
         },
     },
-    params=[
-        {"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}}
-        for n in (
-            "campaignId",
-            "requestState",
-            "callResult",
-            "page",
-            "size",
-            "max",
-            "offset",
-            "afterId",
-        )
-    ]
-    + [{"name": "phone", "in": "query", "schema": {"type": "string", "maxLength": 64}}],
+    params=model_params(contacts.ListFilter),
 )
 def get_list():
     items, total = contacts.list_contacts(actor(), merged_input(contacts.ListFilter))

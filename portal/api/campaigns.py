@@ -5,7 +5,16 @@ from __future__ import annotations
 from flask import jsonify
 
 from portal.api import serializers
-from portal.api.core import actor, body, endpoint, listing, paging, target_id
+from portal.api.core import (
+    actor,
+    body,
+    endpoint,
+    id_param,
+    listing,
+    paging,
+    paging_params,
+    target_id,
+)
 from portal.services import campaigns, cisco
 from portal.services.calling_rules.fields import CAMPAIGN_RESPONSE
 
@@ -76,7 +85,7 @@ def fetch_cisco_campaigns():
     ["POST"],
     "Create a campaign",
     "campaign",
-    body=campaigns.CampaignFields,
+    body=campaigns.CampaignCreate,
     response=CAMPAIGN,
     status=201,
 )
@@ -93,7 +102,7 @@ def create_campaign():
     ["POST"],
     "Create a campaign on a UCCE skill group",
     "campaign",
-    body=campaigns.CampaignFields,
+    body=campaigns.CampaignBySkillGroup,
     response=CAMPAIGN,
 )
 def create_campaign_by_skill_group():
@@ -119,10 +128,7 @@ def update_campaign():
     "List campaigns (max/offset or page/size; X-Total-Count)",
     "campaign",
     response={"type": "array", "items": CAMPAIGN},
-    params=[
-        {"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}}
-        for n in ("max", "offset", "page", "size")
-    ],
+    params=paging_params(),
 )
 def list_campaigns():
     offset, size = paging()
@@ -136,7 +142,7 @@ def list_campaigns():
     "Delete a campaign and its contacts",
     "campaign",
     response=MESSAGE,
-    params=[{"name": "id", "in": "query", "schema": {"type": "integer"}}],
+    params=id_param(),
 )
 def delete_campaign():
     cid = target_id()

@@ -19,7 +19,7 @@ from portal.services.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from portal.services.validation import reject_unstorable_text
+from portal.services.validation import parse, reject_unstorable_text
 
 bp = Blueprint("umm", __name__, url_prefix="/umm")
 
@@ -39,6 +39,7 @@ class Endpoint:
     params: list[dict] = field(default_factory=list)
     content: str = "application/json"
     produces: str = "application/json"
+    form: dict | None = None  # the multipart form's fields, for the document
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -57,6 +58,7 @@ def endpoint(
     params: list[dict] | None = None,
     content: str = "application/json",
     produces: str = "application/json",
+    form: dict | None = None,
 ) -> Callable:
     """Register a route under /umm and describe it for the OpenAPI document."""
     rules = [rule] if isinstance(rule, str) else rule
@@ -85,6 +87,7 @@ def endpoint(
                     params=params or [],
                     content=content,
                     produces=produces,
+                    form=form,
                 )
             )
         return wrapped
@@ -134,6 +137,7 @@ def merged_input(schema: type) -> dict:
     """
     known = schema.model_fields
     data: dict[str, Any] = {k: v for k, v in request.args.items() if k in known}
+    parse(schema, data)  # a query value is checked even when the body overrides it
     payload = body()
     if isinstance(payload, dict):
         data.update(payload)
@@ -152,8 +156,60 @@ def target_id(name: str = "id") -> Any:
     raise ValidationFailed({name: "is required"})
 
 
+MAX_LIST = 10_000
+MAX_OFFSET = 10**9
+MAX_PAGE_NUMBER = 10**7
+
+
+def paging_params(max_size: int = MAX_LIST) -> list[dict]:
+    """The query parameters `paging()` reads, with the ranges it enforces."""
+
+    def param(name: str, low: int, high: int) -> dict:
+        schema = {"type": "integer", "minimum": low, "maximum": high}
+        return {"name": name, "in": "query", "schema": schema}
+
+    return [
+        param("max", 1, max_size),
+        param("size", 1, max_size),
+        param("offset", 0, MAX_OFFSET),
+        param("page", 0, MAX_PAGE_NUMBER),
+    ]
+
+
+def id_param(name: str = "id") -> list[dict]:
+    """The id an endpoint acts on; `target_id()` also takes it from a JSON body."""
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": True,
+            "schema": {"type": "integer"},
+        }
+    ]
+
+
+def model_params(schema: type) -> list[dict]:
+    """A GET-style endpoint's query parameters, from the schema that validates them."""
+    document = schema.model_json_schema()
+    required = set(document.get("required", []))
+    params = []
+    for name, prop in document.get("properties", {}).items():
+        options = [o for o in prop.get("anyOf", [prop]) if o.get("type") != "null"]
+        value = {k: v for k, v in (options[0] if options else {}).items()}
+        value.pop("title", None)
+        params.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "schema": value,
+            }
+        )
+    return params
+
+
 def paging(
-    default_size: int | None = None, max_size: int = 10_000
+    default_size: int | None = None, max_size: int = MAX_LIST
 ) -> tuple[int, int | None]:
     """offset/limit from Grails-style max/offset or page/size query parameters."""
     args = request.args
@@ -169,16 +225,16 @@ def paging(
             raise ValidationFailed({name: f"must be between {low} and {high}"})
         return value
 
-    size = (
-        read("max", 1, max_size)
-        or read("size", 1, max_size)
-        or default_size
-        or max_size
+    # every parameter given is checked, even one another one overrides
+    given_max, given_size = read("max", 1, max_size), read("size", 1, max_size)
+    given_offset, given_page = (
+        read("offset", 0, MAX_OFFSET),
+        read("page", 0, MAX_PAGE_NUMBER),
     )
-    offset = read("offset", 0, 10**9)
+    size = given_max or given_size or default_size or max_size
+    offset = given_offset
     if offset is None:
-        page = read("page", 0, 10**7) or 0
-        offset = page * size
+        offset = (given_page or 0) * size
     return offset, size
 
 

@@ -5,8 +5,18 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from portal.api import serializers
-from portal.api.core import actor, body, endpoint, listing, paging, target_id
+from portal.api.core import (
+    actor,
+    body,
+    endpoint,
+    id_param,
+    listing,
+    paging,
+    paging_params,
+    target_id,
+)
 from portal.services import dnc
+from portal.services.errors import ValidationFailed
 
 ENTRY = {
     "type": "object",
@@ -29,15 +39,20 @@ ENTRY = {
     "List DNC entries (search with ?q=)",
     "dnc",
     response={"type": "array", "items": ENTRY},
-    params=[{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 40}}]
-    + [
-        {"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}}
-        for n in ("max", "offset", "page", "size")
-    ],
+    params=[
+        {
+            "name": "q",
+            "in": "query",
+            "schema": {"type": "string", "maxLength": dnc.MAX_SEARCH},
+        }
+    ]
+    + paging_params(),
 )
 def list_dnc():
     offset, size = paging()
     search = request.args.get("q") or request.args.get("search")
+    if search is not None and len(search) > dnc.MAX_SEARCH:
+        raise ValidationFailed({"q": f"must be at most {dnc.MAX_SEARCH} characters"})
     items, total = dnc.list_entries(actor(), search=search, offset=offset, limit=size)
     return listing([serializers.dnc_entry(e) for e in items], total or 0)
 
@@ -72,7 +87,7 @@ def update_dnc():
     "Remove a DNC entry (204, no body)",
     "dnc",
     status=204,
-    params=[{"name": "id", "in": "query", "schema": {"type": "integer"}}],
+    params=id_param(),
 )
 def delete_dnc():
     dnc.delete_entry(actor(), target_id())

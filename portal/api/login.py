@@ -8,10 +8,10 @@ from flask import jsonify, request
 
 from portal.api import serializers
 from portal.api.core import actor, body, endpoint
+from portal.http.throttle import throttle_login, throttle_refresh
 from portal.services import auth
 from portal.services.errors import ValidationFailed
 from portal.services.validation import Schema
-from portal.http.throttle import throttle_login, throttle_refresh
 
 # The seed's license block, with its JSON types: an open-source install never expires
 # and has no agent limit, so integrations that parse these fields get far-off values.

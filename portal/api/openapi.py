@@ -30,6 +30,48 @@ ERROR_CODES = {
 }
 
 
+INT32_MAX = 2**31 - 1  # every integer column is a 32-bit INTEGER (validation.py)
+
+
+def _bound_integers(node):
+    """State the 32-bit range the server enforces on every integer it reads."""
+    if isinstance(node, dict):
+        kind = node.get("type")
+        if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+            node.setdefault("minimum", -INT32_MAX)
+            node.setdefault("maximum", INT32_MAX)
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
+    return node
+
+
+def _numbers_for_strings(node):
+    """Schema fields coerce a number sent for free text to its string (validation.py
+    Schema: coerce_numbers_to_str): say so where no pattern or list limits the text."""
+    if isinstance(node, dict):
+        for prop in (node.get("properties") or {}).values():
+            options = prop.get("anyOf", [prop])
+            for option in options:
+                plain = option.get("type") == "string" and not (
+                    {"pattern", "enum", "format", "const"} & set(option)
+                )
+                if plain:
+                    option["type"] = ["string", "number"]
+                if option.get("type") in ("string", ["string", "number"]):
+                    # reject_unstorable_text: no NUL in any text
+                    option.setdefault("pattern", "^[^\\u0000]*$")
+        for value in node.values():
+            if isinstance(value, (dict, list)):
+                _numbers_for_strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            _numbers_for_strings(value)
+    return node
+
+
 def build_document() -> dict:
     components: dict[str, dict] = {"Error": ERROR}
     paths: dict[str, dict] = {}
@@ -50,7 +92,7 @@ def build_document() -> dict:
                         "name": name,
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "integer"},
+                        "schema": {"type": "integer", "minimum": 0},
                     }
                 )
             if params:
@@ -64,7 +106,8 @@ def build_document() -> dict:
                     components[def_name] = definition
                 components[name] = schema
                 op["requestBody"] = {
-                    "required": True,
+                    # a body whose every field is optional may be left out
+                    "required": bool(schema.get("required")),
                     "content": {
                         "application/json": {
                             "schema": {"$ref": f"#/components/schemas/{name}"}
@@ -74,7 +117,7 @@ def build_document() -> dict:
             elif ep.content != "application/json" and method == "POST":
                 op["requestBody"] = {
                     "required": True,
-                    "content": {ep.content: {"schema": {"type": "object"}}},
+                    "content": {ep.content: {"schema": ep.form or {"type": "object"}}},
                 }
             if ep.status == 204:
                 op["responses"]["204"] = {"description": "No content"}
@@ -103,6 +146,11 @@ def build_document() -> dict:
             if ep.auth:
                 op["security"] = [{"bearerAuth": []}]
             item[method.lower()] = op
+    _bound_integers(paths)
+    _bound_integers(components)
+    for name, schema in components.items():
+        if name != "Error":
+            _numbers_for_strings(schema)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from portal.api import serializers
-from portal.api.core import actor, body, endpoint, target_id
+from portal.api.core import actor, body, endpoint, id_param, target_id
 from portal.services import preferences
 from portal.services.calling_rules.fields import POLICY_RESPONSE
 
@@ -72,7 +72,7 @@ def update_preferences():
     "Delete the preference settings",
     "preferences",
     response={"type": "object"},
-    params=[{"name": "id", "in": "query", "schema": {"type": "integer"}}],
+    params=id_param(),
 )
 def delete_preferences():
     pid = target_id()

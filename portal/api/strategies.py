@@ -5,7 +5,16 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from portal.api import serializers
-from portal.api.core import actor, body, endpoint, listing, paging, target_id
+from portal.api.core import (
+    actor,
+    body,
+    endpoint,
+    id_param,
+    listing,
+    paging,
+    paging_params,
+    target_id,
+)
 from portal.services import strategies
 from portal.services.errors import ValidationFailed
 
@@ -34,7 +43,7 @@ STRATEGY = {
     },
 }
 MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}}
-ID_PARAM = [{"name": "id", "in": "query", "schema": {"type": "integer"}}]
+ID_PARAM = id_param()
 
 
 @endpoint(
@@ -43,10 +52,7 @@ ID_PARAM = [{"name": "id", "in": "query", "schema": {"type": "integer"}}]
     "List strategies with their attempts",
     "strategy",
     response={"type": "array", "items": STRATEGY},
-    params=[
-        {"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}}
-        for n in ("max", "offset", "page", "size")
-    ],
+    params=paging_params(),
 )
 def list_strategies():
     offset, size = paging()
@@ -161,6 +167,7 @@ def delete_attempt():
     ["POST", "PUT"],
     "Reorder a strategy's attempts",
     "strategy",
+    body=strategies.OrderIn,
     response=STRATEGY,
 )
 def update_order():

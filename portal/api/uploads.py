@@ -42,6 +42,27 @@ STATUS = {
     },
 }
 FORM = "multipart/form-data"
+# a CSV text file: NUL bytes mark a binary file (xlsx, UTF-16, images), refused
+FILE = {"type": "string", "pattern": "^[^\\u0000]*$", "contentMediaType": "text/csv"}
+FLAG = {"type": "string"}  # 1/true/yes/on force; anything else does not
+DNC_FORM = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {"file": FILE, "force": FLAG},
+}
+CONTACTS_FORM = {
+    "type": "object",
+    "required": ["file", "campaignId"],
+    "properties": {
+        "file": FILE,
+        "campaignId": {"type": "integer", "minimum": 1},
+        "duplicateCallbacks": {
+            "type": "string",
+            "pattern": r"^\s*([Aa][Ll][Ll][Oo][Ww]|[Dd][Ee][Nn][Yy])?\s*$",
+        },
+        "force": FLAG,
+    },
+}
 
 
 def _received(kind: str, campaign_field: bool) -> Response:
@@ -72,6 +93,7 @@ def _received(kind: str, campaign_field: bool) -> Response:
     "callback",
     response=ACCEPTED,
     content=FORM,
+    form=CONTACTS_FORM,
 )
 def upload_bulk_caller():
     return _received("contacts", campaign_field=True)
@@ -84,6 +106,7 @@ def upload_bulk_caller():
     "dnc",
     response=ACCEPTED,
     content=FORM,
+    form=DNC_FORM,
 )
 def upload_dnc_csv():
     return _received("dnc", campaign_field=False)
@@ -96,9 +119,17 @@ def upload_dnc_csv():
     "upload",
     response={"type": "array", "items": STATUS},
     params=[
-        {"name": "kind", "in": "query", "schema": {"type": "string"}},
+        {
+            "name": "kind",
+            "in": "query",
+            "schema": {"type": "string", "enum": ["", *uploads.KINDS]},
+        },
         {"name": "campaignId", "in": "query", "schema": {"type": "integer"}},
-        {"name": "max", "in": "query", "schema": {"type": "integer", "maximum": 100}},
+        {
+            "name": "max",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+        },
     ],
 )
 def list_uploads():

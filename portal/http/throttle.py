@@ -8,8 +8,9 @@ guesses cannot all slip under a limit that is checked first and counted later:
 
 - per (account, address): ``ECM_LOGIN_LIMIT`` failures, then 429 for that pair only;
 - per address, across accounts: ``ECM_LOGIN_ADDRESS_LIMIT`` failures, then 429;
-- per account, across addresses: ``ECM_LOGIN_LIMIT`` guesses at full speed, then one
-  guess per delay, the delay doubling (1 s, 2 s, 4 s ...) up to ``ECM_LOGIN_DELAY_MAX``.
+- per account, across addresses: ``ECM_LOGIN_LIMIT`` guesses at full speed (the last
+  of them opens a gate), then one guess per delay, the delay doubling (1 s, 2 s,
+  4 s ...) up to ``ECM_LOGIN_DELAY_MAX``.
   A guess waits up to ``ECM_LOGIN_MAX_WAIT`` seconds for its turn, then gets 429. An
   address that signed in to the account before skips this gate.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from functools import wraps
@@ -114,25 +116,28 @@ class Attempt:
 
 
 def _refuse(retry_after: float) -> TooManyRequests:
-    return TooManyRequests(description=MESSAGE, retry_after=max(1, int(retry_after)))
+    """429 with the whole seconds until a retry can pass (never too early)."""
+    return TooManyRequests(
+        description=MESSAGE, retry_after=max(1, math.ceil(retry_after))
+    )
 
 
 def _pass_account_gate(counters: Counters, account: str, count: int, limit) -> None:
-    """Past the account's free guesses: wait for the next slot, doubling each time."""
+    """Past the account's free guesses: wait for the next turn, doubling each time.
+
+    The first `limit - 1` guesses of a window are free; every later one must win the
+    gate (one atomic increment that only the first caller sees as 1), so however many
+    arrive at once, at most `limit` are evaluated before the first delay has passed.
+    """
     config = current_app.config
-    window = limit.get_expiry()
-    if count <= limit.amount:
-        if count == limit.amount:  # the last free guess closes the gate behind it
-            counters.incr(f"gate/{account}", FIRST_DELAY_SECONDS)
+    if count < limit.amount:
         return
     deadline = time.monotonic() + float(config["ECM_LOGIN_MAX_WAIT"])
     while True:
         turns = counters.get(f"turns/{account}")
-        delay = min(
-            FIRST_DELAY_SECONDS * 2 ** (turns + 1), config["ECM_LOGIN_DELAY_MAX"]
-        )
+        delay = min(FIRST_DELAY_SECONDS * 2**turns, config["ECM_LOGIN_DELAY_MAX"])
         if counters.incr(f"gate/{account}", delay) == 1:
-            counters.incr(f"turns/{account}", window)
+            counters.incr(f"turns/{account}", limit.get_expiry())
             return
         remaining = counters.expiry(f"gate/{account}") - time.time()
         if time.monotonic() + max(remaining, 0) > deadline:

@@ -19,16 +19,48 @@ from portal.services.enums import CAMPAIGN_TYPES, DIALER_TYPES
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.validation import (
+    HHMM_PATTERN,
     MAX_TEXT,
+    WEEK_DAYS_PATTERN,
     Schema,
     as_int,
     check_hhmm,
     check_time_zone,
     check_week_days,
     parse,
+    zone_names,
 )
 
 INPUT_ALIASES = {"startTIme": "startTime", "weekdays": "weekDays"}
+
+
+def _zones() -> list[dict]:
+    return [{"type": "string", "enum": sorted(zone_names())}, {"type": "null"}]
+
+
+def _any_case(words) -> str:
+    """A JSON-schema pattern matching any of these words in any letter case."""
+    spelled = [
+        "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+        for word in words
+    ]
+    return "(" + "|".join(spelled) + ")"
+
+
+def _week_days_schema(schema: dict) -> None:
+    """ "1,2,3" (spaces and empty items ignored), or a list of days, or null."""
+    schema.clear()
+    day = {
+        "anyOf": [
+            {"type": "integer", "enum": list(range(7))},
+            {"type": "string", "pattern": r"^\s*[0-6]\s*$"},
+        ]
+    }
+    schema["anyOf"] = [
+        {"type": "string", "pattern": WEEK_DAYS_PATTERN},
+        {"type": "array", "items": day, "minItems": 1},
+        {"type": "null"},
+    ]
 
 
 class CampaignFields(CampaignRuleFields):
@@ -41,17 +73,28 @@ class CampaignFields(CampaignRuleFields):
     name: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
     description: str | None = Field(default=None, max_length=4000)
     strategyId: int | None = None
-    status: int | None = None
-    type: int | None = None
+    status: int | None = Field(default=None, json_schema_extra={"enum": [0, 1]})
+    type: int | None = Field(
+        default=None, json_schema_extra={"enum": sorted(CAMPAIGN_TYPES)}
+    )
     enabled: bool | None = None
     crmCampaignId: str | None = Field(default=None, max_length=MAX_TEXT)
     ciscoCampaignId: str | None = Field(default=None, max_length=64)
     ciscoCampaignName: str | None = Field(default=None, max_length=MAX_TEXT)
-    startTime: str | None = None
-    endTime: str | None = None
-    weekDays: str | None = None
-    timeZone: str | None = None
-    dialerType: str | None = None
+    startTime: str | None = Field(
+        default=None, json_schema_extra={"pattern": HHMM_PATTERN}
+    )
+    endTime: str | None = Field(
+        default=None, json_schema_extra={"pattern": HHMM_PATTERN}
+    )
+    weekDays: str | None = Field(default=None, json_schema_extra=_week_days_schema)
+    timeZone: str | None = Field(
+        default=None, json_schema_extra=lambda s: s.update(anyOf=_zones())
+    )
+    dialerType: str | None = Field(
+        default=None,
+        json_schema_extra={"pattern": r"^\s*" + _any_case(DIALER_TYPES) + r"?\s*$"},
+    )
     skillGroup: str | None = Field(default=None, max_length=MAX_TEXT)
     smsTemplate: str | None = Field(default=None, max_length=1600)
     respectContactTimeZone: bool | None = None
@@ -108,29 +151,53 @@ class CampaignFields(CampaignRuleFields):
         return v.upper()
 
 
+class CampaignCreate(CampaignFields):
+    """What a create must carry (the service checks the same, field by field)."""
+
+    name: str = Field(min_length=1, max_length=MAX_TEXT)
+    strategyId: int
+
+
+class CampaignBySkillGroup(CampaignCreate):
+    skillGroup: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
 class CampaignUpdate(CampaignFields):
     id: int
 
 
+STATUS_WORDS = {
+    "0": "0",
+    "1": "1",
+    "pause": "0",
+    "paused": "0",
+    "resume": "1",
+    "running": "1",
+}
+
+
+def _status_schema(schema: dict) -> None:
+    """0/1 as a number, or one of the words in any case (spaces around ignored)."""
+    schema.clear()
+    schema["anyOf"] = [
+        {"type": "integer", "enum": [0, 1]},
+        {"type": "string", "pattern": r"^\s*" + _any_case(STATUS_WORDS) + r"\s*$"},
+    ]
+
+
 class CampaignStatusIn(Schema):
     id: int
-    status: str
+    status: str = Field(json_schema_extra=_status_schema)
 
     @field_validator("status", mode="before")
     @classmethod
     def _status(cls, v: Any) -> str:
-        text = str(v).strip().lower() if v is not None else ""
-        mapping = {
-            "0": "0",
-            "1": "1",
-            "pause": "0",
-            "paused": "0",
-            "resume": "1",
-            "running": "1",
-        }
-        if text not in mapping:
+        text = (
+            str(v).strip().lower() if v is not None and not isinstance(v, bool) else ""
+        )
+        if text not in STATUS_WORDS:
             raise ValueError("must be 0/1 or pause/resume")
-        return mapping[text]
+        return STATUS_WORDS[text]
 
 
 COLUMN_OF = {
@@ -328,7 +395,7 @@ def delete_campaign(actor: User, campaign_id: Any) -> None:
     upload_ids = select(Upload.id).where(Upload.campaign_id == cid)
     from portal.services.uploads import storage
 
-    storage.remove_for_uploads(list(db.session.scalars(upload_ids)))
+    files = storage.disk_files_of(list(db.session.scalars(upload_ids)))
     db.session.execute(
         UploadError.__table__.delete().where(UploadError.upload_id.in_(upload_ids))
     )
@@ -336,6 +403,8 @@ def delete_campaign(actor: User, campaign_id: Any) -> None:
     audit.record(actor, "delete", "campaign", cid, {"name": campaign.name})
     db.session.delete(campaign)
     db.session.commit()
+    for path in files:  # uploads in the database store went with their rows
+        storage.remove(path)
 
 
 WINDOW_STATES = {

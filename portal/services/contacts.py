@@ -355,7 +355,7 @@ def contact_history(actor: User, contact: Contact) -> list[ContactAttempt]:
 
 class ListFilter(Schema):
     campaignId: int | None = None
-    requestState: int | None = None
+    requestState: int | None = Field(default=None, ge=0, le=max(REQUEST_STATES))
     callResult: int | None = None
     phone: str | None = Field(default=None, max_length=64)
     page: int = Field(default=0, ge=0, le=10_000_000)

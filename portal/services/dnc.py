@@ -16,6 +16,8 @@ from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.validation import MAX_TEXT, Schema, as_int, parse
 
+MAX_SEARCH = 40  # characters of a DNC search
+
 
 class DncIn(Schema):
     name: str | None = Field(default=None, max_length=MAX_TEXT)

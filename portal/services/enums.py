@@ -89,3 +89,8 @@ def call_result_name(code: int | None) -> str:
     if code is None:
         return ""
     return CALL_RESULTS.get(int(code), f"Code {code}")
+
+
+def result_codes() -> list[int]:
+    """The codes a call result may carry (0, "not yet attempted", is not a result)."""
+    return sorted(code for code in CALL_RESULTS if code != 0)

@@ -8,14 +8,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import CallStrategy, Campaign, StrategyAttempt, User
 from portal.models._base import name_key
 from portal.services import audit
-from portal.services.enums import CALL_RESULTS
+from portal.services.enums import CALL_RESULTS, result_codes
 from portal.services.errors import NotFound, ServiceError, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.validation import MAX_TEXT, Schema, as_int, parse
@@ -34,7 +34,7 @@ class RetryRule:
 
 
 class RetryRuleIn(Schema):
-    call_result: int
+    call_result: int = Field(json_schema_extra={"enum": result_codes()})
     attempt_number: int = Field(ge=1, le=MAX_ATTEMPTS_LIMIT)
     delay: int = Field(default=0, ge=0, le=525_600)
     expiry: int | None = Field(default=None, ge=0, le=5_256_000)
@@ -91,6 +91,19 @@ class AttemptIn(Schema):
 
 
 class AttemptUpdateIn(AttemptIn):
+    """An attempt named by `id`, or by `csAttempt` when `id` is absent."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["id"], "properties": {"id": {"type": "integer"}}},
+                {
+                    "required": ["csAttempt"],
+                    "properties": {"csAttempt": {"type": "integer"}},
+                },
+            ]
+        }
+    )
     id: int | None = None
     csAttempt: int | None = None
     csId: int | None = None
@@ -383,8 +396,24 @@ def delete_attempt(actor: User, attempt_id: Any) -> None:
     db.session.commit()
 
 
+class OrderItem(Schema):
+    atId: int = Field(ge=1)
+    index: int
+
+
+class OrderIn(Schema):
+    """The documented form of updateOrder's body (`_order_items` also reads the
+    seed's other shapes: a JSON string, a bare list, {"data": [...]})."""
+
+    idIndexJson: list[OrderItem] = Field(min_length=1, max_length=1000)
+
+
 def _order_items(data: Any) -> list:
     """Accept the seed's idIndexJson in the shapes integrations actually send."""
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - {"idIndexJson", "data"})
+        if unknown:
+            raise ValidationFailed({unknown[0]: "unknown field"})
     if isinstance(data, dict) and "idIndexJson" in data:
         data = data["idIndexJson"]
     if isinstance(data, str):

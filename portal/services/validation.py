@@ -12,7 +12,11 @@ from pydantic import ValidationError as PydanticError
 
 from portal.services.errors import ValidationFailed
 
-HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+# The same rules as check_hhmm and check_week_days, for the OpenAPI document
+# (surrounding spaces are trimmed before the check; "HH:MM:00" is read as HH:MM).
+HHMM_PATTERN = r"^\s*([01][0-9]|2[0-3]):[0-5][0-9](:00)?\s*$"
+WEEK_DAYS_PATTERN = r"^[\s,]*[0-6]\s*(,[\s,]*[0-6]\s*)*[\s,]*$"
 MAX_TEXT = 255
 MAX_BODY_ITEMS = 10_000
 
@@ -152,6 +156,14 @@ def check_week_days(value: Any) -> str | None:
 _ZONES: set[str] | None = None
 
 
+def zone_names() -> set[str]:
+    """The IANA zone names check_time_zone accepts."""
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = available_timezones()
+    return {*_ZONES, "UTC"}
+
+
 def check_time_zone(value: str | None) -> str | None:
     global _ZONES
     if value is None:
@@ -209,6 +221,8 @@ def as_int(value: Any, field: str) -> int:
     """Read an id given as a number or numeric string, or raise the seed's 406."""
     if isinstance(value, bool) or value is None:
         raise ValidationFailed({field: "must be an integer"})
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON's 76.0 is the integer 76
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):

@@ -37,6 +37,10 @@ TINY: dict[str, list[str]] = {
         "--single-seconds", "1", "--feed-interval", "2",
         "--database", bench_url("bench_load"),
     ],
+    "bench_multihost.py": [  # builds the network-namespace lab: needs root
+        "sizing", "--contacts", "2000", "--campaigns", "2", "--batch", "50",
+        "--seconds", "3", "--upload-rows", "1000",
+    ],
     "bench_steering.py": ["--contacts", "5000", "--url", bench_url("bench_steering")],
 }  # fmt: skip
 

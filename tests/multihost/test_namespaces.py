@@ -28,7 +28,7 @@ def _namespaces_or_skip() -> None:
 @pytest.mark.redis
 def test_hosts_lost_mid_work_lose_nothing_and_double_nothing():
     _namespaces_or_skip()
-    figures = run_and_check(Sizes(rows=200_000, contacts=2_000))
+    figures = run_and_check(Sizes(rows=200_000, contacts=500))
     print(figures)
     assert figures["lostHost"] != figures["killedHost"]
     assert figures["heldClaims"] > 0 and 0 < figures["rowsAtCut"] < 200_000

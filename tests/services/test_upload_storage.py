@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Upload, UploadFile, UploadFileChunk, utcnow
+from portal.services.errors import ValidationFailed
 from portal.services.uploads import storage
 
 STORES = ["database", "disk"]
@@ -136,9 +137,12 @@ def test_deleting_the_upload_deletes_its_file(store_app, store_admin):
     admin = store_admin
     upload, ref = _kept_upload(admin, name)
     assert storage.exists(ref)
-    storage.remove_for_uploads([upload.id])
+    files = storage.disk_files_of([upload.id])
+    assert files == ([] if name == "database" else [ref])
     db.session.delete(upload)
     db.session.commit()
+    for path in files:
+        storage.remove(path)
     assert not storage.exists(ref)
     assert _rows() == (0, 0)
 
@@ -200,3 +204,59 @@ def test_default_store_is_the_database_on_postgresql_and_disk_on_sqlite(
     with app.app_context():
         expected = "database" if backend == "postgresql" else "disk"
         assert storage.storage() == expected
+
+
+def test_an_upload_imports_from_either_store_and_leaves_no_copy(
+    store_app, store_admin, tmp_path
+):
+    """The same file through the service in each store: counts, report, cleanup; a
+    second chunk size small enough that the file is read across chunk rows."""
+    from portal.services import uploads
+    from tests.services.upload_files import make_campaign, write_contacts_csv
+
+    app, name = store_app
+    app.config["ECM_IMPORT_CHUNK_ROWS"] = 500
+    campaign = make_campaign(store_admin, name=f"Store {name}")
+    info = write_contacts_csv(tmp_path / "in.csv", 3_000, bad_every=10, dnc_every=0)
+    with open(info.path, "rb") as handle:
+        upload = uploads.store_upload(
+            store_admin, "contacts", handle, "in.csv", campaign_id=campaign.id
+        )
+    assert upload.stored_path.startswith("db:") == (name == "database")
+    assert upload.content_hash == hashlib.sha256(info.path.read_bytes()).hexdigest()
+    result = uploads.run_import(upload.id)
+    assert result["state"] == "done", result
+    assert (result["rowsRead"], result["accepted"], result["rejected"]) == (
+        3_000,
+        3_000 - info.rejected,
+        info.rejected,
+    )
+    assert len(list(uploads.error_report(store_admin, upload))) == info.rejected + 1
+    assert not storage.exists(upload.stored_path)
+    assert _rows() == (0, 0)
+    with open(info.path, "rb") as handle, pytest.raises(ValidationFailed) as refused:
+        uploads.store_upload(
+            store_admin, "contacts", handle, "in.csv", campaign_id=campaign.id
+        )
+    assert "already uploaded" in refused.value.fields["file"]
+    assert _rows() == (0, 0)  # the refused repeat left nothing behind
+
+
+def test_deleting_a_campaign_removes_its_uploads_files(
+    store_app, store_admin, tmp_path
+):
+    from portal.services import campaigns, uploads
+    from tests.services.upload_files import make_campaign, write_contacts_csv
+
+    app, name = store_app
+    campaign = make_campaign(store_admin, name=f"Gone {name}")
+    info = write_contacts_csv(tmp_path / "in.csv", 50, bad_every=0, dnc_every=0)
+    with open(info.path, "rb") as handle:
+        upload = uploads.store_upload(
+            store_admin, "contacts", handle, "in.csv", campaign_id=campaign.id
+        )
+    ref = upload.stored_path
+    assert storage.exists(ref)
+    campaigns.delete_campaign(store_admin, campaign.id)
+    assert not storage.exists(ref)
+    assert _rows() == (0, 0)

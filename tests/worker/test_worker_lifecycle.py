@@ -9,18 +9,19 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
 from rq import Queue, Worker
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 from portal import queue as q
 from tests.conftest import PG_URL, REDIS_URL
 from tests.faults.processes import process_env, spawn_flask, stop, wait_for
 from tests.web.conftest import Browser, text
 from worker import embedded
-from worker.schedule import claim_period
+from worker.schedule import claim_period, enqueue_once
 from worker.workers import run_queued_jobs
 
 STALLED = re.compile(r"1 job has waited \d+ s and no worker is taking them")
@@ -198,3 +199,27 @@ def test_two_schedulers_enqueue_each_period_once(app_factory, tmp_path, rq_redis
     enqueued = sum(log.read_text().count("feed-tick: enqueued") for log in logs)
     assert 1 <= enqueued <= int(elapsed) + 1, [log.read_text() for log in logs]
     assert all("scheduler: stopped" in log.read_text() for log in logs)
+
+
+def _started_with_heartbeat(job, seconds_ago: float) -> None:
+    """As a worker leaves a job it took: started, last heartbeat `seconds_ago`."""
+    beat = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    job.set_status(JobStatus.STARTED)
+    job.started_at = job.last_heartbeat = beat
+    job.save()
+
+
+def test_a_periodic_job_held_by_a_lost_worker_is_enqueued_again(rq_redis):
+    """A host lost mid-tick left `feed-tick` started; the next period enqueues it
+    again instead of waiting for RQ's maintenance pass (issue #16)."""
+    func = "tests.worker.slow_jobs.sleep_for"
+    job = enqueue_once(rq_redis, func, "tick-lost", 1, 0)
+    _started_with_heartbeat(job, 5)  # alive: beating
+    wait_for(lambda: claim_period(rq_redis, "probe", 1), 3, "no new period")
+    time.sleep(1.05)
+    assert enqueue_once(rq_redis, func, "tick-lost", 1, 0) is None
+    _started_with_heartbeat(Job.fetch("tick-lost", connection=rq_redis), 600)
+    again = wait_for(
+        lambda: enqueue_once(rq_redis, func, "tick-lost", 1, 0), 3, "not enqueued"
+    )
+    assert again.get_status() == JobStatus.QUEUED

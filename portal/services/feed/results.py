@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy import insert, select, text
 
 from portal import metrics
@@ -34,6 +34,7 @@ from portal.services.enums import (
     RESULT_RETURNED_UNATTEMPTED,
     RESULT_SMS_DELIVERED,
     RETURNED_UNATTEMPTED_DELAY_MINUTES,
+    result_codes,
 )
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.feed._sql import (
@@ -167,10 +168,25 @@ def normalise_code(code: Any) -> tuple[int, str | None]:
 class ResultIn(Schema):
     """POST /umm/ecm/callback/result: a contact by id, or by number and campaign."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["id"], "properties": {"id": {"type": "integer"}}},
+                {
+                    "required": ["numberToCall", "campaignId"],
+                    "properties": {
+                        "numberToCall": {"type": "string"},
+                        "campaignId": {"type": "integer"},
+                    },
+                },
+            ]
+        }
+    )
+
     id: int | None = Field(default=None, ge=1, le=MAX_ID)
     numberToCall: str | None = Field(default=None, max_length=64)
     campaignId: int | None = Field(default=None, ge=1, le=MAX_ID)
-    callResult: int
+    callResult: int = Field(json_schema_extra={"enum": result_codes()})
     raw: str | None = Field(default=None, max_length=RAW_MAX)
     callbackTime: str | None = Field(
         default=None,

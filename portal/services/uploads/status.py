@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Upload, UploadError, User
-from portal.services.errors import NotFound
+from portal.services.errors import NotFound, ValidationFailed
 from portal.services.exports import csv_lines
 from portal.services.roles import READERS, require
 from portal.services.validation import as_int
@@ -28,6 +28,9 @@ def get_upload(actor: User, upload_id: Any) -> Upload:
     return upload
 
 
+MAX_LISTED = 100
+
+
 def list_uploads(
     actor: User,
     kind: str | None = None,
@@ -36,7 +39,13 @@ def list_uploads(
 ) -> list[Upload]:
     """The most recent uploads, newest first, of one kind and campaign if given."""
     require(actor, READERS)
-    query = select(Upload).order_by(Upload.id.desc()).limit(max(1, min(limit, 100)))
+    from portal.services.uploads.receive import KINDS  # receive imports this module
+
+    if kind and kind not in KINDS:
+        raise ValidationFailed({"kind": f"must be one of {', '.join(KINDS)}"})
+    if not 1 <= limit <= MAX_LISTED:
+        raise ValidationFailed({"max": f"must be between 1 and {MAX_LISTED}"})
+    query = select(Upload).order_by(Upload.id.desc()).limit(limit)
     if kind:
         query = query.where(Upload.kind == kind)
     if campaign_id is not None:

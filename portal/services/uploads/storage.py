@@ -312,14 +312,16 @@ def remove(ref: str) -> None:
     Path(ref).unlink(missing_ok=True)
 
 
-def remove_for_uploads(upload_ids: list[int]) -> None:
-    """Before upload rows are deleted: their stored files go too (disk files do not
-    cascade with the rows)."""
-    for ref in db.session.scalars(
-        select(Upload.stored_path).where(Upload.id.in_(upload_ids))
-    ):
-        if ref:
-            remove(ref)
+def disk_files_of(upload_ids: list[int]) -> list[str]:
+    """The disk files of these uploads, to remove once their rows are deleted (the
+    database store's rows cascade with the Upload rows)."""
+    return [
+        ref
+        for ref in db.session.scalars(
+            select(Upload.stored_path).where(Upload.id.in_(upload_ids))
+        )
+        if ref and not ref.startswith(DB_PREFIX)
+    ]
 
 
 def purge_expired(now: datetime | None = None) -> int:
@@ -338,13 +340,15 @@ def purge_expired(now: datetime | None = None) -> int:
                 Upload.stored_path != "",
             )
         ).all()
-        for upload_id, ref in expired:
+        db.session.rollback()  # remove() writes on its own connection (SQLite)
+        for _, ref in expired:
             remove(ref)
+        for upload_id, _ in expired:
             db.session.execute(
                 update(Upload).where(Upload.id == upload_id).values(stored_path="")
             )
-            removed += 1
         db.session.commit()
+        removed = len(expired)
     orphans = db.session.scalars(
         select(UploadFile.id).where(
             UploadFile.upload_id.is_(None),
