@@ -59,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
+    app.extensions["ecm_api_document"] = api.openapi.build_document
     web.register(app)
     observability.register(app)
     errors.register(app, web.ERROR_PAGES)

@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(init_db)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(erase_number_command)
 
 
 @click.command("init-db")
@@ -65,3 +66,31 @@ def seed_demo(contacts: int) -> None:
     except ServiceError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(", ".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+@click.command("erase-number")
+@click.argument("number")
+@click.option(
+    "--keep-suppressed/--forget-completely",
+    default=None,
+    help="Keep the number's match key as a keyed hash so it is not dialed again "
+    "(default: ECM_ERASURE_KEEP_HASH).",
+)
+@with_appcontext
+def erase_number_command(number: str, keep_suppressed: bool | None) -> None:
+    """Forget a phone number across the product (a data subject's erasure request)."""
+    from portal.services import erasure
+    from portal.services.errors import ValidationFailed
+
+    data: dict = {"number": number}
+    if keep_suppressed is not None:
+        data["keepSuppressed"] = keep_suppressed
+    try:
+        removed = erasure.erase_number(None, data, system=True)
+    except ValidationFailed as exc:
+        raise click.ClickException(
+            "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        ) from None
+    click.echo(
+        "erased: " + ", ".join(f"{k} {v}" for k, v in sorted(removed.items()) if v)
+    )

@@ -92,6 +92,10 @@ class Config:
         )
         self.ECM_FEED_INTERVAL = _int(env.get("ECM_FEED_INTERVAL"), 10)
         self.ECM_RESPONSE_TIMEOUT = _int(env.get("ECM_RESPONSE_TIMEOUT"), 1800)
+        self.ECM_ABANDON_LOCKOUT_HOURS = _int(env.get("ECM_ABANDON_LOCKOUT_HOURS"), 72)
+        self.ECM_OPT_OUT_DEADLINE_DAYS = _int(env.get("ECM_OPT_OUT_DEADLINE_DAYS"), 10)
+        self.ECM_ERASURE_KEEP_HASH = _bool(env.get("ECM_ERASURE_KEEP_HASH"), True)
+        self.ECM_ERASURE_HASH_KEY = env.get("ECM_ERASURE_HASH_KEY") or self.SECRET_KEY
         # calling rules (frequency caps, restricted dates, regional hours, dates)
         self.ECM_CALLING_RULES = _bool(env.get("ECM_CALLING_RULES"), True)
         self.ECM_SAFE_WINDOW = env.get("ECM_SAFE_WINDOW") or "11:00-20:00"

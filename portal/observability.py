@@ -16,11 +16,12 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from redis.exceptions import RedisError
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from portal import metrics
 from portal import queue as q
 from portal.extensions import db
+from portal.models import Campaign, utcnow
 from portal.services import stats
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,29 @@ class _ScrapeTimeCollector:
         )
         feed_lag.add_metric([], lag)
         yield feed_lag
+        yield from _abandon_gauges()
+
+
+def _abandon_gauges():
+    """Each campaign's rolling abandon rates (percent of live answers)."""
+    from portal.services import abandon
+
+    try:
+        ids = list(db.session.scalars(select(Campaign.id)))
+        figures = abandon.rates(ids, utcnow())
+    except Exception as exc:  # noqa: BLE001 - a scrape must not fail
+        log.warning("metrics: abandon rates failed: %s", exc)
+        db.session.rollback()
+        return
+    gauge = GaugeMetricFamily(
+        "ecm_abandon_rate_percent",
+        "Abandoned calls over live answers, per campaign and window (24h, 30d)",
+        labels=["campaign", "window"],
+    )
+    for cid, windows in figures.items():
+        for name, window in windows.items():
+            gauge.add_metric([str(cid), name], window["rate"])
+    yield gauge
 
 
 def _counter_registry() -> CollectorRegistry:

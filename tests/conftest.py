@@ -51,7 +51,7 @@ def _prepare_schema(backend: str) -> str:
         try:
             with engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any failure ends the run, saying why
             pytest.fail(f"PostgreSQL at {url} is required for the test run: {exc}")
         engine.dispose()
     else:

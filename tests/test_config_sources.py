@@ -20,6 +20,7 @@ CONFIG_FILE = ROOT / "portal" / "config.py"
 LIBRARY_KEYS = set(Flask.default_config) | {
     "SQLALCHEMY_DATABASE_URI",
     "SQLALCHEMY_ENGINE_OPTIONS",
+    "RATELIMIT_ENABLED",  # flask-limiter's switch; tests turn it off
 }
 
 

@@ -29,6 +29,9 @@ ENTRY = {
         "dataCreated": {"type": ["string", "null"]},
         "dateCreated": {"type": ["string", "null"]},
         "lastUpdated": {"type": ["string", "null"]},
+        "expiresAt": {"type": ["string", "null"], "format": "date-time"},
+        "source": {"type": ["string", "null"]},
+        "reason": {"type": ["string", "null"]},
     },
 }
 

@@ -41,7 +41,15 @@ STATS = {
         "dialsPerHour",
         "feedLagSeconds",
         "eligibility",
+        "abandonRate24h",
+        "abandonRate30d",
     ],
+    "properties": {
+        "abandonRate24h": {"type": "number", "description": "percent of live answers"},
+        "abandonRate30d": {"type": "number", "description": "percent of live answers"},
+        "maxAbandonRate": {"type": ["number", "null"]},
+        "pauseReason": {"type": ["string", "null"]},
+    },
 }
 
 

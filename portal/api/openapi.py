@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document, generated from the registered endpoints and their schemas."""
+"""The OpenAPI 3.1 document, generated from the registered endpoints and schemas."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 from flask import jsonify
 
-from portal.api.core import ENDPOINTS, bp
+from portal.api.core import ENDPOINTS, Endpoint, bp
 
 ERROR = {
     "type": "object",
@@ -72,80 +72,27 @@ def _numbers_for_strings(node):
     return node
 
 
+JSON_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+INFO = {
+    "title": "ECM Portal API",
+    "version": "13.3",
+    "description": "Wire-compatible with the ECM API reference. Authenticate with "
+    "/umm/api/login and send `Authorization: Bearer <token>`.",
+}
+SECURITY_SCHEMES = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+}
+
+
 def build_document() -> dict:
+    """The OpenAPI document of every registered endpoint (ENDPOINTS)."""
     components: dict[str, dict] = {"Error": ERROR}
     paths: dict[str, dict] = {}
     for ep in ENDPOINTS:
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", ep.rule)
         item = paths.setdefault(path, {})
         for method in ep.methods:
-            op: dict = {
-                "summary": ep.summary,
-                "tags": [ep.tag],
-                "operationId": f"{method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
-                "responses": {},
-            }
-            params = list(ep.params)
-            for name in re.findall(r"{(\w+)}", path):
-                params.append(
-                    {
-                        "name": name,
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "integer", "minimum": 0},
-                    }
-                )
-            if params:
-                op["parameters"] = params
-            if ep.body is not None and method in ("POST", "PUT"):
-                name = ep.body.__name__
-                schema = ep.body.model_json_schema(
-                    ref_template="#/components/schemas/{model}"
-                )
-                for def_name, definition in schema.pop("$defs", {}).items():
-                    components[def_name] = definition
-                components[name] = schema
-                op["requestBody"] = {
-                    # a body whose every field is optional may be left out
-                    "required": bool(schema.get("required")),
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": f"#/components/schemas/{name}"}
-                        }
-                    },
-                }
-            elif ep.content != "application/json" and method == "POST":
-                op["requestBody"] = {
-                    "required": True,
-                    "content": {ep.content: {"schema": ep.form or {"type": "object"}}},
-                }
-            if ep.status == 204:
-                op["responses"]["204"] = {"description": "No content"}
-            else:
-                default = (
-                    {"type": "string"}
-                    if ep.produces.startswith("text/")
-                    else {"type": "object"}
-                )
-                content = {ep.produces: {"schema": ep.response or default}}
-                op["responses"][str(ep.status)] = {
-                    "description": "Success",
-                    "content": content,
-                }
-            for code, text in ERROR_CODES.items():
-                if code == "403" and not ep.auth:
-                    continue
-                op["responses"][code] = {
-                    "description": text,
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": "#/components/schemas/Error"}
-                        }
-                    },
-                }
-            if ep.auth:
-                op["security"] = [{"bearerAuth": []}]
-            item[method.lower()] = op
+            item[method.lower()] = _operation(ep, method, path, components)
     _bound_integers(paths)
     _bound_integers(components)
     for name, schema in components.items():
@@ -153,24 +100,82 @@ def build_document() -> dict:
             _numbers_for_strings(schema)
     return {
         "openapi": "3.1.0",
-        "info": {
-            "title": "ECM Portal API",
-            "version": "13.3",
-            "description": "Wire-compatible with the ECM API reference. Authenticate with "
-            "/umm/api/login and send `Authorization: Bearer <token>`.",
-        },
+        "info": INFO,
         "paths": paths,
-        "components": {
-            "schemas": components,
-            "securitySchemes": {
-                "bearerAuth": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "bearerFormat": "JWT",
-                }
-            },
-        },
+        "components": {"schemas": components, "securitySchemes": SECURITY_SCHEMES},
     }
+
+
+def _operation(ep: Endpoint, method: str, path: str, components: dict) -> dict:
+    """One method of one path: parameters, body, answers, security."""
+    slug = path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
+    op: dict = {
+        "summary": ep.summary,
+        "tags": [ep.tag],
+        "operationId": f"{method.lower()}_{slug}",
+        "responses": {},
+    }
+    params = list(ep.params) + [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+        }
+        for name in re.findall(r"{(\w+)}", path)
+    ]
+    if params:
+        op["parameters"] = params
+    body = _request_body(ep, method, components)
+    if body is not None:
+        op["requestBody"] = body
+    op["responses"] = _responses(ep)
+    if ep.auth:
+        op["security"] = [{"bearerAuth": []}]
+    return op
+
+
+def _request_body(ep: Endpoint, method: str, components: dict) -> dict | None:
+    """The pydantic schema of a JSON body (its definitions into components), or
+    a plain object for a multipart POST."""
+    if ep.body is not None and method in ("POST", "PUT"):
+        name = ep.body.__name__
+        schema = ep.body.model_json_schema(ref_template="#/components/schemas/{model}")
+        for def_name, definition in schema.pop("$defs", {}).items():
+            components[def_name] = definition
+        components[name] = schema
+        reference = {"$ref": f"#/components/schemas/{name}"}
+        return {
+            # a body whose every field is optional may be left out
+            "required": bool(schema.get("required")),
+            "content": {"application/json": {"schema": reference}},
+        }
+    if ep.content != "application/json" and method == "POST":
+        return {
+            "required": True,
+            "content": {ep.content: {"schema": ep.form or {"type": "object"}}},
+        }
+    return None
+
+
+def _responses(ep: Endpoint) -> dict:
+    """The success answer, then every error in the API's one shape."""
+    responses: dict = {}
+    if ep.status == 204:
+        responses["204"] = {"description": "No content"}
+    else:
+        default = (
+            {"type": "string"}
+            if ep.produces.startswith("text/")
+            else {"type": "object"}
+        )
+        content = {ep.produces: {"schema": ep.response or default}}
+        responses[str(ep.status)] = {"description": "Success", "content": content}
+    for code, text in ERROR_CODES.items():
+        if code == "403" and not ep.auth:
+            continue
+        responses[code] = {"description": text, "content": JSON_ERROR}
+    return responses
 
 
 @bp.get("/openapi.json")

@@ -14,15 +14,12 @@ from portal.models import (
     StrategyAttempt,
     Upload,
     User,
+    iso_z,
 )
 from portal.models.users import ROLE_DESCRIPTIONS, ROLES
 from portal.services.calling_rules.fields import serialise as calling_rule_fields
+from portal.services.enums import DISPATCHED
 from portal.services.preferences import PASSWORD_MASK
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 UTC with a Z, as the seed writes timestamps."""
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def epoch_ms(value: datetime | None) -> str | None:
@@ -53,12 +50,14 @@ def campaign(c: Campaign) -> dict:
         "timeZone": c.time_zone,
         "respectContactTimeZone": bool(c.respect_contact_time_zone),
         "responseTimeout": c.response_timeout,
+        "maxAbandonRate": c.max_abandon_rate,
+        "pauseReason": c.pause_reason,
         **calling_rule_fields(c, with_dates=True),
         "dialOrder": c.dial_order or "due",
         "contactFilter": c.contact_filter,
         "recycleRules": c.recycle_rules or [],
-        "lastUpdated": iso(c.last_updated),
-        "dateCreated": iso(c.date_created),
+        "lastUpdated": iso_z(c.last_updated),
+        "dateCreated": iso_z(c.date_created),
     }
 
 
@@ -110,14 +109,17 @@ def dnc_entry(e: DncEntry) -> dict:
         "name": e.name,
         "updateById": e.update_by_id,
         "primaryNumber": e.primary_number,
-        "dataCreated": iso(e.date_created),
-        "dateCreated": iso(e.date_created),
-        "lastUpdated": iso(e.last_updated),
+        "dataCreated": iso_z(e.date_created),
+        "dateCreated": iso_z(e.date_created),
+        "lastUpdated": iso_z(e.last_updated),
+        "expiresAt": iso_z(e.expires_at),
+        "source": e.source,
+        "reason": e.reason,
     }
 
 
 def local_dial_time(value: datetime | None, zone: str | None) -> str | None:
-    """dialTime in the campaign's time zone, in the seed's 'YYYY-MM-DD HH:MM:SS' form."""
+    """dialTime in the campaign's time zone, in the seed's 'YYYY-MM-DD HH:MM:SS'."""
     if value is None:
         return None
     local = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone or "UTC"))
@@ -148,11 +150,11 @@ def contact(c: Contact, camp: Campaign | None = None) -> dict:
             "callResult": c.call_result,
             "channel": c.channel,
             "ciscoCampaignId": _numeric_id(camp.cisco_campaign_id if camp else None),
-            "lastStatusUpdateTime": iso(c.last_status_update_time),
+            "lastStatusUpdateTime": iso_z(c.last_status_update_time),
             "numberToCall": c.number_to_call,
             "requestState": c.request_state,
-            "requestTime": iso(c.request_time),
-            "responseTimeout": iso(c.request_time and _timeout_at(c, camp)),
+            "requestTime": iso_z(c.request_time),
+            "responseTimeout": iso_z(c.request_time and _timeout_at(c, camp)),
             "priority": c.priority,
             "callbackTime": local_dial_time(c.callback_at, zone),
         }
@@ -172,7 +174,7 @@ def _timeout_at(c: Contact, camp: Campaign | None):
 
     from flask import current_app
 
-    if c.request_state != 1 or c.request_time is None:
+    if c.request_state != DISPATCHED or c.request_time is None:
         return None
     seconds = (camp.response_timeout if camp else None) or current_app.config[
         "ECM_RESPONSE_TIMEOUT"
@@ -241,7 +243,7 @@ def upload(u: Upload) -> dict:
         "duplicates": u.duplicates,
         "percent": percent(u),
         "error": u.error_message,
-        "createdAt": iso(u.created_at),
-        "startedAt": iso(u.started_at),
-        "finishedAt": iso(u.finished_at),
+        "createdAt": iso_z(u.created_at),
+        "startedAt": iso_z(u.started_at),
+        "finishedAt": iso_z(u.finished_at),
     }

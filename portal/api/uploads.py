@@ -8,6 +8,7 @@ from portal.api import serializers
 from portal.api.core import actor, endpoint
 from portal.http.multipart import receive_files
 from portal.services import uploads
+from portal.services.enums import UploadState
 from portal.services.validation import as_int
 
 ACCEPTED = {
@@ -31,7 +32,7 @@ STATUS = {
         "uploadId": {"type": "integer"},
         "kind": {"type": "string", "enum": list(uploads.KINDS)},
         "campaignId": {"type": ["integer", "null"]},
-        "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+        "state": {"type": "string", "enum": [s.value for s in UploadState]},
         "rowsTotal": {"type": ["integer", "null"]},
         "rowsRead": {"type": "integer"},
         "accepted": {"type": "integer"},

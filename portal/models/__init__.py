@@ -1,7 +1,16 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
-from portal.models._base import utcnow
+from portal.models._base import iso_z, utcnow
 from portal.models.campaigns import Campaign, CiscoCampaign
+from portal.models.consent import (
+    ContactNumberBlock,
+    DncList,
+    DncListEntry,
+    ErasedNumber,
+    NumberLockout,
+    OptOut,
+    ResultEffect,
+)
 from portal.models.contacts import (
     BUSINESS_PARAMS,
     PHONES,
@@ -31,6 +40,13 @@ from portal.models.users import (
 )
 
 __all__ = [
+    "ResultEffect",
+    "OptOut",
+    "NumberLockout",
+    "ErasedNumber",
+    "DncListEntry",
+    "DncList",
+    "ContactNumberBlock",
     "AttemptCount",
     "AuditLog",
     "BUSINESS_PARAMS",
@@ -58,5 +74,6 @@ __all__ = [
     "UploadFile",
     "UploadFileChunk",
     "User",
+    "iso_z",
     "utcnow",
 ]

@@ -9,6 +9,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def iso_z(moment: datetime | None) -> str | None:
+    """A stored (naive UTC) time in ISO 8601 with a Z, as the seed writes them."""
+    return None if moment is None else moment.strftime(ISO_Z)
+
+
 def name_key(name: str | None) -> str | None:
     """The form a unique name is compared in: NFKC, case-folded, trimmed.
 

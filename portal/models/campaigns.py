@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -70,6 +71,9 @@ class Campaign(db.Model):
     frequency_cap_count: Mapped[int | None] = mapped_column(Integer)
     frequency_cap_hours: Mapped[int | None] = mapped_column(Integer)
     min_gap_minutes: Mapped[int | None] = mapped_column(Integer)
+    # abandon-rate guard: percent of live answers; crossing it pauses the campaign
+    max_abandon_rate: Mapped[float | None] = mapped_column(Float)
+    pause_reason: Mapped[str | None] = mapped_column(String(255))
     # which pending contacts are dialed first: due, priority, newest, random
     dial_order: Mapped[str] = mapped_column(
         String(16), default="due", server_default="due"

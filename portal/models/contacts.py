@@ -39,7 +39,7 @@ class Contact(db.Model):
             sqlite_where=text("request_state = 1"),
         ),
         # feed: retry expiry housekeeping and the "retry expired" count (partial: most
-        # contacts never expire, and an index they are not in costs their updates nothing)
+        # contacts never expire; an index they are not in costs their updates nothing)
         Index(
             "ix_contacts_expiry",
             "campaign_id",

@@ -18,6 +18,10 @@ class DncEntry(db.Model):
     match_key: Mapped[str] = mapped_column(String(32), unique=True)
     update_by_id: Mapped[int | None] = mapped_column(Integer)
     upload_id: Mapped[int | None] = mapped_column(Integer)
+    # beyond ECM: a temporary entry stops blocking at expires_at by itself
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    source: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(255))
     date_created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_updated: Mapped[datetime] = mapped_column(
         DateTime, default=utcnow, onupdate=utcnow

@@ -18,8 +18,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.extensions import db
 from portal.models._base import utcnow
 
-UPLOAD_STATES = ("queued", "running", "done", "failed")
-
 
 class Upload(db.Model):
     """A bulk CSV import; the durable truth that RQ job.meta only mirrors."""

@@ -39,7 +39,7 @@ def record(
 
 
 def diff(obj: Any, values: dict[str, Any], secret: set[str] = frozenset()) -> dict:
-    """Apply values to obj and return {field: [old, new]} for the fields that changed."""
+    """Apply values to obj; return {field: [old, new]} for the fields that changed."""
     changed = {}
     for key, new in values.items():
         old = getattr(obj, key)

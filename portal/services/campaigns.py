@@ -15,7 +15,12 @@ from portal.models._base import name_key
 from portal.services import audit, cisco, contact_filters, paging, recycling
 from portal.services.calling_rules.fields import CampaignRuleFields, rule_values
 from portal.services.dial_order import check_dial_order
-from portal.services.enums import CAMPAIGN_TYPES, DIALER_TYPES
+from portal.services.enums import (
+    CAMPAIGN_STATUS,
+    CAMPAIGN_TYPES,
+    DIALER_TYPES,
+    CampaignStatus,
+)
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.validation import (
@@ -99,6 +104,7 @@ class CampaignFields(CampaignRuleFields):
     smsTemplate: str | None = Field(default=None, max_length=1600)
     respectContactTimeZone: bool | None = None
     responseTimeout: int | None = Field(default=None, ge=10, le=7 * 86400)
+    maxAbandonRate: float | None = Field(default=None, gt=0, le=100)
     dialOrder: str | None = Field(
         default=None, description="due, priority, newest or random"
     )
@@ -130,7 +136,7 @@ class CampaignFields(CampaignRuleFields):
     @field_validator("status")
     @classmethod
     def _status(cls, v: int | None) -> int | None:
-        if v is not None and v not in (0, 1):
+        if v is not None and v not in CAMPAIGN_STATUS:
             raise ValueError("must be 1 (running) or 0 (paused)")
         return v
 
@@ -219,6 +225,7 @@ COLUMN_OF = {
     "smsTemplate": "sms_template",
     "respectContactTimeZone": "respect_contact_time_zone",
     "responseTimeout": "response_timeout",
+    "maxAbandonRate": "max_abandon_rate",
     "dialOrder": "dial_order",
     "contactFilter": "contact_filter",
     "recycleRules": "recycle_rules",
@@ -332,6 +339,8 @@ def update_campaign(actor: User, data: dict) -> Campaign:
     ):
         raise ValidationFailed({"type": "cannot change after the campaign is created"})
     values.pop("type", None)
+    if values.get("status") == 1:
+        values["pause_reason"] = None
     _check_references(body, {**values, "_id": campaign.id})
     changes = audit.diff(campaign, values)
     if changes:
@@ -350,17 +359,20 @@ def set_status(actor: User, data: dict) -> tuple[Campaign, str]:
     body = parse(CampaignStatusIn, data)
     campaign = get_campaign(actor, body.id)
     status = int(body.status)
-    changes = audit.diff(campaign, {"status": status})
+    values: dict[str, Any] = {"status": status}
+    if status == 1:
+        values["pause_reason"] = None  # resumed: the guard's reason no longer holds
+    changes = audit.diff(campaign, values)
     if changes:
         audit.record(
             actor,
-            "pause" if status == 0 else "resume",
+            "pause" if status == CampaignStatus.PAUSED else "resume",
             "campaign",
             campaign.id,
             changes,
         )
     db.session.commit()
-    return campaign, "paused" if status == 0 else "resumed"
+    return campaign, "paused" if status == CampaignStatus.PAUSED else "resumed"
 
 
 def delete_campaign(actor: User, campaign_id: Any) -> None:
@@ -421,7 +433,7 @@ def window_state(campaign: Campaign, now: datetime) -> str:
     """The one badge a campaign list shows: why it is or is not dialing right now."""
     if not campaign.enabled:
         return "disabled"
-    if campaign.status != 1:
+    if campaign.status != CampaignStatus.RUNNING:
         return "paused"
     from portal.services.calling_rules import campaign_blocks
     from portal.services.feed.windows import campaign_window, local_time

@@ -29,6 +29,8 @@ from portal.services.enums import (
     PENDING,
     REQUEST_STATES,
     RESULT_ON_DNC,
+    CampaignType,
+    Channel,
 )
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
@@ -93,7 +95,7 @@ class ContactIn(Schema):
 
 
 class ContactRow:
-    """One contact's fields after validation, ready to insert (shared with bulk import)."""
+    """One contact's fields after validation, ready to insert (bulk import too)."""
 
     __slots__ = ("values", "match_key", "dial_time", "priority", "other_keys")
 
@@ -200,23 +202,9 @@ def validate_contact_fields(
         errors["phone1"] = "is required"
     dial_time = now or utcnow()
     if raw_time is not None:
-        try:
-            local = parse_dial_time(raw_time)
-            zone = ZoneInfo(campaign.time_zone or "UTC")
-            if zone is _UTC:
-                dial_time = local
-            else:
-                dial_time = (
-                    local.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
-                )
-        except ValueError as exc:
-            errors["dialTime"] = str(exc)
+        dial_time = _dial_time(raw_time, campaign, dial_time, errors)
     if errors:
-        if len(errors) > 1:
-            errors = dict(
-                sorted(errors.items(), key=lambda item: _FIELD_ORDER[item[0]])
-            )
-        raise ValidationFailed(errors)
+        _refuse(errors)
     return ContactRow(values, key, dial_time, priority, tuple(others))
 
 
@@ -229,6 +217,28 @@ def check_priority(raw: Any) -> int:
     if abs(value) > MAX_PRIORITY:
         raise ValueError(f"must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")
     return value
+
+
+def _dial_time(
+    raw: Any, campaign: Campaign, default: datetime, errors: dict[str, str]
+) -> datetime:
+    """The given dialTime, in the campaign's zone, as naive UTC (else `default`)."""
+    try:
+        local = parse_dial_time(raw)
+        zone = ZoneInfo(campaign.time_zone or "UTC")
+        if zone is _UTC:
+            return local
+        return local.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
+    except ValueError as exc:
+        errors["dialTime"] = str(exc)
+        return default
+
+
+def _refuse(errors: dict[str, str]) -> None:
+    """Raise ValidationFailed with the bad fields in the seed's field order."""
+    if len(errors) > 1:
+        errors = dict(sorted(errors.items(), key=lambda item: _FIELD_ORDER[item[0]]))
+    raise ValidationFailed(errors)
 
 
 def first_attempt(campaign: Campaign):
@@ -257,6 +267,11 @@ def has_open_contact(campaign_id: int, match_key: str) -> bool:
     return bool(open_contact_keys(campaign_id, [match_key]))
 
 
+def _first_channel(campaign: Campaign) -> Channel:
+    """The channel of a campaign without an attempt plan: SMS campaigns text."""
+    return Channel.SMS if campaign.type == CampaignType.SMS else Channel.VOICE
+
+
 def open_keys_anywhere(keys: Iterable[str]) -> set[str]:
     """Which keys have an open contact in any campaign (duplicateScope `all`)."""
     return set(
@@ -269,7 +284,7 @@ def open_keys_anywhere(keys: Iterable[str]) -> set[str]:
 def contact_defaults(
     campaign: Campaign, blocked: bool, now: datetime
 ) -> dict[str, Any]:
-    """Columns every new contact of a campaign starts with: first attempt, or DNC-blocked."""
+    """Columns a new contact starts with: the first attempt, or DNC-blocked."""
     attempt = first_attempt(campaign)
     return {
         "campaign_id": campaign.id,
@@ -279,7 +294,7 @@ def contact_defaults(
         "attempt_id": attempt.id if attempt else None,
         "attempt_number": attempt.attempt_number if attempt else 1,
         "attempts_made": 0,
-        "channel": attempt.channel if attempt else (1 if campaign.type == 2 else 0),
+        "channel": attempt.channel if attempt else _first_channel(campaign),
         "date_created": now,
         "last_status_update_time": now if blocked else None,
     }
@@ -299,7 +314,7 @@ def new_contact_values(
 
 
 def insert_contact(actor: User, data: dict) -> Contact:
-    """Add one contact to a campaign (insertCallback); DNC numbers are kept but blocked."""
+    """Add one contact to a campaign (insertCallback); a DNC number is kept, blocked."""
     require(actor, WRITERS)
     body = parse(ContactIn, data)
     campaign = campaigns.get_campaign(actor, body.campaignId, "campaignId")
@@ -390,7 +405,8 @@ def _filtered(body: ListFilter):
 
 
 def list_contacts(actor: User, data: dict) -> tuple[list[Contact], int | None]:
-    """getList: filter by campaign, state, result, number; page/size or max/offset or afterId."""
+    """getList: filter by campaign, state, result, number; page by page/size,
+    max/offset or afterId."""
     require(actor, READERS)
     body = parse(ListFilter, data)
     if body.campaignId is not None:

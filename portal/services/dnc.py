@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -11,20 +12,45 @@ from sqlalchemy import func, or_, select
 
 from portal.extensions import db
 from portal.models import DncEntry, User
-from portal.services import audit, phones
+from portal.services import audit, phones, suppression
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.validation import MAX_TEXT, Schema, as_int, parse
 
 MAX_SEARCH = 40  # characters of a DNC search
+SOURCE_MAX = 64
 
 
-class DncIn(Schema):
+class ConsentFields(Schema):
+    """Beyond ECM (SPEC section 8): optional on every DNC entry, default list too."""
+
+    expiresAt: datetime | None = None
+    source: str | None = Field(default=None, max_length=SOURCE_MAX)
+    reason: str | None = Field(default=None, max_length=MAX_TEXT)
+
+    _expiry = field_validator("expiresAt", mode="before")(
+        lambda cls, v: suppression.parse_instant(v)
+    )
+
+
+CONSENT_COLUMNS = {"expiresAt": "expires_at", "source": "source", "reason": "reason"}
+
+
+def consent_values(body: ConsentFields) -> dict[str, Any]:
+    """The consent fields the caller sent, by column."""
+    return {
+        column: getattr(body, name)
+        for name, column in CONSENT_COLUMNS.items()
+        if name in body.model_fields_set
+    }
+
+
+class DncIn(ConsentFields):
     name: str | None = Field(default=None, max_length=MAX_TEXT)
     primaryNumber: str
 
 
-class DncUpdate(Schema):
+class DncUpdate(ConsentFields):
     id: int
     name: str | None = Field(default=None, max_length=MAX_TEXT)
     primaryNumber: str | None = None
@@ -76,7 +102,7 @@ def is_blocked(match_key: str) -> bool:
 
 
 def blocked_keys(keys: Iterable[str]) -> set[str]:
-    """Which of these match keys are on the DNC list (bulk imports ask per 5,000 rows)."""
+    """Which of these match keys are on the DNC list (bulk imports ask per 5,000)."""
     return set(matching_keys(DncEntry.match_key, keys))
 
 
@@ -135,7 +161,7 @@ def list_entries(
     offset: int | None = None,
     limit: int = 50,
 ) -> tuple[list[DncEntry], int | None]:
-    """Entries by id, keyset-paged (after_id) or offset-paged; total only for offset paging."""
+    """Entries by id, keyset-paged (after_id) or offset-paged (with a total)."""
     require(actor, READERS)
     query = select(DncEntry).order_by(DncEntry.id)
     count = select(func.count()).select_from(DncEntry)
@@ -179,14 +205,24 @@ def add_entry(actor: User, data: dict) -> DncEntry:
     body = parse(DncIn, data, aliases={"number": "primaryNumber"})
     number, key, name = validate_entry_fields(body.primaryNumber, body.name)
     _check_unique(key)
+    consent = consent_values(body)
     entry = DncEntry(
-        name=name, primary_number=number, match_key=key, update_by_id=actor.id
+        name=name,
+        primary_number=number,
+        match_key=key,
+        update_by_id=actor.id,
+        **consent,
     )
     db.session.add(entry)
     db.session.flush()
-    block_open_contacts([key])
+    if entry.expires_at is None:  # a temporary entry holds contacts, never closes them
+        block_open_contacts([key])
     audit.record(
-        actor, "create", "dnc", entry.id, {"primaryNumber": number, "name": body.name}
+        actor,
+        "create",
+        "dnc",
+        entry.id,
+        {"primaryNumber": number, "name": body.name, **consent},
     )
     db.session.commit()
     return entry
@@ -205,10 +241,11 @@ def update_entry(actor: User, data: dict) -> DncEntry:
         values.update(primary_number=number, match_key=key)
     elif "primaryNumber" in body.model_fields_set:
         raise ValidationFailed({"primaryNumber": "may not be null"})
+    values.update(consent_values(body))
     values["update_by_id"] = actor.id
     changes = audit.diff(entry, values)
     changes.pop("update_by_id", None)
-    if "match_key" in changes:
+    if entry.expires_at is None and {"match_key", "expires_at"} & set(changes):
         block_open_contacts([entry.match_key])
     if changes:
         audit.record(actor, "update", "dnc", entry.id, changes)
@@ -227,7 +264,7 @@ def delete_entry(actor: User, entry_id: Any) -> None:
 
 
 def block_open_contacts(keys: list[str], connection: Any = None) -> int:
-    """Close pending contacts whose phone1 just went on the DNC list (state 5, result 26).
+    """Close pending contacts whose phone1 just went on the DNC list (state 5, code 26).
 
     Bulk imports pass their own `connection` so this runs in the chunk's transaction.
     """

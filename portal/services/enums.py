@@ -1,4 +1,10 @@
-"""The product's enumerations and the names the portal shows for them."""
+"""The product's vocabulary: its enumerations and the names the portal shows for them.
+
+The numbers are the seed's wire values and the stored ones; `IntEnum` members compare
+equal to them, so a query, a JSON body and a template all take a member as it is.
+"""
+
+from enum import IntEnum, StrEnum
 
 CALL_RESULTS: dict[int, str] = {
     0: "Not yet attempted",
@@ -39,32 +45,74 @@ CALL_RESULTS: dict[int, str] = {
     102: "SMS no reply",
 }
 
+
+class RequestState(IntEnum):
+    """Where a contact is in its life (the seed's requestState)."""
+
+    PENDING = 0
+    DISPATCHED = 1
+    COMPLETED = 2
+    MAX_ATTEMPTS = 3
+    EXPIRED = 4
+    BLOCKED_DNC = 5
+    INVALID = 6
+    CANCELLED = 7
+
+
 REQUEST_STATES: dict[int, str] = {
-    0: "Pending",
-    1: "Dispatched",
-    2: "Completed",
-    3: "Max attempts reached",
-    4: "Expired",
-    5: "Blocked by DNC",
-    6: "Invalid",
-    7: "Cancelled",
+    RequestState.PENDING: "Pending",
+    RequestState.DISPATCHED: "Dispatched",
+    RequestState.COMPLETED: "Completed",
+    RequestState.MAX_ATTEMPTS: "Max attempts reached",
+    RequestState.EXPIRED: "Expired",
+    RequestState.BLOCKED_DNC: "Blocked by DNC",
+    RequestState.INVALID: "Invalid",
+    RequestState.CANCELLED: "Cancelled",
 }
-(
-    PENDING,
-    DISPATCHED,
-    COMPLETED,
-    MAX_ATTEMPTS,
-    EXPIRED,
-    BLOCKED_DNC,
-    INVALID,
-    CANCELLED,
-) = range(8)
+PENDING = RequestState.PENDING
+DISPATCHED = RequestState.DISPATCHED
+COMPLETED = RequestState.COMPLETED
+MAX_ATTEMPTS = RequestState.MAX_ATTEMPTS
+EXPIRED = RequestState.EXPIRED
+BLOCKED_DNC = RequestState.BLOCKED_DNC
+INVALID = RequestState.INVALID
+CANCELLED = RequestState.CANCELLED
 OPEN_STATES = (PENDING, DISPATCHED)
 
-CAMPAIGN_TYPES = {0: "Agent", 1: "IVR", 2: "SMS"}
-CAMPAIGN_STATUS = {1: "Running", 0: "Paused"}
+
+class CampaignType(IntEnum):
+    AGENT = 0
+    IVR = 1
+    SMS = 2
+
+
+class CampaignStatus(IntEnum):
+    PAUSED = 0
+    RUNNING = 1
+
+
+class Channel(IntEnum):
+    """How one attempt reaches the contact."""
+
+    VOICE = 0
+    SMS = 1
+
+
+class UploadState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+CAMPAIGN_TYPES = {
+    CampaignType.AGENT: "Agent",
+    CampaignType.IVR: "IVR",
+    CampaignType.SMS: "SMS",
+}
+CAMPAIGN_STATUS = {CampaignStatus.RUNNING: "Running", CampaignStatus.PAUSED: "Paused"}
 DIALER_TYPES = ("PREDICTIVE", "PROGRESSIVE", "PREVIEW", "DIRECT_PREVIEW")
-CHANNELS = {0: "Voice", 1: "SMS"}
+CHANNELS = {Channel.VOICE: "Voice", Channel.SMS: "SMS"}
 RESULT_CONNECTED = 10
 RESULT_AGENT_REJECTED_CLOSE = 19
 RESULT_RETURNED_UNATTEMPTED = 25

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, select
@@ -20,6 +19,7 @@ from portal.models import (
     Contact,
     ContactAttempt,
     User,
+    iso_z,
 )
 from portal.services import campaigns
 from portal.services.enums import CHANNELS, REQUEST_STATES, call_result_name
@@ -73,10 +73,6 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]
 # --- what the exports contain, read in keyset batches so memory stays flat ---
 
 BATCH = 2000
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _keyset(build: Callable[[int], Select]) -> Iterator[Row]:
@@ -147,7 +143,7 @@ def campaign_contacts(actor: User, campaign_id: Any) -> tuple[Campaign, Iterator
                 *(m[name] for name in PHONES),
                 *(m[name] for name in BUSINESS_PARAMS),
                 m["crm_campaign_id"],
-                _iso(m["dial_time"]),
+                iso_z(m["dial_time"]),
                 m["request_state"],
                 REQUEST_STATES.get(m["request_state"], ""),
                 m["call_result"],
@@ -155,9 +151,9 @@ def campaign_contacts(actor: User, campaign_id: Any) -> tuple[Campaign, Iterator
                 m["attempt_number"],
                 m["attempts_made"],
                 m["number_to_call"],
-                _iso(m["request_time"]),
-                _iso(m["last_status_update_time"]),
-                _iso(m["date_created"]),
+                iso_z(m["request_time"]),
+                iso_z(m["last_status_update_time"]),
+                iso_z(m["date_created"]),
             ]
 
     return campaign, rows()
@@ -216,8 +212,8 @@ def campaign_results(actor: User, campaign_id: Any) -> tuple[Campaign, Iterator[
                 r[6],
                 call_result_name(r[6]),
                 r[7],
-                _iso(r[8]),
-                _iso(r[9]),
+                iso_z(r[8]),
+                iso_z(r[9]),
             ]
 
     return campaign, rows()
@@ -260,6 +256,6 @@ def audit_log(actor: User) -> Iterator[list]:
             changes = (
                 json.dumps(r[6], ensure_ascii=False, sort_keys=True) if r[6] else ""
             )
-            yield [r[0], _iso(r[1]), r[2], r[3], r[4], r[5], changes, r[7]]
+            yield [r[0], iso_z(r[1]), r[2], r[3], r[4], r[5], changes, r[7]]
 
     return rows()

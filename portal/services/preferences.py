@@ -1,4 +1,4 @@
-"""Preference settings: feed batch sizes, the file-drop paths and the dialer DB login."""
+"""Preference settings: feed batch sizes, file-drop paths and the dialer DB login."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def get_preferences(actor: User) -> PreferenceSettings:
 def save_preferences(
     actor: User, data: dict, *, must_exist: bool = False
 ) -> PreferenceSettings:
-    """Create or update the single settings row; a masked password keeps the stored one."""
+    """Create or update the one settings row; a masked password keeps the stored one."""
     require(actor, ADMIN)
     body = parse(PreferencesIn, data, aliases={"domain": "Domain"})
     prefs = current()

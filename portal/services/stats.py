@@ -20,14 +20,23 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import Campaign, Contact, ContactAttempt, FeedHeartbeat, User, utcnow
+from portal.models import (
+    Campaign,
+    Contact,
+    ContactAttempt,
+    FeedHeartbeat,
+    User,
+    iso_z,
+    utcnow,
+)
+from portal.services import abandon, cisco
 from portal.services import campaigns as campaign_service
-from portal.services import cisco
 from portal.services.enums import (
     CAMPAIGN_STATUS,
     CAMPAIGN_TYPES,
     PENDING,
     REQUEST_STATES,
+    CampaignStatus,
     call_result_name,
 )
 from portal.services.feed import eligibility
@@ -37,10 +46,6 @@ from portal.services.roles import READERS, require
 
 HOURS = 24
 SNAPSHOT = "stats:"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 def _hour_bucket():
@@ -57,7 +62,7 @@ def count(campaigns: list[Campaign], now: datetime) -> dict[int, dict[str, Any]]
     """The expensive part: contacts by state and result, dials per hour, reasons."""
     ids = [c.id for c in campaigns]
     raw: dict[int, dict[str, Any]] = {
-        cid: {"states": {}, "results": {}, "hours": {}, "at": _iso(now)} for cid in ids
+        cid: {"states": {}, "results": {}, "hours": {}, "at": iso_z(now)} for cid in ids
     }
     if not ids:
         return raw
@@ -87,6 +92,8 @@ def count(campaigns: list[Campaign], now: datetime) -> dict[int, dict[str, Any]]
         raw[cid]["hours"][key[:13]] = n
     for cid, counts in eligibility.contact_reason_counts(campaigns, now).items():
         raw[cid]["reasons"] = counts
+    for cid, figures in abandon.rates(ids, now).items():
+        raw[cid]["abandon"] = figures
     return raw
 
 
@@ -172,7 +179,7 @@ def _present(
         start = since + timedelta(hours=n)
         hours.append(
             {
-                "hour": _iso(start),
+                "hour": iso_z(start),
                 "dials": raw.get("hours", {}).get(start.strftime("%Y-%m-%d %H"), 0),
             }
         )
@@ -194,12 +201,17 @@ def _present(
         "dialsPerHour": hours,
         "dialsLast24h": sum(h["dials"] for h in hours),
         "feedLagSeconds": round((now - oldest).total_seconds()) if oldest else 0,
-        "oldestDue": _iso(oldest),
+        "oldestDue": iso_z(oldest),
         "eligibility": eligibility.summarise(
             campaign, plan, now, states.get(PENDING, 0), raw.get("reasons", {})
         ),
+        **abandon.stats_fields(
+            raw.get("abandon") or abandon.rates([campaign.id], now)[campaign.id]
+        ),
+        "maxAbandonRate": campaign.max_abandon_rate,
+        "pauseReason": campaign.pause_reason,
         "countedAt": raw.get("at"),
-        "at": _iso(now),
+        "at": iso_z(now),
         "ciscoRetryWarning": cisco.double_retry_warning(campaign, plan),
     }
 
@@ -258,7 +270,7 @@ def worker_health(now: datetime | None = None) -> dict[str, Any]:
             {
                 "name": w.name,
                 "state": w.get_state(),
-                "lastHeartbeat": _iso(w.last_heartbeat),
+                "lastHeartbeat": iso_z(w.last_heartbeat),
                 "host": w.hostname,
             }
             for w in Worker.all(connection=conn)
@@ -270,7 +282,7 @@ def worker_health(now: datetime | None = None) -> dict[str, Any]:
     if beat is not None:
         age = max(0.0, (utcnow() - beat.at).total_seconds())
         health["lastTick"] = {
-            "at": _iso(beat.at),
+            "at": iso_z(beat.at),
             "ageSeconds": round(age),
             "late": age > 3 * interval,
             "counts": {k: v for k, v in (beat.detail or {}).items() if k != "errors"},
@@ -307,7 +319,9 @@ def feed_lag_seconds(now: datetime | None = None) -> float:
     now = now or utcnow()
     candidates = list(
         db.session.scalars(
-            select(Campaign).where(Campaign.enabled.is_(True), Campaign.status == 1)
+            select(Campaign).where(
+                Campaign.enabled.is_(True), Campaign.status == CampaignStatus.RUNNING
+            )
         )
     )
     plans = load_plans({c.strategy_id for c in candidates if c.strategy_id})

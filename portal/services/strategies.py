@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models import CallStrategy, Campaign, StrategyAttempt, User
 from portal.models._base import name_key
 from portal.services import audit
-from portal.services.enums import CALL_RESULTS, result_codes
+from portal.services.enums import CALL_RESULTS, CHANNELS, Channel, result_codes
 from portal.services.errors import NotFound, ServiceError, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.validation import MAX_TEXT, Schema, as_int, parse
@@ -77,7 +77,7 @@ class AttemptIn(Schema):
     @field_validator("channel")
     @classmethod
     def _channel(cls, v: int) -> int:
-        if v not in (0, 1):
+        if v not in CHANNELS:
             raise ValueError("must be 0 (voice) or 1 (SMS)")
         return v
 
@@ -282,10 +282,16 @@ def _check_channel_moves(
     for attempt in ordered:
         for rule in retry_rules(attempt):
             target = by_number.get(rule.attempt_number)
-            if target is not None and attempt.channel == 1 and target.channel == 0:
+            if (
+                target is not None
+                and attempt.channel == Channel.SMS
+                and target.channel == Channel.VOICE
+            ):
                 raise ValidationFailed(
                     {
-                        "retryMap": f"attempt {attempt.attempt_number} is SMS and cannot retry into voice attempt {target.attempt_number}"
+                        "retryMap": f"attempt {attempt.attempt_number} is SMS and "
+                        "cannot retry into voice attempt "
+                        f"{target.attempt_number}"
                     }
                 )
 

@@ -1,4 +1,4 @@
-"""Input schemas and the checks shared by every adapter; also feed the OpenAPI document."""
+"""Input schemas and the checks every adapter shares; they also feed the OpenAPI doc."""
 
 from __future__ import annotations
 
@@ -183,7 +183,7 @@ DIAL_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
 
 
 def parse_dial_time(value: str) -> datetime:
-    """Read a dialTime in the seed's format (or ISO 8601); the caller applies the zone."""
+    """Read a dialTime in the seed's format (or ISO 8601); the caller adds the zone."""
     text = str(value).strip()
     if text.endswith("Z"):
         text = text[:-1]

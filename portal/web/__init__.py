@@ -41,9 +41,17 @@ HTTP_MESSAGES = {
 
 def register(app: Flask) -> None:
     """Attach the portal's blueprints, the session user loader and template helpers."""
-    from portal.web import auth, campaigns, dashboard, dnc, settings, strategies
+    from portal.web import (
+        auth,
+        campaigns,
+        consent,
+        dashboard,
+        dnc,
+        settings,
+        strategies,
+    )
 
-    for module in (auth, dashboard, campaigns, strategies, dnc, settings):
+    for module in (auth, dashboard, campaigns, strategies, dnc, consent, settings):
         app.register_blueprint(module.bp)
     from portal.web.uploads import bp as uploads_bp
 
@@ -67,6 +75,9 @@ def register(app: Flask) -> None:
         REQUEST_STATES=enums.REQUEST_STATES,
         CAMPAIGN_TYPES=enums.CAMPAIGN_TYPES,
         CHANNELS=enums.CHANNELS,
+        CampaignStatus=enums.CampaignStatus,
+        Channel=enums.Channel,
+        UploadState=enums.UploadState,
         DIALER_CHOICES=[(d, d.replace("_", " ").title()) for d in enums.DIALER_TYPES],
     )
     app.add_template_filter(format_time, "dt")

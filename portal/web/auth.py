@@ -12,6 +12,7 @@ from portal.http.throttle import throttle_login
 from portal.services import auth, users
 from portal.services.errors import ValidationFailed
 from portal.web.htmx import expect_form, form_values, render
+from portal.web.session import actor
 
 bp = Blueprint("auth", __name__)
 SESSION_ID = "sid"  # the server-side portal session this cookie belongs to
@@ -79,7 +80,7 @@ def account():
     values = form_values(request.form)
     if values.get("new_password") != values.get("confirm_password"):
         raise ValidationFailed({"confirm_password": "does not match the new password"})
-    user = current_user._get_current_object()
+    user = actor()
     users.change_password(
         user, values.get("current_password", ""), values.get("new_password", "")
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from portal.models import BUSINESS_PARAMS, PHONES, Campaign, utcnow
 from portal.services import campaigns, cisco, contacts, strategies
-from portal.services.enums import OPEN_STATES
+from portal.services.enums import OPEN_STATES, PENDING
 from portal.services.errors import ServiceUnavailable
 from portal.web.calling_rules import rule_form_data, rule_form_values
 from portal.web.htmx import (
@@ -20,6 +20,7 @@ from portal.web.htmx import (
     render,
     service_input,
 )
+from portal.web.session import actor
 
 bp = Blueprint("campaigns", __name__)
 
@@ -84,6 +85,7 @@ TEXT_FIELDS = (
     "skillGroup",
     "smsTemplate",
     "responseTimeout",
+    "maxAbandonRate",
 )
 REQUIRED = ("name", "strategyId", "startTime", "endTime", "timeZone")
 CONTACT_FIELDS = (
@@ -95,10 +97,6 @@ CONTACT_FIELDS = (
     "priority",
 )
 PAGE_SIZE = 50
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def campaign_values(campaign: Campaign | None) -> dict[str, Any]:
@@ -133,6 +131,9 @@ def campaign_values(campaign: Campaign | None) -> dict[str, Any]:
         else str(campaign.response_timeout),
         "enabled": campaign.enabled,
         "respectContactTimeZone": campaign.respect_contact_time_zone,
+        "maxAbandonRate": ""
+        if campaign.max_abandon_rate is None
+        else f"{campaign.max_abandon_rate:g}",
         **rule_form_values(campaign, with_dates=True),
     }
 
@@ -166,7 +167,7 @@ def _service_data(values: dict[str, Any], creating: bool) -> dict[str, Any]:
 
 def _dialer_campaigns() -> tuple[list[dict], str | None]:
     try:
-        return cisco.fetch_cisco_campaigns(_actor()), None
+        return cisco.fetch_cisco_campaigns(actor()), None
     except ServiceUnavailable as exc:
         return [], exc.message
 
@@ -179,7 +180,7 @@ def _form_context(
         "campaign": campaign,
         "v": values,
         "inline": inline,
-        "strategies": strategies.list_strategies(_actor()),
+        "strategies": strategies.list_strategies(actor()),
         "dialer_campaigns": dialer_campaigns,
         "dialer_error": dialer_error,
         "zones": COMMON_ZONES,
@@ -194,7 +195,7 @@ def _row_context(campaign: Campaign) -> dict:
 @bp.route("/campaigns")
 @login_required
 def index():
-    rows, total = campaigns.list_campaigns(_actor())
+    rows, total = campaigns.list_campaigns(actor())
     now = utcnow()
     return render_template(
         "campaigns/index.html",
@@ -216,7 +217,7 @@ def create():
         "campaigns/_form.html",
         build=lambda: _form_context(None, values, inline),
     )
-    campaign = campaigns.create_campaign(_actor(), _service_data(values, creating=True))
+    campaign = campaigns.create_campaign(actor(), _service_data(values, creating=True))
     message = f"Campaign “{campaign.name}” created."
     if inline:
         return fragment("campaigns/_created.html", message, **_row_context(campaign))
@@ -228,7 +229,7 @@ def create():
 @login_required
 def edit(campaign_id: int):
     inline = is_htmx_fragment()
-    campaign = campaigns.get_campaign(_actor(), campaign_id)
+    campaign = campaigns.get_campaign(actor(), campaign_id)
     if request.method == "GET":
         ctx = _form_context(campaign, campaign_values(campaign), inline)
         return render("campaigns/form_page.html", "campaigns/_form.html", **ctx)
@@ -240,7 +241,7 @@ def edit(campaign_id: int):
         build=lambda: _form_context(campaign, values, inline),
     )
     data = _service_data(values, creating=False)
-    campaign = campaigns.update_campaign(_actor(), {"id": campaign.id, **data})
+    campaign = campaigns.update_campaign(actor(), {"id": campaign.id, **data})
     message = f"Campaign “{campaign.name}” saved."
     if inline:
         return fragment(
@@ -255,7 +256,7 @@ def edit(campaign_id: int):
 def set_status(campaign_id: int):
     status = request.form.get("status", "")
     campaign, verb = campaigns.set_status(
-        _actor(), {"id": campaign_id, "status": status}
+        actor(), {"id": campaign_id, "status": status}
     )
     message = f"Campaign “{campaign.name}” {verb}."
     if is_htmx_fragment():
@@ -269,9 +270,9 @@ def set_status(campaign_id: int):
 @bp.route("/campaigns/<int:campaign_id>/delete", methods=["POST"])
 @login_required
 def delete(campaign_id: int):
-    campaign = campaigns.get_campaign(_actor(), campaign_id)
+    campaign = campaigns.get_campaign(actor(), campaign_id)
     name = campaign.name
-    campaigns.delete_campaign(_actor(), campaign_id)
+    campaigns.delete_campaign(actor(), campaign_id)
     message = f"Campaign “{name}” deleted with its contacts."
     if is_htmx_fragment():
         return fragment(None, message)
@@ -302,7 +303,7 @@ def _contacts_page(campaign: Campaign, filters: dict[str, Any]) -> dict:
         query["callResult"] = filters["result"]
     if filters["phone"]:
         query["phone"] = filters["phone"]
-    rows, _ = contacts.list_contacts(_actor(), query)
+    rows, _ = contacts.list_contacts(actor(), query)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     base = {k: v for k, v in filters.items() if v and k != "after"}
@@ -330,7 +331,7 @@ def _contact_form_context(campaign: Campaign, values: dict[str, Any]) -> dict:
 @bp.route("/campaigns/<int:campaign_id>")
 @login_required
 def show(campaign_id: int):
-    campaign = campaigns.get_campaign(_actor(), campaign_id)
+    campaign = campaigns.get_campaign(actor(), campaign_id)
     return render_template(
         "campaigns/show.html",
         campaign=campaign,
@@ -344,7 +345,7 @@ def show(campaign_id: int):
 @bp.route("/campaigns/<int:campaign_id>/contacts")
 @login_required
 def contacts_table(campaign_id: int):
-    campaign = campaigns.get_campaign(_actor(), campaign_id)
+    campaign = campaigns.get_campaign(actor(), campaign_id)
     ctx = _contacts_page(campaign, _contact_filters())
     if not is_htmx_fragment():
         return redirect(
@@ -356,7 +357,7 @@ def contacts_table(campaign_id: int):
 @bp.route("/campaigns/<int:campaign_id>/contacts", methods=["POST"])
 @login_required
 def add_contact(campaign_id: int):
-    campaign = campaigns.get_campaign(_actor(), campaign_id)
+    campaign = campaigns.get_campaign(actor(), campaign_id)
     values = form_values(request.form)
     page_ctx = {
         "campaign": campaign,
@@ -370,9 +371,9 @@ def add_contact(campaign_id: int):
         **{**page_ctx, **_contact_form_context(campaign, values)},
     )
     data = {"campaignId": campaign.id, **service_input(values, CONTACT_FIELDS)}
-    contact = contacts.insert_contact(_actor(), data)
+    contact = contacts.insert_contact(actor(), data)
     message = f"Contact #{contact.id} ({contact.phone1}) added."
-    if contact.request_state != 0:
+    if contact.request_state != PENDING:
         message += " Its number is on the DNC list, so it will not be dialed."
     if is_htmx_fragment():
         return fragment(
@@ -391,13 +392,13 @@ def add_contact(campaign_id: int):
 @bp.route("/contacts/<int:contact_id>")
 @login_required
 def contact(contact_id: int):
-    item = contacts.get_contact(_actor(), contact_id)
-    campaign = campaigns.get_campaign(_actor(), item.campaign_id)
+    item = contacts.get_contact(actor(), contact_id)
+    campaign = campaigns.get_campaign(actor(), item.campaign_id)
     return render_template(
         "campaigns/contact.html",
         contact=item,
         campaign=campaign,
-        history=contacts.contact_history(_actor(), item),
+        history=contacts.contact_history(actor(), item),
         is_open=item.request_state in OPEN_STATES,
         business=[
             (i, getattr(item, column))
@@ -415,6 +416,6 @@ def contact(contact_id: int):
 @bp.route("/contacts/<int:contact_id>/cancel", methods=["POST"])
 @login_required
 def cancel_contact(contact_id: int):
-    item = contacts.cancel_contact(_actor(), contact_id)
+    item = contacts.cancel_contact(actor(), contact_id)
     flash(f"Contact #{item.id} cancelled; it will not be dialed again.", "success")
     return redirect(url_for("campaigns.contact", contact_id=item.id))

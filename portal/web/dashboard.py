@@ -6,20 +6,21 @@ from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from portal.services import stats
+from portal.services.enums import RequestState
 from portal.services.feed import eligibility
 from portal.web.htmx import is_htmx_fragment
 
 bp = Blueprint("dashboard", __name__)
 
 STATE_CLASSES = {
-    0: "st-pending",
-    1: "st-dispatched",
-    2: "st-completed",
-    3: "st-max",
-    4: "st-expired",
-    5: "st-dnc",
-    6: "st-invalid",
-    7: "st-cancelled",
+    RequestState.PENDING: "st-pending",
+    RequestState.DISPATCHED: "st-dispatched",
+    RequestState.COMPLETED: "st-completed",
+    RequestState.MAX_ATTEMPTS: "st-max",
+    RequestState.EXPIRED: "st-expired",
+    RequestState.BLOCKED_DNC: "st-dnc",
+    RequestState.INVALID: "st-invalid",
+    RequestState.CANCELLED: "st-cancelled",
 }
 
 

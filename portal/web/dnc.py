@@ -5,18 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from portal.models import DncEntry
 from portal.services import dnc
 from portal.web.htmx import expect_form, form_values, fragment, is_htmx_fragment, render
+from portal.web.session import actor
 
 bp = Blueprint("dnc", __name__)
 PAGE_SIZE = 50
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _after() -> int:
@@ -31,7 +28,7 @@ def _page_context() -> dict[str, Any]:
     query = request.args.get("q", "").strip()[:40]
     after = _after()
     rows, _ = dnc.list_entries(
-        _actor(), search=query or None, after_id=after, limit=PAGE_SIZE + 1
+        actor(), search=query or None, after_id=after, limit=PAGE_SIZE + 1
     )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -62,7 +59,7 @@ def add():
         "name": values.get("name") or None,
         "primaryNumber": values.get("primaryNumber", ""),
     }
-    entry = dnc.add_entry(_actor(), data)
+    entry = dnc.add_entry(actor(), data)
     message = f"{entry.primary_number} is now on the DNC list."
     if is_htmx_fragment():
         return fragment("dnc/_added.html", message, e=entry, v={})
@@ -71,7 +68,7 @@ def add():
 
 
 def _entry(entry_id: int) -> DncEntry:
-    return dnc.get_entry(_actor(), entry_id)
+    return dnc.get_entry(actor(), entry_id)
 
 
 @bp.route("/dnc/<int:entry_id>")
@@ -98,7 +95,7 @@ def update(entry_id: int):
     values = form_values(request.form)
     expect_form("dnc/edit_page.html", "dnc/_edit_row.html", e=entry, ev=values)
     entry = dnc.update_entry(
-        _actor(),
+        actor(),
         {
             "id": entry.id,
             "name": values.get("name") or None,
@@ -118,7 +115,7 @@ def update(entry_id: int):
 def delete(entry_id: int):
     entry = _entry(entry_id)
     number = entry.primary_number
-    dnc.delete_entry(_actor(), entry_id)
+    dnc.delete_entry(actor(), entry_id)
     message = f"{number} removed from the DNC list."
     if is_htmx_fragment():
         return fragment(None, message)

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import login_required
 from markupsafe import Markup, escape
 
 from portal.models import ROLES, User
@@ -13,6 +21,7 @@ from portal.services import audit, preferences, users
 from portal.services.errors import NotFound
 from portal.web.calling_rules import rule_form_data, rule_form_values
 from portal.web.htmx import expect_form, form_values, fragment, is_htmx_fragment
+from portal.web.session import actor
 
 bp = Blueprint("settings", __name__)
 PREFERENCE_FIELDS = (
@@ -36,10 +45,6 @@ AUDIT_ENTITIES = (
 AUDIT_PAGE = 50
 
 
-def _actor() -> User:
-    return current_user._get_current_object()
-
-
 def _preference_values(prefs) -> dict[str, Any]:
     if prefs is None:
         return {
@@ -60,7 +65,7 @@ def _preference_values(prefs) -> dict[str, Any]:
 
 def _current_preferences():
     try:
-        return preferences.get_preferences(_actor())
+        return preferences.get_preferences(actor())
     except NotFound:  # nothing saved yet: the form shows the defaults
         return None
 
@@ -91,7 +96,7 @@ def preferences_page():
     else:  # an empty field keeps the stored password (the API's mask means "unchanged")
         data["password"] = values.get("password") or preferences.PASSWORD_MASK
     data.update(rule_form_data(values, with_dates=False))
-    prefs = preferences.save_preferences(_actor(), data)
+    prefs = preferences.save_preferences(actor(), data)
     message = "Preferences saved."
     ctx = {"v": _preference_values(prefs), "has_password": bool(prefs.password)}
     if is_htmx_fragment():
@@ -105,7 +110,7 @@ def preferences_page():
 def users_page():
     return render_template(
         "settings/users.html",
-        users=users.list_users(_actor()),
+        users=users.list_users(actor()),
         roles=ROLES,
         v={"role": "Viewer"},
     )
@@ -118,7 +123,7 @@ def create_user():
     expect_form(
         "settings/users.html",
         "settings/_user_create.html",
-        users=users.list_users(_actor()),
+        users=users.list_users(actor()),
         roles=ROLES,
         v=values,
     )
@@ -129,7 +134,7 @@ def create_user():
         "fullName": values.get("fullName") or None,
         "email": values.get("email") or None,
     }
-    user = users.create_user(_actor(), data)
+    user = users.create_user(actor(), data)
     message = f"User {user.username} created as {user.role}."
     if is_htmx_fragment():
         return fragment(
@@ -150,7 +155,7 @@ def _expect_user_form(user: User) -> None:
         "settings/_user_row.html",
         u=user,
         roles=ROLES,
-        users=users.list_users(_actor()),
+        users=users.list_users(actor()),
         v={"role": "Viewer"},
     )
 
@@ -166,14 +171,14 @@ def _user_row(user: User, message: str):
 @login_required
 def update_user(user_id: int):
     """Change a user's role or switch the account on or off."""
-    user = users.get_user(_actor(), user_id)
+    user = users.get_user(actor(), user_id)
     _expect_user_form(user)
     data: dict[str, Any] = {"id": user.id}
     if "role" in request.form:
         data["role"] = request.form["role"]
     if "active" in request.form:
         data["active"] = request.form["active"] == "1"
-    user = users.update_user(_actor(), data)
+    user = users.update_user(actor(), data)
     state = "enabled" if user.active else "disabled"
     return _user_row(user, f"User {user.username} is now {user.role}, {state}.")
 
@@ -181,9 +186,9 @@ def update_user(user_id: int):
 @bp.route("/settings/users/<int:user_id>/password", methods=["POST"])
 @login_required
 def reset_password(user_id: int):
-    user = users.get_user(_actor(), user_id)
+    user = users.get_user(actor(), user_id)
     _expect_user_form(user)
-    users.set_password(_actor(), user, request.form.get("new_password", ""))
+    users.set_password(actor(), user, request.form.get("new_password", ""))
     return _user_row(
         user, f"Password of {user.username} reset; their sessions have ended."
     )
@@ -200,7 +205,7 @@ def audit_page():
     except ValueError:
         before = None
     rows = audit.list_entries(
-        _actor(),
+        actor(),
         entity=entity or None,
         username=username or None,
         before_id=before,
@@ -225,9 +230,8 @@ def audit_page():
 @bp.route("/settings/api", endpoint="api_reference")
 @login_required
 def api_page():
-    from portal.api.openapi import build_document
-
-    document = build_document()
+    # the API describes itself; the factory hands its document builder over
+    document = current_app.extensions["ecm_api_document"]()
     return render_template(
         "settings/api.html",
         info=document.get("info", {}),

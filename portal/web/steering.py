@@ -15,7 +15,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from portal.services import (
     callbacks,
@@ -30,6 +30,7 @@ from portal.services.errors import ValidationFailed
 from portal.services.exports import csv_lines
 from portal.web import charts
 from portal.web.htmx import expect_form, is_htmx_fragment
+from portal.web.session import actor
 
 bp = Blueprint("steering", __name__)
 
@@ -57,10 +58,6 @@ FIELD_LABELS = {
     "priority": "Priority",
 }
 BLANK_RULE = {"field": "businessParam1", "op": "eq", "value": "", "value2": ""}
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 # -- form coercion ---------------------------------------------------------------------
@@ -146,7 +143,7 @@ def _recycle_from_form(form) -> list[dict[str, Any]]:
 
 def _count(campaign, data: dict[str, Any]) -> dict[str, Any]:
     try:
-        kept, total, _ = contact_filters.kept_counts(_actor(), campaign, data)
+        kept, total, _ = contact_filters.kept_counts(actor(), campaign, data)
     except ValidationFailed as exc:
         return {
             "count_error": "; ".join(exc.fields.values()),
@@ -195,7 +192,7 @@ def _page_context(campaign, form=None) -> dict[str, Any]:
 @bp.route("/campaigns/<int:campaign_id>/targeting", methods=["GET", "POST"])
 @login_required
 def targeting(campaign_id: int):
-    campaign = campaigns.get_campaign(_actor(), campaign_id)
+    campaign = campaigns.get_campaign(actor(), campaign_id)
     if request.method == "GET":
         return render_template("campaigns/targeting.html", **_page_context(campaign))
     match, rows = _rules_from_form(request.form)
@@ -205,7 +202,7 @@ def targeting(campaign_id: int):
         **_page_context(campaign, request.form),
     )
     campaigns.update_campaign(
-        _actor(),
+        actor(),
         {
             "id": campaign.id,
             "dialOrder": request.form.get("dialOrder", "due"),
@@ -221,7 +218,7 @@ def targeting(campaign_id: int):
 @login_required
 def filter_editor(campaign_id: int):
     """Add, remove or retype a condition: the editor comes back with a fresh count."""
-    campaign = campaigns.get_campaign(_actor(), campaign_id)
+    campaign = campaigns.get_campaign(actor(), campaign_id)
     if not is_htmx_fragment():
         return render_template(
             "campaigns/targeting.html", **_page_context(campaign, request.form)
@@ -236,7 +233,7 @@ def filter_editor(campaign_id: int):
 @login_required
 def filter_count(campaign_id: int):
     """The live "keeps N of M" line while the filter is being typed."""
-    campaign = campaigns.get_campaign(_actor(), campaign_id)
+    campaign = campaigns.get_campaign(actor(), campaign_id)
     match, rows = _rules_from_form(request.form)
     return render_template(
         "campaigns/_filter_count.html",
@@ -249,7 +246,7 @@ def filter_count(campaign_id: int):
 @login_required
 def recycle(campaign_id: int):
     codes = [c for c in request.form.getlist("callResults") if c.strip()]
-    out = recycling.recycle_selection(_actor(), campaign_id, {"callResults": codes})
+    out = recycling.recycle_selection(actor(), campaign_id, {"callResults": codes})
     flash(
         f"Reopened {out['reopened']} contact(s); {out['blockedDnc']} were on the DNC "
         "list and stay closed.",
@@ -266,7 +263,7 @@ def recycle(campaign_id: int):
 def schedule_callback(contact_id: int):
     when = request.form.get("callbackTime", "").strip().replace("T", " ")
     contact = callbacks.schedule_callback(
-        _actor(), {"id": contact_id, "callbackTime": when}
+        actor(), {"id": contact_id, "callbackTime": when}
     )
     flash(f"Contact #{contact.id} will be called back at {when}.", "success")
     return redirect(url_for("campaigns.contact", contact_id=contact.id))
@@ -275,9 +272,9 @@ def schedule_callback(contact_id: int):
 @bp.route("/contacts/<int:contact_id>/reopen", methods=["POST"])
 @login_required
 def reopen(contact_id: int):
-    contact = contacts.get_contact(_actor(), contact_id)
+    contact = contacts.get_contact(actor(), contact_id)
     out = recycling.recycle_selection(
-        _actor(), contact.campaign_id, {"ids": [contact.id]}
+        actor(), contact.campaign_id, {"ids": [contact.id]}
     )
     if out["reopened"]:
         flash(f"Contact #{contact.id} reopened at the first attempt.", "success")
@@ -296,7 +293,7 @@ def _period_args() -> dict[str, str]:
 @bp.route("/campaigns/<int:campaign_id>/report")
 @login_required
 def report(campaign_id: int):
-    campaign = campaigns.get_campaign(_actor(), campaign_id)
+    campaign = campaigns.get_campaign(actor(), campaign_id)
     args = _period_args()
     expect_form(
         "campaigns/report.html",
@@ -305,7 +302,7 @@ def report(campaign_id: int):
         report=None,
         args=args,
     )
-    data = reports.campaign_report(_actor(), campaign.id, args)
+    data = reports.campaign_report(actor(), campaign.id, args)
     return render_template(
         "campaigns/report.html",
         campaign=campaign,
@@ -320,7 +317,7 @@ def report(campaign_id: int):
 @bp.route("/campaigns/<int:campaign_id>/report.csv")
 @login_required
 def report_csv(campaign_id: int):
-    data = reports.campaign_report(_actor(), campaign_id, _period_args())
+    data = reports.campaign_report(actor(), campaign_id, _period_args())
     response = Response(
         stream_with_context(csv_lines(reports.CSV_HEADER, reports.report_rows(data))),
         mimetype="text/csv",

@@ -5,17 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from portal.models import CallStrategy
 from portal.services import strategies
 from portal.web.htmx import expect_form, form_values, fragment, is_htmx_fragment
+from portal.web.session import actor
 
 bp = Blueprint("strategies", __name__)
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _rules_from_form() -> list[dict[str, Any]]:
@@ -74,7 +71,7 @@ def _attempts_fragment(strategy: CallStrategy, message: str):
 def index():
     return render_template(
         "strategies/index.html",
-        strategies=strategies.list_strategies(_actor()),
+        strategies=strategies.list_strategies(actor()),
         v={"maxAttempts": "3"},
     )
 
@@ -86,14 +83,14 @@ def create():
     expect_form(
         "strategies/index.html",
         "strategies/_create_form.html",
-        strategies=strategies.list_strategies(_actor()),
+        strategies=strategies.list_strategies(actor()),
         v=values,
     )
     data = {
         "name": values.get("name", ""),
         "maxAttempts": values.get("maxAttempts") or "3",
     }
-    strategy = strategies.create_strategy(_actor(), data)
+    strategy = strategies.create_strategy(actor(), data)
     flash(f"Strategy “{strategy.name}” created. Add its attempts below.", "success")
     target = url_for("strategies.edit", strategy_id=strategy.id)
     if is_htmx_fragment():
@@ -104,9 +101,9 @@ def create():
 @bp.route("/strategies/<int:strategy_id>/delete", methods=["POST"])
 @login_required
 def delete(strategy_id: int):
-    strategy = strategies.get_strategy(_actor(), strategy_id)
+    strategy = strategies.get_strategy(actor(), strategy_id)
     name = strategy.name
-    strategies.delete_strategy(_actor(), strategy_id)
+    strategies.delete_strategy(actor(), strategy_id)
     message = f"Strategy “{name}” deleted."
     if is_htmx_fragment():
         return fragment(None, message)
@@ -117,7 +114,7 @@ def delete(strategy_id: int):
 @bp.route("/strategies/<int:strategy_id>", methods=["GET", "POST"])
 @login_required
 def edit(strategy_id: int):
-    strategy = strategies.get_strategy(_actor(), strategy_id)
+    strategy = strategies.get_strategy(actor(), strategy_id)
     if request.method == "GET":
         return render_template(
             "strategies/edit.html",
@@ -134,7 +131,7 @@ def edit(strategy_id: int):
     data = {"csId": strategy.id, "name": values.get("name", "")}
     if values.get("maxAttempts"):
         data["maxAttempts"] = values["maxAttempts"]
-    strategy = strategies.update_strategy_name(_actor(), data)
+    strategy = strategies.update_strategy_name(actor(), data)
     message = f"Strategy “{strategy.name}” saved."
     sv = {"name": strategy.name, "maxAttempts": strategy.max_attempts}
     if is_htmx_fragment():
@@ -148,7 +145,7 @@ def edit(strategy_id: int):
 @bp.route("/strategies/<int:strategy_id>/attempts", methods=["POST"])
 @login_required
 def add_attempt(strategy_id: int):
-    strategy = strategies.get_strategy(_actor(), strategy_id)
+    strategy = strategies.get_strategy(actor(), strategy_id)
     data = _attempt_input()
     expect_form(
         "strategies/edit.html",
@@ -156,14 +153,14 @@ def add_attempt(strategy_id: int):
         **_editor_context(strategy, form_attempt="new", submitted=data),
         sv={"name": strategy.name, "maxAttempts": strategy.max_attempts},
     )
-    attempt = strategies.create_attempt(_actor(), {"csId": strategy.id, **data})
+    attempt = strategies.create_attempt(actor(), {"csId": strategy.id, **data})
     return _attempts_fragment(strategy, f"Attempt {attempt.attempt_number} added.")
 
 
 @bp.route("/strategies/<int:strategy_id>/attempts/<int:attempt_id>", methods=["POST"])
 @login_required
 def update_attempt(strategy_id: int, attempt_id: int):
-    strategy = strategies.get_strategy(_actor(), strategy_id)
+    strategy = strategies.get_strategy(actor(), strategy_id)
     data = _attempt_input()
     expect_form(
         "strategies/edit.html",
@@ -172,7 +169,7 @@ def update_attempt(strategy_id: int, attempt_id: int):
         sv={"name": strategy.name, "maxAttempts": strategy.max_attempts},
     )
     attempt = strategies.update_attempt(
-        _actor(), {"id": attempt_id, "csId": strategy.id, **data}
+        actor(), {"id": attempt_id, "csId": strategy.id, **data}
     )
     return _attempts_fragment(strategy, f"Attempt {attempt.attempt_number} saved.")
 
@@ -182,10 +179,10 @@ def update_attempt(strategy_id: int, attempt_id: int):
 )
 @login_required
 def delete_attempt(strategy_id: int, attempt_id: int):
-    strategy = strategies.get_strategy(_actor(), strategy_id)
-    attempt = strategies.get_attempt(_actor(), attempt_id)
+    strategy = strategies.get_strategy(actor(), strategy_id)
+    attempt = strategies.get_attempt(actor(), attempt_id)
     number = attempt.attempt_number
-    strategies.delete_attempt(_actor(), attempt_id)
+    strategies.delete_attempt(actor(), attempt_id)
     return _attempts_fragment(
         strategy, f"Attempt {number} removed; the rest renumbered."
     )
@@ -197,7 +194,7 @@ def delete_attempt(strategy_id: int, attempt_id: int):
 @login_required
 def move_attempt(strategy_id: int, attempt_id: int):
     """Swap an attempt with its neighbour and save the whole order."""
-    strategy = strategies.get_strategy(_actor(), strategy_id)
+    strategy = strategies.get_strategy(actor(), strategy_id)
     order = [a.id for a in strategy.attempts]
     if attempt_id in order:
         index = order.index(attempt_id)
@@ -205,7 +202,7 @@ def move_attempt(strategy_id: int, attempt_id: int):
         if 0 <= other < len(order):
             order[index], order[other] = order[other], order[index]
     items = [{"atId": aid, "index": position} for position, aid in enumerate(order, 1)]
-    strategies.update_order(_actor(), items)
+    strategies.update_order(actor(), items)
     return _attempts_fragment(strategy, "Order saved.")
 
 
@@ -213,7 +210,7 @@ def move_attempt(strategy_id: int, attempt_id: int):
 @login_required
 def rule_row(strategy_id: int):
     """A blank retry-map row for the editor to append (the editor page otherwise)."""
-    strategy = strategies.get_strategy(_actor(), strategy_id)
+    strategy = strategies.get_strategy(actor(), strategy_id)
     if not is_htmx_fragment():
         return redirect(url_for("strategies.edit", strategy_id=strategy.id))
     return render_template(

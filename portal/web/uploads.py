@@ -23,21 +23,19 @@ from portal.extensions import csrf
 from portal.http.multipart import receive_files
 from portal.models import Campaign, Upload
 from portal.services import campaigns, uploads
+from portal.services.enums import UploadState
 from portal.web.htmx import expect_form, fragment, is_htmx_fragment, render
+from portal.web.session import actor
 
 bp = Blueprint("uploads", __name__)
 
 STATE_NAMES = {
-    "queued": "Queued",
-    "running": "Importing",
-    "done": "Done",
-    "failed": "Failed",
+    UploadState.QUEUED: "Queued",
+    UploadState.RUNNING: "Importing",
+    UploadState.DONE: "Done",
+    UploadState.FAILED: "Failed",
 }
 KIND_NAMES = {"contacts": "Contacts", "dnc": "DNC numbers"}
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def recent_uploads(kind: str | None, campaign: Campaign | None = None, limit: int = 5):
@@ -45,7 +43,7 @@ def recent_uploads(kind: str | None, campaign: Campaign | None = None, limit: in
     if not current_user.is_authenticated:
         return []
     campaign_id = campaign.id if campaign is not None else None
-    return uploads.list_uploads(_actor(), kind or None, campaign_id, limit)
+    return uploads.list_uploads(actor(), kind or None, campaign_id, limit)
 
 
 @bp.app_context_processor
@@ -84,7 +82,7 @@ def _check_csrf(form) -> None:
 @csrf.exempt
 @login_required
 def create():
-    uploads.require_uploader(_actor())  # before the body is read or stored
+    uploads.require_uploader(actor())  # before the body is read or stored
     if request.headers.get("X-CSRFToken"):
         _check_csrf(None)
         form, files = receive_files(request)
@@ -95,7 +93,7 @@ def create():
     campaign_id = form.get("campaignId") or None
     campaign = None
     if kind == "contacts" and campaign_id:
-        campaign = campaigns.get_campaign(_actor(), campaign_id, "campaignId")
+        campaign = campaigns.get_campaign(actor(), campaign_id, "campaignId")
     expect_form(
         "uploads/new.html",
         "uploads/_upload_error.html",
@@ -105,7 +103,7 @@ def create():
     )
     storage = files.get("file")
     upload = uploads.store_upload(
-        _actor(),
+        actor(),
         kind,
         storage.stream if storage is not None and storage.filename else None,
         storage.filename if storage is not None else None,
@@ -133,7 +131,7 @@ def create():
 def index():
     kind = request.args.get("kind")
     kind = kind if kind in uploads.KINDS else None
-    items = uploads.list_uploads(_actor(), kind, None, 50)
+    items = uploads.list_uploads(actor(), kind, None, 50)
     return render_template("uploads/index.html", uploads=items, kind=kind)
 
 
@@ -141,10 +139,10 @@ def index():
 @login_required
 def show(upload_id: int):
     """The upload's page, or (for HTMX polls) just its progress partial."""
-    upload = uploads.get_upload(_actor(), upload_id)
+    upload = uploads.get_upload(actor(), upload_id)
     campaign = None
     if upload.campaign_id is not None:
-        campaign = campaigns.get_campaign(_actor(), upload.campaign_id)
+        campaign = campaigns.get_campaign(actor(), upload.campaign_id)
     context = _progress_context(upload)
     in_panel = request.args.get("panel") == "1"
     return render(
@@ -161,8 +159,8 @@ def show(upload_id: int):
 @bp.route("/uploads/<int:upload_id>/errors.csv")
 @login_required
 def errors_csv(upload_id: int) -> Response:
-    upload = uploads.get_upload(_actor(), upload_id)
-    lines = uploads.error_report(_actor(), upload)
+    upload = uploads.get_upload(actor(), upload_id)
+    lines = uploads.error_report(actor(), upload)
     response = Response(stream_with_context(lines), mimetype="text/csv")
     name = uploads.report_filename(upload)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -173,11 +171,11 @@ def errors_csv(upload_id: int) -> Response:
 @bp.route("/uploads/<int:upload_id>/resume", methods=["POST"])
 @login_required
 def resume(upload_id: int):
-    upload = uploads.get_upload(_actor(), upload_id)
+    upload = uploads.get_upload(actor(), upload_id)
     expect_form(
         "uploads/show.html", "uploads/_progress.html", **_progress_context(upload)
     )
-    upload = uploads.resume_upload(_actor(), upload_id)
+    upload = uploads.resume_upload(actor(), upload_id)
     message = f"Upload {upload.id} is queued again; it continues where it stopped."
     if is_htmx_fragment():
         return fragment("uploads/_progress.html", message, **_progress_context(upload))

@@ -33,6 +33,8 @@ PREFERENCE_WRITES = {
     "/umm/ecm/preferenceSettings/update",
     "/umm/ecm/preferenceSettings/delete",
 }
+# Writes reserved to the Administrator beyond the preferences (issue 13: erasure).
+ADMIN_ONLY_WRITES = {"/umm/ecm/privacy/erase"}
 WRITE_METHODS = {"POST", "PUT", "DELETE"}
 
 
@@ -194,7 +196,7 @@ def test_supervisor_may_not_write_preferences_but_may_write_the_rest(supervisor_
             continue  # it would end the session the rest of the loop uses
         res = supervisor_api.call(method, f"{concrete(rule)}?id=1&csId=1", {})
         expect_forbidden = (
-            rule in PREFERENCE_WRITES and method in WRITE_METHODS
+            rule in PREFERENCE_WRITES | ADMIN_ONLY_WRITES and method in WRITE_METHODS
         ) or rule in ADMIN_ONLY_READS
         if expect_forbidden != (res.status_code == 403):
             failures.append((method, rule, res.status_code))

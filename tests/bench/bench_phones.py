@@ -252,9 +252,7 @@ def run(
     slow = [
         c
         for c in cleaned
-        if plan is not None
-        and phones._is_fast_shape(c)
-        and plan.rule(c) is phones._SLOW
+        if plan is not None and phones._is_fast_shape(c) and plan.rule(c) is phones.SLOW
     ]
     print(
         f"  invalid {invalid / count:.1%}, #/* codes {service / count:.1%}, "

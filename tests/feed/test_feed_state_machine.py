@@ -1,5 +1,10 @@
 """Random results, DNC additions, pauses and clock moves against the feed's invariants.
 
+Suppression (issue 13): opt-outs by channel, temporary and campaign-scoped named-list
+entries and results that rule a number out are added at random, and each tick runs
+as one worker or as three workers at once (threads, each with its own session); no
+worker may ever dial a number suppressed for that channel at that moment.
+
 The clock starts on Friday 6 March 2026 and can run past the US change to daylight
 saving time (Sunday 8 March), so windows are checked across a DST change. The checks
 here re-derive windows, delays and caps from the test's own model, not from the
@@ -14,10 +19,12 @@ nextEligibleAt is checked against the dials that follow.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import current_app
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -35,10 +42,13 @@ from portal.models import (
     Campaign,
     Contact,
     ContactAttempt,
+    ContactNumberBlock,
     DialLog,
     DncEntry,
+    DncListEntry,
+    OptOut,
 )
-from portal.services import dnc, phones
+from portal.services import dnc, dnc_lists, optouts, phones
 from portal.services.dialers import DialResult
 from portal.services.errors import ValidationFailed
 from portal.services.feed import contact_eligibility, run_tick
@@ -71,9 +81,15 @@ SEEN = {
     "dnc_dispatch_checks": 0,
     "results": 0,
     "no_target": 0,
+    "suppressed_checks": 0,
+    "suppressions": 0,
+    "three_worker_ticks": 0,
+    "ruled_out": 0,
     "rule_checks": 0,
     "predictions": 0,
 }
+WORKERS = 3
+LIST_CHANNEL = {"voice": {0}, "sms": {1}, "both": {0, 1}}
 PHONE2 = {0: "+13125550201", 3: "+12125550202", 6: "+12135550203"}
 CAP = (3, timedelta(hours=6))
 GAP = timedelta(minutes=20)
@@ -156,17 +172,39 @@ def world(admin, app):
         minGapMinutes=20,
         restrictedDates=["2026-03-09"],
     )
+    elsewhere = make_campaign(admin, strategy, name="Elsewhere", status=0)
+    lists = {
+        "global": dnc_lists.create_list(
+            admin, {"name": "Temporary holds", "channel": "both"}
+        ).id,
+        "voice": dnc_lists.create_list(
+            admin, {"name": "Voice only", "channel": "voice", "campaignId": campaign.id}
+        ).id,
+        "other": dnc_lists.create_list(
+            admin, {"name": "Other campaign", "campaignId": elsewhere.id}
+        ).id,
+    }
     ids = {a.attempt_number: a.id for a in strategy.attempts}
-    return admin, (campaign.id, other.id), ids
+    return admin, (campaign.id, other.id), ids, lists
 
 
 def machine_for(world):
-    admin, (campaign_id, other_id), attempt_ids = world
+    admin, (campaign_id, other_id), attempt_ids, lists = world
+    app = current_app._get_current_object()
 
     class FeedMachine(RuleBasedStateMachine):
         @initialize()
         def fresh(self) -> None:
-            for model in (ContactAttempt, CallResultInbox, Contact, DncEntry, DialLog):
+            for model in (
+                ContactAttempt,
+                CallResultInbox,
+                ContactNumberBlock,
+                Contact,
+                DncEntry,
+                DncListEntry,
+                OptOut,
+                DialLog,
+            ):
                 db.session.execute(delete(model))
             campaign = db.session.get(Campaign, campaign_id)
             campaign.status = 1
@@ -200,16 +238,59 @@ def machine_for(world):
             self.earliest: dict[int, datetime] = {}
             self.closed: set[int] = set()
             self.pending_results: dict[int, int] = {}
+            # match key -> [(channels, until or None)] that suppress it
+            self.suppressed: dict[str, list[tuple[set[int], datetime | None]]] = {}
+            self.ruled_out: dict[int, set[str]] = {}
+            self.phones = {
+                cid: (NUMBERS[i % len(NUMBERS)], PHONE2.get(i % len(NUMBERS)))
+                for i, cid in enumerate(self.ids)
+            }
+            self.last_number: dict[int, str] = {}
+
+        def _suppressed(self, number: str, channel: int) -> bool:
+            return any(
+                channel in channels and (until is None or self.now < until)
+                for channels, until in self.suppressed.get(key(number), [])
+            )
+
+        def _run(self) -> dict:
+            return run_tick(self.now, dialer=self.dialer, sms=self.sms)
+
+        def _run_three(self) -> dict:
+            """Three workers tick at once, each in its own app context and session."""
+            db.session.commit()
+            results: list = []
+            errors: list = []
+            start = threading.Barrier(WORKERS)
+
+            def worker() -> None:
+                with app.app_context():
+                    try:
+                        start.wait(timeout=30)
+                        results.append(self._run())
+                    except Exception as exc:  # noqa: BLE001 - reported below
+                        errors.append(exc)
+                    finally:
+                        db.session.remove()
+
+            threads = [threading.Thread(target=worker) for _ in range(WORKERS)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)
+            assert not errors, errors
+            SEEN["three_worker_ticks"] += 1
+            return {k: sum(r[k] for r in results) for k in ("dispatched", "applied")}
 
         def _contact(self, cid: int) -> Contact:
             return db.session.get(Contact, cid)
 
-        @rule(data=st.data())
-        def tick(self, data) -> None:
-            self._tick()
+        @rule(three=st.booleans(), data=st.data())
+        def tick(self, three: bool, data) -> None:
+            self._tick(three)
             self._draw_results(data)  # the dialer answers some of what it was given
 
-        def _tick(self) -> None:
+        def _tick(self, three: bool) -> None:
             db.session.expire_all()
             before = {cid: self._contact(cid) for cid in self.ids}
             state = {
@@ -226,7 +307,7 @@ def machine_for(world):
             for answer in answers.values():
                 self._check_prediction(answer)
             voice_before, sms_before = len(self.dialer.dispatched), len(self.sms.sent)
-            counts = run_tick(self.now, dialer=self.dialer, sms=self.sms)
+            counts = self._run_three() if three else self._run()
             SEEN["dispatched"] += counts["dispatched"]
             SEEN["applied"] += counts["applied"]
             db.session.expire_all()
@@ -236,6 +317,16 @@ def machine_for(world):
                 made = state[cid][2]
                 if code in (10, 100):
                     self.closed.add(cid)
+                elif code == 3:  # default effect: rule the number out, try the next
+                    dialed = self.last_number[cid]
+                    out = self.ruled_out.setdefault(cid, set())
+                    out.add(key(dialed))
+                    SEEN["ruled_out"] += 1
+                    left = [n for n in self.phones[cid] if n and key(n) not in out]
+                    if left and made < MAX_ATTEMPTS:
+                        self.earliest[cid] = self.now
+                    else:
+                        self.closed.add(cid)
                 elif made < MAX_ATTEMPTS and code in RULES[attempt]:
                     self.earliest[cid] = self.now + timedelta(
                         minutes=RULES[attempt][code][1]
@@ -243,11 +334,22 @@ def machine_for(world):
                 else:
                     self.closed.add(cid)
             sent = [
-                (r.contact_id, r.number) for r in self.dialer.dispatched[voice_before:]
+                (r.contact_id, r.number, 0)
+                for r in self.dialer.dispatched[voice_before:]
             ]
-            sent += [(cid, number) for number, _, cid in self.sms.sent[sms_before:]]
-            for cid, number in sent:
+            sent += [(cid, number, 1) for number, _, cid in self.sms.sent[sms_before:]]
+            assert len({cid for cid, _, _ in sent}) == len(sent), "dialed twice"
+            for cid, number, channel in sent:
                 self._check_rules(cid, number, answers)
+                self.last_number[cid] = number
+                assert not self._suppressed(number, channel), (
+                    f"suppressed number {number} dispatched on channel {channel}"
+                )
+                assert key(number) not in self.ruled_out.get(cid, set()), (
+                    f"{number} was ruled out for contact {cid}"
+                )
+                # dialed although listed: for another channel, expired, or elsewhere
+                SEEN["suppressed_checks"] += key(number) in self.suppressed
                 assert not (self.paused and cid in self.first), (
                     "dispatched while the campaign is paused"
                 )
@@ -323,7 +425,10 @@ def machine_for(world):
                 )
             )
             for contact in chosen:
-                codes = [100, 101, 102] if contact.channel == 1 else [10, 8, 9, 12, 3]
+                codes = (
+                    [100, 101, 102] if contact.channel == 1 else [10, 8, 9, 12, 3, 3]
+                )
+                self.last_number[contact.id] = contact.number_to_call
                 code = data.draw(st.sampled_from(codes))
                 self.pending_results[contact.id] = code
                 target = self.sms if contact.channel == 1 else self.dialer
@@ -339,6 +444,49 @@ def machine_for(world):
             except ValidationFailed:
                 pass
             self.blocked.add(key(number))
+            self.suppressed.setdefault(key(number), []).append(({0, 1}, None))
+
+        def _pending_number(self, data) -> str:
+            """A number of a contact still open (any phone), so suppression matters."""
+            db.session.expire_all()
+            numbers = [
+                n
+                for cid in self.ids
+                if self._contact(cid).request_state == 0
+                for n in self.phones[cid]
+                if n
+            ]
+            return data.draw(st.sampled_from(numbers or NUMBERS))
+
+        @rule(data=st.data(), channel=st.sampled_from(["voice", "sms", "both"]))
+        def opt_out(self, data, channel: str) -> None:
+            number = self._pending_number(data)
+            optouts.record_opt_out(
+                admin, {"number": number, "channel": channel}, now=self.now
+            )
+            entry = (LIST_CHANNEL[channel], None)
+            SEEN["suppressions"] += 1
+            self.suppressed.setdefault(key(number), []).append(entry)
+
+        @rule(
+            data=st.data(),
+            which=st.sampled_from(["global", "voice", "other"]),
+            minutes=st.sampled_from([None, 5, 60, 600]),
+        )
+        def list_entry(self, data, which: str, minutes: int | None) -> None:
+            number = self._pending_number(data)
+            until = self.now + timedelta(minutes=minutes) if minutes else None
+            body = {"primaryNumber": number, "reason": "state machine"}
+            if until is not None:
+                body["expiresAt"] = until.strftime("%Y-%m-%dT%H:%M:%SZ")
+            try:
+                dnc_lists.add_entry(admin, lists[which], body)
+            except ValidationFailed:
+                return  # already on that list: the first entry stands
+            if which != "other":  # another campaign's list must not matter here
+                channels = {0} if which == "voice" else {0, 1}
+                SEEN["suppressions"] += 1
+                self.suppressed.setdefault(key(number), []).append((channels, until))
 
         @rule()
         def toggle_pause(self) -> None:
@@ -372,7 +520,7 @@ def machine_for(world):
 
 
 def test_feed_state_machine(world, backend):
-    examples = 40 if backend == "sqlite" else 10
+    examples = 12 if backend == "sqlite" else 10
     run_state_machine_as_test(
         machine_for(world),
         settings=settings(
@@ -388,6 +536,8 @@ def test_feed_state_machine(world, backend):
     # the run really dialed, applied results and dialed with numbers on the DNC list
     assert SEEN["dispatched"] > 0 and SEEN["applied"] > 0
     assert SEEN["dnc_dispatch_checks"] > 0
+    assert SEEN["suppressions"] > 0 and SEEN["three_worker_ticks"] > 0
+    assert SEEN["ruled_out"] > 0
     assert SEEN["rule_checks"] > 0 and SEEN["predictions"] > 0
     print("state machine:", SEEN)
 

@@ -137,8 +137,9 @@ def test_the_same_campaign_created_at_once_is_one_200_and_406s(app):
 
 def test_integrity_errors_are_mapped_to_the_field_they_concern():
     """Both databases' wording names the field; anything else is still a 406."""
-    from portal.services.errors import from_integrity_error
     from sqlalchemy.exc import IntegrityError
+
+    from portal.services.errors import from_integrity_error
 
     sqlite_style = IntegrityError(
         "INSERT", {}, Exception("UNIQUE constraint failed: campaigns.name_key")

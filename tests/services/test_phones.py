@@ -19,6 +19,7 @@ from portal.services import phones
 from portal.services.phones import (
     InvalidNumber,
     clean_number,
+    digit_regex,
     match_key,
     normalise,
     normalise_many,
@@ -346,7 +347,7 @@ def test_classification_is_exact_against_brute_force() -> None:
     rng = random.Random("classify")
     checked = 0
     for pattern in rng.sample(GENERAL_PATTERNS, 60):
-        nfa = phones._nfa(pattern)
+        nfa = digit_regex.nfa(pattern)
         if nfa is None:
             continue
         compiled = re.compile(pattern)
@@ -361,9 +362,9 @@ def test_classification_is_exact_against_brute_force() -> None:
             verdict = nfa.classify(nfa.run(nfa.start, known), tail)
             hits = {bool(compiled.fullmatch(known + t)) for t in _tails(tail)}
             want = (
-                phones._MIXED
+                digit_regex.MIXED
                 if len(hits) == 2
-                else (phones._ALL if hits == {True} else phones._NONE)
+                else (digit_regex.ALL if hits == {True} else digit_regex.NONE)
             )
             assert verdict == want, (pattern, known, tail)
             checked += 1
@@ -384,7 +385,7 @@ def test_confined_prefix_match_is_the_same_for_every_continuation() -> None:
     rng = random.Random("confined")
     confined = 0
     for pattern in PREFIX_PATTERNS:
-        nfa = phones._nfa(pattern)
+        nfa = digit_regex.nfa(pattern)
         assert nfa is not None
         compiled = re.compile(pattern)
         for size in range(0, 8):
@@ -406,7 +407,9 @@ def test_confined_prefix_match_is_the_same_for_every_continuation() -> None:
 
 
 def test_every_region_metadata_pattern_is_modelled() -> None:
-    unsupported = [p for p in PREFIX_PATTERNS + GENERAL_PATTERNS if not phones._nfa(p)]
+    unsupported = [
+        p for p in PREFIX_PATTERNS + GENERAL_PATTERNS if not digit_regex.nfa(p)
+    ]
     assert unsupported == []
 
 
@@ -486,3 +489,68 @@ def test_quick_cleaning_agrees_with_the_general_rules(raw: str | int) -> None:
     if quick is not None:
         assert quick == general
     assert (clean_number(raw) if general is not None else None) == general
+
+
+# ---------------------------------------------------------------- public API only
+
+
+def test_phones_uses_no_private_internals() -> None:
+    """No private names of `re` or `phonenumbers`: an upgrade of either cannot
+    break the fast path silently (the metadata patterns are parsed by digit_regex)."""
+    import ast
+
+    folder = Path(phones.__file__).parent
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [a.name for a in node.names]
+                private = [n for n in names if n.startswith("_")]
+                if node.module.split(".")[0] in ("re", "phonenumbers") and private:
+                    found.append(f"{path.name}: from {node.module} import {private}")
+                if node.module in ("sre_parse", "sre_constants", "re._parser"):
+                    found.append(f"{path.name}: {node.module}")
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith(("sre_", "re._")):
+                        found.append(f"{path.name}: import {alias.name}")
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and isinstance(node.value, ast.Name)
+                and node.value.id in ("re", "phonenumbers", "_pnu")
+            ):
+                found.append(f"{path.name}: {node.value.id}.{node.attr}")
+    assert found == []
+
+
+def test_length_check_equals_phonenumbers() -> None:
+    """replay's length check gives phonenumbers' own answer for every calling code
+    (is_possible_number_for_type_with_reason runs phonenumbers' length test)."""
+    from phonenumbers import (
+        COUNTRY_CODE_TO_REGION_CODE,
+        PhoneMetadata,
+        PhoneNumber,
+        PhoneNumberType,
+        is_possible_number_for_type_with_reason,
+        region_code_for_country_code,
+    )
+
+    from portal.services.phones.replay import _length_result
+
+    checked = 0
+    for code in COUNTRY_CODE_TO_REGION_CODE:
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(
+            code, region_code_for_country_code(code)
+        )
+        if metadata is None:
+            continue
+        for length in range(1, 21):
+            number = PhoneNumber(country_code=code, national_number=int("1" * length))
+            expected = is_possible_number_for_type_with_reason(
+                number, PhoneNumberType.UNKNOWN
+            )
+            assert _length_result(length, metadata) == expected, (code, length)
+            checked += 1
+    assert checked > 4000

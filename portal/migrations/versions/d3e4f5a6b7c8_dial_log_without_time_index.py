@@ -1,7 +1,7 @@
 """dial log: drop the index on dialed_at (every dial paid for it; pruning goes by id)
 
 Revision ID: d3e4f5a6b7c8
-Revises: b7c41e2d9a10
+Revises: 5608eac4630c
 Create Date: 2026-12-01 11:05:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa  # noqa: F401 - alembic's template import
 from alembic import op
 
 revision = "d3e4f5a6b7c8"
-down_revision = "b7c41e2d9a10"
+down_revision = "5608eac4630c"
 branch_labels = None
 depends_on = None
 

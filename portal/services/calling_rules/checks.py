@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from portal.models import Campaign
+from portal.models import Campaign, iso_z
 from portal.services.calling_rules.policy import CallingPolicy, safe_window
 from portal.services.calling_rules.regions import RegionRule
 from portal.services.feed.windows import Window, campaign_window, local_time
@@ -26,10 +26,6 @@ class Block:
     rule: str | None = None
     source: str | None = None
     lifts_at: datetime | None = None
-
-
-def _fmt(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def campaign_date_blocks(
@@ -100,7 +96,7 @@ class ContactRules:
             if closed:
                 out.append(Block("contact_outside_window", ", ".join(closed)))
         if self.due is not None and t < self.due:
-            out.append(Block("not_due", f"Due at {_fmt(self.due)}", lifts_at=self.due))
+            out.append(Block("not_due", f"Due at {iso_z(self.due)}", lifts_at=self.due))
         return out
 
     def zone_blocks(self, t: datetime) -> list[Block]:
@@ -160,7 +156,7 @@ class ContactRules:
             out.append(
                 Block(
                     "min_gap",
-                    f"Last dialed {_fmt(self.dials[0])}",
+                    f"Last dialed {iso_z(self.dials[0])}",
                     rule=f"minGapMinutes {gap}",
                     source=self.policy.gap_source,
                     lifts_at=lifts,

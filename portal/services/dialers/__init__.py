@@ -6,8 +6,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from portal.services.dialers.base import (
-    SMS,
-    VOICE,
     DialerAdapter,
     DialerAuthError,
     DialerRejected,
@@ -32,9 +30,7 @@ SMS_GATEWAY_NAMES = ("simulator", "webhook")
 
 __all__ = [
     "DIALER_NAMES",
-    "SMS",
     "SMS_GATEWAY_NAMES",
-    "VOICE",
     "DialRequest",
     "DialResult",
     "DialerAdapter",

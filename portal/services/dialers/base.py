@@ -12,9 +12,6 @@ from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-VOICE = 0
-SMS = 1
-
 # Cisco Packaged CCE Developer Reference 15.0(1), "Outbound API" > "Import API": "You
 # can import up to 10,000 records in one create request." (UCCE; see uccx.py.)
 MAX_ROWS_PER_REQUEST = 10_000
@@ -48,7 +45,7 @@ class DialRequest:
     campaign_id: int
     cisco_campaign_id: str | None
     number: str
-    channel: int  # 0 voice, 1 SMS
+    channel: int  # a Channel: 0 voice, 1 SMS
     attempt_number: int
     business_params: dict[str, str] = field(default_factory=dict, hash=False)
     phone_fields: dict[str, str] = field(default_factory=dict, hash=False)

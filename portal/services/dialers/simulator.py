@@ -9,7 +9,8 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from itertools import accumulate
 
-from portal.services.dialers.base import SMS, DialRequest, DialResult
+from portal.services.dialers.base import DialRequest, DialResult
+from portal.services.enums import Channel
 
 # Cisco Outbound Option CallResult codes with a plausible outbound mix (percent).
 VOICE_RESULT_WEIGHTS: tuple[tuple[int, float], ...] = (
@@ -144,7 +145,7 @@ class SimulatorDialer:
     def result_for(self, request: DialRequest) -> int:
         """Give the result code this contact attempt always gets with this seed."""
         rng = seeded_rng(self.seed, request.contact_id, request.attempt_number)
-        table = SMS_RESULTS if request.channel == SMS else VOICE_RESULTS
+        table = SMS_RESULTS if request.channel == Channel.SMS else VOICE_RESULTS
         return table.pick(rng)
 
     def _result(self, request: DialRequest) -> DialResult:

@@ -18,7 +18,14 @@ from sqlalchemy import select
 from portal import metrics
 from portal.extensions import db
 from portal.models import Campaign, Contact
-from portal.services import calling_rules, contact_filters, dial_order, dnc, phones
+from portal.services import (
+    calling_rules,
+    contact_filters,
+    dial_order,
+    dnc,
+    phones,
+    suppression,
+)
 from portal.services.dialers import DialerUnavailable, DialRequest, render_sms_template
 from portal.services.enums import (
     BLOCKED_DNC,
@@ -28,6 +35,8 @@ from portal.services.enums import (
     MAX_ATTEMPTS,
     PENDING,
     RESULT_ON_DNC,
+    CampaignType,
+    Channel,
 )
 from portal.services.feed._sql import (
     begin_write,
@@ -42,7 +51,6 @@ from portal.services.feed.windows import campaign_window
 
 log = logging.getLogger(__name__)
 
-SMS = 1
 SCAN_PAGES = 20  # contact-time-zone campaigns look this many batches deep per tick
 _PHONES = tuple(f"phone{i}" for i in range(1, 6))
 _PARAMS = tuple(f"business_param{i}" for i in range(1, 13))
@@ -75,6 +83,7 @@ class Claim:
     dnc_blocked: int = 0
     invalid: int = 0
     skipped_time_zone: int = 0
+    held: int = 0
     skipped_rules: int = 0  # calling rules: caps, regional hours, restricted dates
 
 
@@ -111,10 +120,12 @@ def claim_due_contacts(
         for _ in range(pages):
             page_query = query if after is None else query.where(ordering.after(after))
             rows = db.session.execute(page_query).all()
+            ruled_out = suppression.number_blocks(row.id for row in rows)
             for row in rows:
                 phones_ = dict(zip(_PHONES, row[4:9], strict=True))
                 attempt = plan.attempt_for(row.attempt_id, row.attempt_number)
                 number = number_for(phones_, attempt)
+                number = suppression.pick_number(phones_, number, ruled_out.get(row.id))
                 if (
                     number
                     and check_zone
@@ -135,19 +146,29 @@ def claim_due_contacts(
     region_code = region()
     keys = {number: _key(number, region_code) for _, _, number in chosen if number}
     chosen = rules.admit(chosen, keys)
-    blocked = dnc.blocked_keys(keys.values()) if keys else set()
+    sms_campaign = campaign.type == CampaignType.SMS
+    verdict = suppression.check_dial(
+        campaign.id,
+        [
+            (row.id, keys[number], Channel.SMS if sms_campaign else attempt.channel)
+            for row, attempt, number in chosen
+            if number
+        ],
+        now,
+    )
     dispatch_rows: list[dict[str, Any]] = []
     dnc_ids: list[int] = []
     invalid_ids: list[int] = []
-    sms_campaign = campaign.type == 2
     for row, attempt, number in chosen:
         if not number:
             invalid_ids.append(row.id)
             continue
-        if keys[number] in blocked:
+        if row.id in verdict.blocked:
             dnc_ids.append(row.id)
             continue
-        channel = SMS if sms_campaign else attempt.channel
+        if row.id in verdict.held:
+            continue
+        channel = Channel.SMS if sms_campaign else attempt.channel
         dispatch_rows.append(
             {
                 "id": row.id,
@@ -192,11 +213,23 @@ def claim_due_contacts(
     rules.record([(c.contact_id, c.number) for c in result.claimed], keys)
     result.skipped_rules = rules.skipped
     _close(dnc_ids, BLOCKED_DNC, now, call_result=RESULT_ON_DNC)
+    _hold(verdict.held)
+    result.held = len(verdict.held)
     _close(invalid_ids, INVALID, now)
     result.dnc_blocked = len(dnc_ids)
     result.invalid = len(invalid_ids)
     db.session.commit()
     return result
+
+
+def _hold(held: dict[int, tuple[datetime, str]]) -> None:
+    """Pending contacts whose number is suppressed for a while wait until it ends."""
+    if held:
+        run(
+            "UPDATE contacts SET dial_time = :until WHERE id = :id "
+            "AND request_state = 0",
+            [{"id": cid, "until": until} for cid, (until, _) in held.items()],
+        )
 
 
 def _key(number: str, region_code: str) -> str:
@@ -283,8 +316,8 @@ def dispatch_claimed(
 ) -> dict[str, int]:
     """Hand the claimed contacts over; whatever the adapter did not take goes back."""
     counts = {"dispatched": 0, "returned": 0}
-    voice = [c for c in claim.claimed if c.channel != SMS]
-    texts = [c for c in claim.claimed if c.channel == SMS]
+    voice = [c for c in claim.claimed if c.channel != Channel.SMS]
+    texts = [c for c in claim.claimed if c.channel == Channel.SMS]
     if voice:
         requests = dial_requests(campaign, voice)
         name = getattr(dialer, "name", "dialer")

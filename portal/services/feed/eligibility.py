@@ -11,11 +11,18 @@ from flask import current_app
 from sqlalchemy import func, select, text
 
 from portal.extensions import db
-from portal.models import Campaign, Contact, DncEntry, User, utcnow
-from portal.services import calling_rules, contact_filters, phones
+from portal.models import Campaign, Contact, User, iso_z, utcnow
+from portal.services import calling_rules, contact_filters, phones, suppression
 from portal.services.calling_rules.codes import CAMPAIGN_RULE_CODES, RULE_REASONS
 from portal.services.calling_rules.zones import zones_of
-from portal.services.enums import CAMPAIGN_STATUS, PENDING, REQUEST_STATES
+from portal.services.enums import (
+    CAMPAIGN_STATUS,
+    PENDING,
+    REQUEST_STATES,
+    CampaignStatus,
+    CampaignType,
+    Channel,
+)
 from portal.services.feed.plans import StrategyPlan, load_plan, load_plans, number_for
 from portal.services.feed.windows import Window, campaign_window, local_time
 from portal.services.roles import READERS, require
@@ -34,6 +41,8 @@ REASONS: dict[str, str] = {
     "no_dialable_number": "No dialable number",
     "on_dnc": "The number is on the do-not-call list",
     "contact_outside_window": "Outside calling hours in the contact's time zone",
+    "abandon_rate": "The campaign's abandon rate crossed its maximum",
+    "abandon_lockout": "The number had an abandoned call recently",
     "excluded_by_filter": "Left out by the campaign's contact filter",
 }
 REASONS.update(RULE_REASONS)
@@ -66,7 +75,7 @@ class Reason:
         if self.source is not None:
             out["source"] = self.source
         if self.lifts_at is not None:
-            out["liftsAt"] = _fmt(self.lifts_at)
+            out["liftsAt"] = iso_z(self.lifts_at)
         return out
 
 
@@ -89,10 +98,6 @@ class Eligibility:
         return not self.reasons
 
 
-def _fmt(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def campaign_blockers(
     campaign: Campaign, plan: StrategyPlan | None, now: datetime
 ) -> list[Reason]:
@@ -100,13 +105,15 @@ def campaign_blockers(
     reasons: list[Reason] = []
     if not campaign.enabled:
         reasons.append(Reason("campaign_disabled", "The campaign is switched off"))
-    if campaign.status != 1:
+    if campaign.status != CampaignStatus.RUNNING:
         reasons.append(
             Reason(
                 "campaign_paused",
                 f"Status is {CAMPAIGN_STATUS.get(campaign.status, campaign.status)}",
             )
         )
+        if campaign.pause_reason:
+            reasons.append(Reason("abandon_rate", campaign.pause_reason))
     if plan is None or not plan.by_number:
         reasons.append(Reason("no_strategy_attempts", "Add an attempt to the strategy"))
     window = campaign_window(campaign)
@@ -183,16 +190,19 @@ def evaluate(
     )
     phones_ = {f"phone{i}": getattr(contact, f"phone{i}") for i in range(1, 6)}
     number = number_for(phones_, attempt)
+    ruled_out = suppression.number_blocks([contact.id]).get(contact.id)
+    number = suppression.pick_number(phones_, number, ruled_out)
     answer.number_to_call = number or None
     answer.attempt_number = attempt.number if attempt else contact.attempt_number
-    answer.channel = (
-        1 if campaign.type == 2 else (attempt.channel if attempt else contact.channel)
-    )
+    if campaign.type == CampaignType.SMS:
+        answer.channel = Channel.SMS
+    else:
+        answer.channel = attempt.channel if attempt else contact.channel
     if contact.request_state != PENDING:
         state = REQUEST_STATES.get(contact.request_state, str(contact.request_state))
         answer.reasons.append(Reason("not_pending", f"Request state is {state}"))
     if contact.dial_time and contact.dial_time > now:
-        answer.reasons.append(Reason("not_due", f"Due at {_fmt(contact.dial_time)}"))
+        answer.reasons.append(Reason("not_due", f"Due at {iso_z(contact.dial_time)}"))
     max_attempts = plan.max_attempts if plan else 0
     if contact.attempts_made >= max_attempts:
         answer.reasons.append(
@@ -203,7 +213,7 @@ def evaluate(
         )
     if contact.expires_at is not None and contact.expires_at <= now:
         answer.reasons.append(
-            Reason("retry_expired", f"Expired at {_fmt(contact.expires_at)}")
+            Reason("retry_expired", f"Expired at {iso_z(contact.expires_at)}")
         )
     if contact.callback_at is None and contact_filters.excludes(campaign, contact.id):
         answer.reasons.append(
@@ -213,11 +223,14 @@ def evaluate(
             )
         )
     if not number:
-        answer.reasons.append(Reason("no_dialable_number", "phone1 is empty"))
+        why = (
+            "every phone was ruled out by a result" if ruled_out else "phone1 is empty"
+        )
+        answer.reasons.append(Reason("no_dialable_number", why))
     else:
-        key = match_key(number)
-        if db.session.scalar(select(DncEntry.id).where(DncEntry.match_key == key)):
-            answer.reasons.append(Reason("on_dnc", f"{number} is on the DNC list"))
+        answer.reasons.extend(
+            suppression_reasons(number, campaign.id, answer.channel, now)
+        )
         if campaign.respect_contact_time_zone:
             answer.time_zones = contact_zones(number)
             window = campaign_window(campaign)
@@ -232,6 +245,28 @@ def evaluate(
                 )
     _apply_calling_rules(answer, contact, campaign, now)
     return answer
+
+
+def suppression_reasons(
+    number: str, campaign_id: int, channel: int, now: datetime
+) -> list[Reason]:
+    """DNC lists, opt-outs, erasures and abandoned-call lockouts of one number."""
+    key = match_key(number)
+    reasons = []
+    hit = suppression.hits([key], campaign_id, channel, now).get(key)
+    if hit is not None:
+        text = f"{number} is on {hit.label}" + (
+            f" until {iso_z(hit.until)}" if hit.until else ""
+        )
+        reasons.append(Reason("on_dnc", text, lifts_at=hit.until))
+    until = suppression.lockouts([key], now).get(key)
+    if until is not None:
+        reasons.append(
+            Reason(
+                "abandon_lockout", f"Locked out until {iso_z(until)}", lifts_at=until
+            )
+        )
+    return reasons
 
 
 def _apply_calling_rules(
@@ -275,14 +310,14 @@ def as_dict(answer: Eligibility) -> dict[str, Any]:
     return {
         "id": answer.contact_id,
         "eligible": answer.eligible,
-        "checkedAt": _fmt(answer.checked_at),
+        "checkedAt": iso_z(answer.checked_at),
         "numberToCall": answer.number_to_call,
         "attemptNumber": answer.attempt_number,
         "channel": answer.channel,
         "timeZones": answer.time_zones,
         "reasons": [r.as_dict() for r in answer.reasons],
         "nextEligibleAt": (
-            _fmt(answer.next_eligible_at) if answer.next_eligible_at else None
+            iso_z(answer.next_eligible_at) if answer.next_eligible_at else None
         ),
         "neverEligibleBecause": answer.never_because,
     }
@@ -371,7 +406,7 @@ def summarise(
     return {
         "pending": pending,
         "dialableNow": 0 if blockers else max(0, pending - held),
-        "nextEligibleAt": _fmt(next_at) if next_at else None,
+        "nextEligibleAt": iso_z(next_at) if next_at else None,
         "neverEligibleBecause": never,
         "campaignBlocked": [r.as_dict() for r in blockers],
         "reasons": [

@@ -20,7 +20,7 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.services import callbacks, phones, reports
+from portal.services import callbacks, phones, reports, result_effects
 from portal.services.enums import (
     BLOCKED_DNC,
     CALL_RESULTS,
@@ -34,6 +34,8 @@ from portal.services.enums import (
     RESULT_RETURNED_UNATTEMPTED,
     RESULT_SMS_DELIVERED,
     RETURNED_UNATTEMPTED_DELAY_MINUTES,
+    CampaignType,
+    Channel,
     result_codes,
 )
 from portal.services.errors import NotFound, ValidationFailed
@@ -50,8 +52,6 @@ from portal.services.validation import Schema, parse
 
 log = logging.getLogger(__name__)
 
-SMS = 1
-VOICE = 0
 CLOSING_CODES = frozenset({RESULT_CONNECTED, RESULT_SMS_DELIVERED})
 UNKNOWN_CODE_AS = 2  # a dialer code we do not know is recorded as "Error"
 APPLY_CHUNK = 5000
@@ -133,8 +133,8 @@ def _retry(plan, rule, channel, sms_campaign, now, close, refund) -> Outcome:  #
     if target is None:
         why = f"retry names missing attempt {rule.attempt_number}"
         return close(COMPLETED, why, refund)
-    target_channel = SMS if sms_campaign else target.channel
-    if channel == SMS and target_channel == VOICE:
+    target_channel = Channel.SMS if sms_campaign else target.channel
+    if channel == Channel.SMS and target_channel == Channel.VOICE:
         return close(COMPLETED, "an SMS attempt may not retry into voice", refund)
     due = now + timedelta(minutes=rule.delay)
     expires = now + timedelta(minutes=rule.expiry) if rule.expiry is not None else None
@@ -376,7 +376,7 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
             contact.attempts_made,
             item.call_result,
             now,
-            sms_campaign=kinds.get(contact.campaign_id) == 2,
+            sms_campaign=kinds.get(contact.campaign_id) == CampaignType.SMS,
             expires=contact.expires_at,
             uncounted=uncounted.get(contact.id, 0),
         )
@@ -412,6 +412,7 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
                 "_refund": outcome.refund,
             }
         )
+    result_effects.apply(attempts, updates, now)
     if attempts:
         db.session.execute(insert(ContactAttempt.__table__), attempts)
         reports.count_attempts(attempts)

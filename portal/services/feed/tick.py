@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from portal import metrics
 from portal.extensions import db
-from portal.models import Campaign, FeedHeartbeat, utcnow
-from portal.services import calling_rules, preferences, recycling
+from portal.models import Campaign, FeedHeartbeat, iso_z, utcnow
+from portal.services import abandon, calling_rules, preferences, recycling
+from portal.services.enums import CampaignType
 from portal.services.feed import claim as claims
 from portal.services.feed import results, watermarks
 from portal.services.feed.eligibility import campaign_blockers
@@ -27,7 +28,7 @@ HEARTBEAT = "feed-tick"
 def batch_size(campaign: Campaign, sizes: tuple[int, int]) -> int:
     """campaignBatchSize for agent and SMS campaigns, ivrBatchSize for IVR ones."""
     agent, ivr = sizes
-    return ivr if campaign.type == 1 else agent
+    return ivr if campaign.type == CampaignType.IVR else agent
 
 
 def run_tick(
@@ -97,14 +98,14 @@ def _tick(now: datetime | None, dialer: Any, sms: Any) -> dict[str, Any]:
     closed = claims.close_unreachable(campaigns, plans, now)
     calling_rules.prune_dial_log(now)
     counts["expired"], counts["spent"] = closed["expired"], closed["spent"]
+    counts["abandonPaused"] = len(abandon.enforce(campaigns, now))
     counts["recycled"] = recycling.recycle_due(campaigns, now)
     for campaign in campaigns:
         plan = plans.get(campaign.strategy_id)
         if campaign_blockers(campaign, plan, now):
             continue
-        adapter_missing = (dialer is None and campaign.type != 2) or (
-            sms is None and campaign.type == 2
-        )
+        texts = campaign.type == CampaignType.SMS
+        adapter_missing = (sms is None) if texts else (dialer is None)
         if adapter_missing:
             continue
         claim = claims.claim_due_contacts(
@@ -138,7 +139,7 @@ def _safe_build(build, now: datetime, counts: dict[str, Any]):
 
 def record_heartbeat(counts: dict[str, Any], now: datetime) -> None:
     """Upsert the feed-tick heartbeat so the dashboard can show the last tick."""
-    upsert_heartbeat(HEARTBEAT, {**counts, "now": now.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    upsert_heartbeat(HEARTBEAT, {**counts, "now": iso_z(now)})
 
 
 def upsert_heartbeat(name: str, detail: dict[str, Any]) -> None:

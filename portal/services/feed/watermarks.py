@@ -18,8 +18,8 @@ from sqlalchemy import insert, text
 
 from portal.extensions import db
 from portal.models import CallResultInbox, DialerWatermark
-from portal.services.dialers.base import VOICE, DialerUnavailable
-from portal.services.enums import DISPATCHED
+from portal.services.dialers.base import DialerUnavailable
+from portal.services.enums import DISPATCHED, Channel
 from portal.services.feed._sql import begin_write, id_list_clause, is_postgres, run
 from portal.services.feed.results import RAW_MAX, normalise_code, store_results
 
@@ -70,7 +70,7 @@ def dispatched_by_cisco_campaign(now: datetime) -> dict[str, set[int]]:
         "JOIN campaigns k ON k.id = c.campaign_id "
         "WHERE c.request_state = :dispatched AND c.channel = :voice "
         "AND c.request_time <= :settled AND k.cisco_campaign_id IS NOT NULL",
-        {"dispatched": DISPATCHED, "voice": VOICE, "settled": settled},
+        {"dispatched": DISPATCHED, "voice": Channel.VOICE, "settled": settled},
         datetimes=("settled",),
     ).all()
     found: dict[str, set[int]] = {}

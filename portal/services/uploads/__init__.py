@@ -72,6 +72,7 @@ __all__ = [
     "max_upload_bytes",
     "percent",
     "report_filename",
+    "require_uploader",
     "resume_stale",
     "resume_upload",
     "run_import",

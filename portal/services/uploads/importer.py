@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 import itertools
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -23,7 +22,8 @@ from flask import current_app
 from portal import metrics
 from portal.extensions import db
 from portal.models import BUSINESS_PARAMS, PHONES, Campaign, Upload, utcnow
-from portal.services import audit, contacts, dnc
+from portal.services import audit, contacts, dnc, suppression
+from portal.services.enums import UploadState
 from portal.services.errors import ValidationFailed
 from portal.services.uploads import storage
 from portal.services.uploads.csv_source import (
@@ -222,7 +222,7 @@ class Importer:
             if self.progress:
                 try:
                     self.progress(self.progress_values(counters))
-                except Exception:  # noqa: BLE001 - mirroring must not stop an import
+                except Exception:  # mirroring must not stop an import: logged
                     log.exception(
                         "progress callback failed for upload %s", self.upload_id
                     )
@@ -300,7 +300,11 @@ class Importer:
         """Duplicates refused (deny policy), DNC matches stored blocked, the rest
         stored pending."""
         keys = [row.match_key for _, _, row in valid]
-        on_dnc = dnc.blocked_keys(keys)
+        campaign = self.campaign
+        # every list that applies to this campaign and its channel (issue 13)
+        on_dnc = suppression.permanent_keys(
+            keys, campaign.id, suppression.campaign_channel(campaign.type), self.now
+        )
         taken: set[str] = set()
         anywhere: set[str] = set()
         if self.deny:
@@ -457,7 +461,7 @@ def _mark_running(upload: Upload) -> None:
         upload.started_at = utcnow()
     if upload.rows_total is None:
         upload.rows_total = count_lines(upload.stored_path)
-    upload.state = "running"
+    upload.state = UploadState.RUNNING
     upload.error_message = None
     db.session.commit()
 
@@ -492,17 +496,17 @@ def mark_failed(upload_id: int, message: str) -> dict[str, Any]:
     upload = db.session.get(Upload, upload_id)
     if upload is None:
         return {"uploadId": upload_id, "state": "missing"}
-    upload.state = "failed"
+    upload.state = UploadState.FAILED
     upload.error_message = message
     upload.finished_at = utcnow()
     db.session.commit()
-    metrics.IMPORTS.labels(upload.kind, "failed").inc()
+    metrics.IMPORTS.labels(upload.kind, UploadState.FAILED).inc()
     return summary(upload)
 
 
 def record_import_metrics(upload: Upload) -> None:
     """Count a finished upload and its rows by outcome for /metrics."""
-    metrics.IMPORTS.labels(upload.kind, "done").inc()
+    metrics.IMPORTS.labels(upload.kind, UploadState.DONE).inc()
     for outcome, count in (
         ("accepted", upload.accepted),
         ("rejected", upload.rejected),

@@ -13,13 +13,14 @@ from typing import Any
 from flask import current_app
 from rq import Retry
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
+from rq.job import Job, JobStatus
 from sqlalchemy import select
 
 from portal import queue as q
 from portal.extensions import db
 from portal.models import Upload, User, utcnow
 from portal.services import audit
+from portal.services.enums import UploadState
 from portal.services.errors import ServiceUnavailable, ValidationFailed
 from portal.services.roles import WRITERS, require
 from portal.services.uploads.status import ACTIVE_STATES, get_upload
@@ -27,6 +28,7 @@ from portal.services.uploads.status import ACTIVE_STATES, get_upload
 JOB_FUNCTION = "worker.jobs.import_upload"
 DEFAULT_JOB_TIMEOUT = 4 * 3600
 STALE_SECONDS = 120
+WAITING = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 def job_id_for(upload_id: int) -> str:
@@ -87,14 +89,14 @@ def is_stale(upload: Upload, older_than: int = STALE_SECONDS) -> bool:
         return False
     now = utcnow()
     if (
-        upload.state == "queued"
+        upload.state == UploadState.QUEUED
         and (now - upload.created_at).total_seconds() < older_than
     ):
         return False  # just uploaded: its job is being queued right now
     status, beat = job_state(upload)
-    if status in ("queued", "scheduled", "deferred"):
+    if status in WAITING:
         return False
-    if status == "started":
+    if status == JobStatus.STARTED:
         return beat is None or (now - beat).total_seconds() >= older_than
     return True
 
@@ -122,18 +124,18 @@ def resume_upload(actor: User, upload_id: Any) -> Upload:
     """Queue a stalled or failed upload again; it continues from its last checkpoint."""
     require(actor, WRITERS)
     upload = get_upload(actor, upload_id)
-    if upload.state == "done":
+    if upload.state == UploadState.DONE:
         raise ValidationFailed({"id": "this upload is already complete"})
     if upload.state in ACTIVE_STATES and not is_stale(upload):
         raise ValidationFailed({"id": "this upload is still being imported"})
-    upload.state = "queued"
+    upload.state = UploadState.QUEUED
     upload.error_message = None
     upload.finished_at = None
     audit.record(actor, "resume", "upload", upload.id)
     db.session.commit()
     try:
         enqueue_import(upload)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - any queue failure means "not queued"
         raise ServiceUnavailable(
             "The job queue is unavailable; try again shortly"
         ) from None

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Campaign, Upload, User, utcnow
 from portal.services import audit, campaigns, contacts
+from portal.services.enums import UploadState
 from portal.services.errors import ServiceError, ServiceUnavailable, ValidationFailed
 from portal.services.roles import WRITERS, require
 from portal.services.uploads import storage
@@ -192,7 +193,7 @@ def _record(
         content_hash=incoming.digest(),
         duplicate_policy=policy,
         duplicate_scope=scope,
-        state="queued",
+        state=UploadState.QUEUED,
         forced=forced,
         created_by=actor.id,
     )
@@ -225,7 +226,7 @@ def _queue(upload: Upload) -> None:
         enqueue_import(upload)
     except Exception as exc:  # noqa: BLE001 - any queue failure means "not queued"
         log.warning("could not queue upload %s: %s", upload.id, exc)
-        upload.state = "failed"
+        upload.state = UploadState.FAILED
         upload.error_message = "The job queue is unavailable; upload the file again"
         upload.finished_at = utcnow()
         db.session.commit()
@@ -238,7 +239,7 @@ def _refuse_same_file(kind: str, campaign: Campaign | None, digest: str) -> None
     query = select(Upload).where(
         Upload.kind == kind,
         Upload.content_hash == digest,
-        Upload.state != "failed",
+        Upload.state != UploadState.FAILED,
     )
     if campaign is not None:
         query = query.where(Upload.campaign_id == campaign.id)

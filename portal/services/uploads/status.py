@@ -11,12 +11,13 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Upload, UploadError, User
+from portal.services.enums import UploadState
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.exports import csv_lines
 from portal.services.roles import READERS, require
 from portal.services.validation import as_int
 
-ACTIVE_STATES = ("queued", "running")
+ACTIVE_STATES = (UploadState.QUEUED, UploadState.RUNNING)
 
 
 def get_upload(actor: User, upload_id: Any) -> Upload:
@@ -63,7 +64,7 @@ def percent_done(bytes_done: int, size_bytes: int | None) -> int:
 
 def percent(upload: Upload) -> int:
     """An upload's progress as the status page and the API show it."""
-    if upload.state == "done":
+    if upload.state == UploadState.DONE:
         return 100
     return percent_done(upload.bytes_done, upload.size_bytes)
 

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from portal.extensions import db
 from portal.models import BUSINESS_PARAMS, PHONES, Upload, utcnow
 from portal.services import dnc
+from portal.services.enums import UploadState
 
 BATCH_ROWS = 5_000
 
@@ -264,7 +265,9 @@ class ChunkWriter:
         values = counters.values()
         if final:
             values.update(
-                state="done", rows_total=counters.rows_read, finished_at=utcnow()
+                state=UploadState.DONE,
+                rows_total=counters.rows_read,
+                finished_at=utcnow(),
             )
         self.conn.execute(
             Upload.__table__.update()
