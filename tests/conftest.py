@@ -25,6 +25,10 @@ BACKENDS = [
 _TMP = Path(tempfile.mkdtemp(prefix="ecm-tests-"))
 os.environ.setdefault("XDG_CONFIG_HOME", str(_TMP / "xdg-config"))
 os.environ.setdefault("XDG_CACHE_HOME", str(_TMP / "xdg-cache"))
+# The calling rules (issue #12) judge real clock time in the called party's zone, so
+# processes the tests start (workers, the CLI, the README's commands) run with them
+# off unless a test turns them on; in-process apps get the same from base_config.
+os.environ.setdefault("ECM_CALLING_RULES", "0")
 
 _schema_ready: dict[str, str] = {}
 

@@ -189,6 +189,8 @@ class DialLog(db.Model):
 
     Written in the claim's transaction (so a dial in flight already counts), removed
     when the dialer refused the batch; `region` is the called number's rule region.
+    Rows arrive in time order, so old ones are pruned from the lowest ids (no index
+    on the time: every dial pays for each index).
     """
 
     __tablename__ = "dial_log"
@@ -199,4 +201,4 @@ class DialLog(db.Model):
     region: Mapped[str | None] = mapped_column(String(8))
     campaign_id: Mapped[int] = mapped_column(Integer)
     contact_id: Mapped[int] = mapped_column(Integer)
-    dialed_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    dialed_at: Mapped[datetime] = mapped_column(DateTime)

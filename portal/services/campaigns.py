@@ -424,6 +424,8 @@ WINDOW_STATES = {
     "paused": "Paused",
     "disabled": "Disabled",
     "outside_window": "Outside its window",
+    "campaign_ended": "Ended",
+    "campaign_not_started": "Not started yet",
 }
 
 
@@ -433,8 +435,13 @@ def window_state(campaign: Campaign, now: datetime) -> str:
         return "disabled"
     if campaign.status != CampaignStatus.RUNNING:
         return "paused"
+    from portal.services.calling_rules import campaign_blocks
     from portal.services.feed.windows import campaign_window, local_time
 
+    if campaign.start_date or campaign.end_date:  # issue #12's campaign dates
+        dates = campaign_blocks(campaign, now)
+        if dates:
+            return dates[0].code
     if not campaign_window(campaign).open_at(local_time(now, campaign.time_zone)):
         return "outside_window"
     return "running"

@@ -178,6 +178,9 @@ def test_campaign_dates(admin):
     dialer = RecordingDialer()
     run_tick(datetime(2026, 3, 7, 15, 0), dialer=dialer)
     assert dialer.dispatched == []
+    assert campaigns.window_state(campaign, datetime(2026, 3, 7, 15, 0)) == (
+        "campaign_ended"
+    )
     info = summary([campaign], datetime(2026, 3, 7, 15, 0))[campaign.id]
     assert [r["code"] for r in info["campaignBlocked"]] == ["campaign_ended"]
     assert info["nextEligibleAt"] is None
@@ -243,3 +246,26 @@ def test_validation_and_api_shapes(admin, api):
     text = str(document)
     for name in ("frequencyCap", "minGapMinutes", "holidayCalendars", "nextEligibleAt"):
         assert name in text
+
+
+def test_a_refused_batch_is_not_a_dial_and_old_dials_are_pruned(admin):
+    from portal.services.dialers import DialerUnavailable
+
+    campaign = _campaign(admin, minGapMinutes=60)
+    (cid,) = add_contacts(campaign, 1, dial_time=MON, phone=lambda i: NEW_YORK)
+    db.session.add(
+        DialLog(
+            match_key="+15550000000",
+            campaign_id=campaign.id,
+            contact_id=0,
+            dialed_at=MON - timedelta(days=40),
+        )
+    )
+    db.session.commit()
+    run_tick(MON, dialer=RecordingDialer(fail=DialerUnavailable("down")))
+    assert db.session.get(Contact, cid).request_state == 0
+    # the refused dial left no row, and the 40-day-old row was pruned
+    assert db.session.scalar(select(func.count()).select_from(DialLog)) == 0
+    dialer = RecordingDialer()
+    run_tick(MON + timedelta(minutes=1), dialer=dialer)  # no gap: it was never dialed
+    assert len(dialer.dispatched) == 1

@@ -84,3 +84,32 @@ def test_preferences_form_holds_the_system_policy(app, web_admin):
         htmx=True,
     )
     assert response.status_code == 422 and "ZZ" in text(response)
+
+
+def test_contact_page_shows_the_next_dial_and_the_rule(app, web_admin, seed):
+    from datetime import datetime
+
+    from portal.services.feed import eligibility
+    from tests.feed.support import add_contacts
+
+    app.config["ECM_CALLING_RULES"] = True
+    with app.app_context():
+        from portal.extensions import db
+        from portal.models import Campaign
+
+        campaign = db.session.get(Campaign, seed["campaign"])
+        campaign.end_date = datetime(2020, 1, 1).date()
+        db.session.commit()
+        (cid,) = add_contacts(campaign, 1, phone=lambda i: "+13055550100")
+        from portal.models import Contact
+
+        answer = eligibility.as_dict(
+            eligibility.contact_eligibility(db.session.get(Contact, cid))
+        )
+    assert answer["nextEligibleAt"] is None
+    assert answer["neverEligibleBecause"] == "campaign_ended"
+    page = text(web_admin.get(f"/contacts/{cid}"))
+    assert "Will not be dialed while" in page and "campaign_ended" in page
+    assert "endDate 2020-01-01" in page
+    dashboard = text(web_admin.get("/"))
+    assert 'data-reason="campaign_ended"' in dashboard and "Next dial" in dashboard

@@ -57,7 +57,6 @@ CAMPAIGN_TIME_CODES = frozenset(
     {"not_calling_day", "outside_window", "campaign_not_started"}
 )
 MIDNIGHT = time(0, 0)
-PREFIX = 10  # group pending contacts by the "+" and nine digits (zones.PREFIX_CHARS)
 
 
 def _region() -> str:
@@ -86,7 +85,7 @@ def campaign_blocks(campaign: Campaign, now: datetime) -> list[Block]:
     """Campaign-wide rules: not started yet, or ended (its zone, dates inclusive)."""
     if not enabled():
         return []
-    return campaign_date_blocks(campaign, campaign_policy(campaign), now)
+    return campaign_date_blocks(campaign, campaign_policy(campaign, now), now)
 
 
 def contact_rules(
@@ -293,8 +292,9 @@ def rule_counts(campaign: Campaign, now: datetime) -> dict[str, int]:
     """Pending due contacts per rule for the dashboard (SQL aggregates).
 
     Caps and gaps count phone1's key from the dial log; zone rules are decided once
-    per number prefix (a North American number's zones and region follow from its
-    first seven digits, other numbers' from their first nine).
+    per area code (North America) or first seven digits (elsewhere), from one number
+    of each group: an estimate, like the other counts, where an area code spans two
+    zones (the claim and the contact's own answer decide per number).
     """
     if not enabled():
         return {}
@@ -302,8 +302,8 @@ def rule_counts(campaign: Campaign, now: datetime) -> dict[str, int]:
     limits, gap = caps.limits_for(policy)
     out = caps.held_counts(campaign.id, limits, gap, now)
     prefix = case(
-        (Contact.match_key.like("+1%"), func.substr(Contact.match_key, 1, 8)),
-        else_=func.substr(Contact.match_key, 1, PREFIX),
+        (Contact.match_key.like("+1%"), func.substr(Contact.match_key, 1, 5)),
+        else_=func.substr(Contact.match_key, 1, 8),
     )
     groups = db.session.execute(
         select(func.min(Contact.match_key), func.count())

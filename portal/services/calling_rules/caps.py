@@ -183,18 +183,49 @@ def record_dials(rows: list[dict], now: datetime) -> None:
     )
 
 
+RECENT_ROWS = 50_000  # a refused batch's rows are among the newest
+
+
 def forget_dials(contact_ids: list[int], now: datetime) -> None:
-    """A claim the dialer never took did not dial: its log rows go."""
-    if contact_ids:
-        db.session.execute(
-            delete(_D).where(_D.c.contact_id.in_(contact_ids), _D.c.dialed_at == now)
+    """A claim the dialer never took did not dial: its log rows go.
+
+    It runs right after the claim committed, so its rows are among the newest ids
+    (found through the primary key, not a scan of the log).
+    """
+    if not contact_ids:
+        return
+    newest = (
+        select(_D.c.id).order_by(_D.c.id.desc()).limit(RECENT_ROWS).scalar_subquery()
+    )
+    db.session.execute(
+        delete(_D).where(
+            _D.c.id.in_(newest),
+            _D.c.dialed_at == now,
+            _D.c.contact_id.in_(contact_ids),
         )
+    )
+
+
+PRUNE_BATCH = 20_000
 
 
 def prune(now: datetime) -> int:
-    """Dials older than the longest cap window can never count again."""
+    """Dials older than the longest cap window can never count again.
+
+    Rows are written in time order, so the oldest are the lowest ids: each tick
+    removes up to PRUNE_BATCH of them through the primary key.
+    """
     cutoff = now - timedelta(hours=MAX_CAP_HOURS)
-    return db.session.execute(delete(_D).where(_D.c.dialed_at < cutoff)).rowcount or 0
+    first = db.session.scalar(select(_D.c.dialed_at).order_by(_D.c.id).limit(1))
+    if first is None or first >= cutoff:
+        return 0
+    oldest = select(_D.c.id).order_by(_D.c.id).limit(PRUNE_BATCH).scalar_subquery()
+    return (
+        db.session.execute(
+            delete(_D).where(_D.c.id.in_(oldest), _D.c.dialed_at < cutoff)
+        ).rowcount
+        or 0
+    )
 
 
 def recent_dials(key: str, now: datetime) -> tuple[datetime, ...]:

@@ -40,24 +40,25 @@ def utc_of_local(local: datetime, zone_name: str | None) -> datetime:
     return high.replace(tzinfo=None, microsecond=0)
 
 
-def candidates(
-    now: datetime,
-    zone_times: dict[str, set[time]],
-    moments: Iterable[datetime | None],
-    days: int,
-) -> list[datetime]:
-    """now, the given moments, and every listed local time of each zone, in order."""
-    found = {now}
-    found.update(m for m in moments if m is not None and m > now)
+CHUNKS = (2, 9, 40)  # days searched first, then in growing steps
+
+
+def _zone_moments(
+    zone_times: dict[str, set[time]], low: datetime, high: datetime
+) -> set[datetime]:
+    """Every listed local time of each zone that falls in [low, high)."""
+    found = set()
     for name, times in zone_times.items():
-        first = local_time(now, name).date() - timedelta(days=1)
-        for n in range(days + 2):
-            day = first + timedelta(days=n)
+        first = local_time(low, name).date() - timedelta(days=1)
+        last = local_time(high, name).date() + timedelta(days=1)
+        day = first
+        while day <= last:
             for t in times:
                 moment = utc_of_local(datetime.combine(day, t), name)
-                if moment > now:
+                if low <= moment < high:
                     found.add(moment)
-    return sorted(found)
+            day += timedelta(days=1)
+    return found
 
 
 def earliest(
@@ -68,14 +69,29 @@ def earliest(
     until: datetime | None = None,
     start_after: date | None = None,
 ) -> datetime | None:
-    """The first candidate at which nothing blocks, None within the horizon."""
+    """The first candidate at which nothing blocks, None within the horizon.
+
+    Candidates are listed a few days at a time, so an answer in the next days does
+    not pay for the whole horizon.
+    """
     days = HORIZON_DAYS
     if start_after is not None:
         ahead = (start_after - now.date()).days + HORIZON_DAYS
         days = min(MAX_HORIZON_DAYS, max(days, ahead))
-    for moment in candidates(now, zone_times, moments, days):
-        if until is not None and moment >= until:
-            return None
-        if not blocks_at(moment):
-            return moment
+    extra = sorted({m for m in moments if m is not None and m > now})
+    low, span, step = now, 0, 0
+    while span < days:
+        span = min(days, span + CHUNKS[min(step, len(CHUNKS) - 1)])
+        step += 1
+        high = now + timedelta(days=span)
+        found = _zone_moments(zone_times, low, high)
+        found.update(m for m in extra if low <= m < high)
+        if low == now:
+            found.add(now)
+        for moment in sorted(found):
+            if until is not None and moment >= until:
+                return None
+            if not blocks_at(moment):
+                return moment
+        low = high
     return None

@@ -18,8 +18,11 @@ from portal.services import phones
 from portal.services.calling_rules.regions import RegionRule, region_of, rule_for
 
 NANP_AREA = 5  # "+1" and the area code
+NANP_EXCHANGE = 8  # "+1", the area code and the exchange
+NANP_LENGTH = 12
 OTHER_PREFIX = 8
 _by_prefix: dict[str, tuple[str, ...]] = {}
+_by_area: dict[str, tuple[str | None, RegionRule | None]] = {}
 
 
 def _lookup(number: str, default_region: str) -> tuple[str, ...]:
@@ -43,24 +46,40 @@ def _matching_prefix(digits: str) -> str | None:
 
 def zones_of(number: str, key: str, default_region: str) -> tuple[str, ...]:
     """The IANA zones the number may ring in; () when unknown."""
+    if len(key) == NANP_LENGTH and key.startswith("+1") and key[1:].isdigit():
+        # North America: no zone prefix is longer than seven digits ("1" + NPA-NXX)
+        return _nanp_zones(key[:NANP_EXCHANGE], default_region)
     if key.startswith("+") and key[1:].isdigit():
-        prefix = _matching_prefix(key[1:])
-        if prefix is not None:
-            zones = _by_prefix.get(prefix)
-            if zones is None:
-                zones = _by_prefix[prefix] = _lookup(key, default_region)
-            return zones
-        return _zones_of_number(key, default_region)
+        return _zones_by_prefix(key, default_region)
     return _zones_of_number(number, default_region)
+
+
+@lru_cache(maxsize=262144)
+def _nanp_zones(exchange: str, default_region: str) -> tuple[str, ...]:
+    return _zones_by_prefix(exchange + "0100", default_region)
+
+
+def _zones_by_prefix(key: str, default_region: str) -> tuple[str, ...]:
+    prefix = _matching_prefix(key[1:])
+    if prefix is None:
+        return _zones_of_number(key, default_region)
+    zones = _by_prefix.get(prefix)
+    if zones is None:
+        zones = _by_prefix[prefix] = _lookup(key, default_region)
+    return zones
 
 
 def regional_rule(
     key: str, default_region: str
 ) -> tuple[str | None, RegionRule | None]:
     """(rule region, its rule) of a match key."""
-    if key.startswith("+1") and len(key) == 12:
-        sample = key[:NANP_AREA] + "5550100"  # the area code decides
-    elif key.startswith("+") and len(key) > OTHER_PREFIX:
+    if key.startswith("+1") and len(key) == NANP_LENGTH:
+        known = _by_area.get(key[:NANP_AREA])
+        if known is None:  # the area code decides
+            region = region_of(key[:NANP_AREA] + "5550100", default_region)
+            known = _by_area[key[:NANP_AREA]] = (region, rule_for(region))
+        return known
+    if key.startswith("+") and len(key) > OTHER_PREFIX:
         sample = key[:OTHER_PREFIX] + "0" * (len(key) - OTHER_PREFIX)
     else:
         sample = key
