@@ -1,4 +1,4 @@
-"""Benchmark the feed loop on PostgreSQL with 1,000,000 pending contacts in 10 campaigns.
+"""Benchmark the feed loop on PostgreSQL: 1,000,000 pending contacts in 10 campaigns.
 
 Run ``python tests/bench/bench_feed.py [--contacts N] [--url postgresql+psycopg://...]``.
 It DROPS AND RECREATES the public schema of the database it is given (default:
@@ -140,8 +140,10 @@ def load(app, total: int, now) -> list:
                             )
                         )
         cur.execute(
-            "INSERT INTO dnc_entries (primary_number, match_key, date_created, last_updated) "
-            "SELECT '+1555' || lpad(g::text, 7, '0'), '+1555' || lpad(g::text, 7, '0'), "
+            "INSERT INTO dnc_entries "
+            "(primary_number, match_key, date_created, last_updated) "
+            "SELECT '+1555' || lpad(g::text, 7, '0'), "
+            "'+1555' || lpad(g::text, 7, '0'), "
             "now(), now() FROM generate_series(1, 10000) g"
         )
         raw.commit()
@@ -152,7 +154,8 @@ def load(app, total: int, now) -> list:
         conn.execute(text("VACUUM ANALYZE"))
     count = db.session.scalar(select(db.func.count()).select_from(Contact))
     print(
-        f"loaded {count:,} contacts in {loaded:.1f} s (COPY + indexes), VACUUM ANALYZE done"
+        f"loaded {count:,} contacts in {loaded:.1f} s (COPY + indexes), "
+        "VACUUM ANALYZE done"
     )
     return [db.session.get(Campaign, c.id) for c in made]
 
@@ -163,7 +166,7 @@ def main() -> None:
     parser.add_argument(
         "--random-due",
         action="store_true",
-        help="scatter due times over 10 h in random row order (worst case for the claim)",
+        help="scatter due times over 10 h in random row order (the claim's worst case)",
     )
     parser.add_argument(
         "--url",
@@ -223,7 +226,7 @@ def main() -> None:
             f"{CAMPAIGNS} campaigns, {layout}"
         )
 
-        # claim 1,000 (then give them back, so the tick below starts from the same state)
+        # claim 1,000 (then give them back: the tick below starts from the same state)
         times = []
         for campaign in campaigns[:5]:
             t = time.perf_counter()
@@ -294,7 +297,8 @@ def main() -> None:
             answers.append(time.perf_counter() - t)
         answers.sort()
         print(
-            f"one contact's eligibility answer: median {ms(statistics.median(answers))}, "
+            "one contact's eligibility answer: "
+            f"median {ms(statistics.median(answers))}, "
             f"p95 {ms(answers[int(len(answers) * 0.95)])}"
         )
 
@@ -307,7 +311,8 @@ def main() -> None:
         t = time.perf_counter()
         stats.figures(campaigns, now)
         print(
-            f"stats counted live for all {CAMPAIGNS} campaigns: {ms(time.perf_counter() - t)}"
+            f"stats counted live for all {CAMPAIGNS} campaigns: "
+            f"{ms(time.perf_counter() - t)}"
         )
         single = []
         for campaign in campaigns[:3]:

@@ -25,7 +25,9 @@ def bench_url(name: str) -> str:
 
 # tiny arguments per script; a new benchmark must add itself here
 TINY: dict[str, list[str]] = {
-    "bench_phones.py": ["--count", "2000", "--reference-sample", "500", "--repeat", "1"],
+    "bench_phones.py": [
+        "--count", "2000", "--reference-sample", "500", "--repeat", "1",
+    ],
     "bench_feed.py": ["--contacts", "50000", "--url", bench_url("bench_feed")],
     "bench_uploads.py": [
         "--rows", "3000", "--dnc-rows", "1000", "--request-mb", "1",

@@ -155,7 +155,7 @@ def test_file_dialer_writes_contact_files_and_reads_dialer_detail(
                         "AccountNumber": str(cid),
                         "CallResult": code,
                     }
-                    for n, (cid, code) in enumerate(zip(ids, (10, 9, 25)))
+                    for n, (cid, code) in enumerate(zip(ids, (10, 9, 25), strict=True))
                 ],
             )
         counts = run_tick(utcnow() + timedelta(seconds=1))

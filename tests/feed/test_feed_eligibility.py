@@ -1,4 +1,4 @@
-"""Every reason a contact is not dialed, windows across midnight and DST, the summary."""
+"""Every reason a contact is not dialed, windows over midnight and DST, the summary."""
 
 from __future__ import annotations
 
