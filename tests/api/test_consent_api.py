@@ -163,5 +163,6 @@ def test_openapi_documents_the_new_names(api):
         assert path in doc["paths"], path
     schemas = doc["components"]["schemas"]
     assert {"expiresAt", "source", "reason"} <= set(schemas["DncIn"]["properties"])
-    assert "maxAbandonRate" in schemas["CampaignFields"]["properties"]
+    for name in ("CampaignCreate", "CampaignUpdate"):
+        assert "maxAbandonRate" in schemas[name]["properties"], name
     assert "number" in schemas["EraseIn"]["properties"]
