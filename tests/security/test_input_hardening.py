@@ -27,12 +27,30 @@ def schema_endpoints() -> list[tuple[str, str]]:
     return out
 
 
+def concrete(path: str, admin) -> str:
+    """The rule with its path ids filled in by records that exist (else a 404)."""
+    from portal.services import dnc_lists
+
+    if "<int:campaign_id>" in path:
+        path = path.replace("<int:campaign_id>", str(new_campaign(admin).id))
+    if "<int:list_id>" in path:
+        made = dnc_lists.create_list(admin, {"name": "Hardening", "channel": "both"})
+        path = path.replace("<int:list_id>", str(made.id))
+    assert "<" not in path, f"fill in the path ids of {path}"
+    return path
+
+
 @pytest.mark.parametrize("method,path", schema_endpoints())
-def test_unknown_fields_are_refused(api, method, path):
-    res = api.call(method, path, json={"isAdmin": True, "role": "Administrator"})
+def test_unknown_fields_are_refused(api, admin, method, path):
+    res = api.call(
+        method, concrete(path, admin), json={"isAdmin": True, "role": "Administrator"}
+    )
     assert res.status_code == 406, res.get_data(as_text=True)
     fields = res.get_json()["fields"]
-    assert fields["isAdmin"] == "unknown field"
+    # a top-level field, or named inside the one field a filter body is read as
+    assert fields.get("isAdmin") == "unknown field" or fields == {
+        "contactFilter": "isAdmin: Extra inputs are not permitted"
+    }, fields
 
 
 def test_no_mass_assignment_on_campaign_create(api, admin):
