@@ -62,7 +62,7 @@ class Sizes:
     # with 2, the three periodic jobs can line up so that one worker never ticks
     workers_per_host: int = 3
     link_rate: str | None = (
-        "8mbit"  # the worker hosts' uplink: the import must outlast a feed tick
+        "24mbit"  # the worker hosts' uplink, so the import takes time
     )
     pg_settings: dict[str, str] = field(default_factory=dict)
 

