@@ -154,6 +154,18 @@ def _probe_each(column: Any, keys: list[str], conditions: tuple) -> Any:
     return select(hit.c.hit).select_from(wanted.join(hit, true()))
 
 
+def search_condition(search: str, name: Any, *number_columns: Any) -> Any:
+    """What a DNC search box matches: the name (case-insensitive), or the digits
+    typed inside any of the number columns. autoescape: a % or _ typed in the box
+    is a character, not a wildcard."""
+    text = search.replace("\x00", "").strip()[:MAX_SEARCH]
+    digits = "".join(ch for ch in text if ch.isdigit())
+    conds = [func.lower(name).contains(text.lower(), autoescape=True)]
+    if digits:
+        conds += [column.contains(digits, autoescape=True) for column in number_columns]
+    return or_(*conds)
+
+
 def list_entries(
     actor: User,
     search: str | None = None,
@@ -166,15 +178,11 @@ def list_entries(
     query = select(DncEntry).order_by(DncEntry.id)
     count = select(func.count()).select_from(DncEntry)
     if search:
-        text = search.replace("\x00", "").strip()[:40]
-        digits = "".join(ch for ch in text if ch.isdigit())
-        # autoescape: a % or _ typed in the search box is a character, not a wildcard
-        conds = [func.lower(DncEntry.name).contains(text.lower(), autoescape=True)]
-        if digits:
-            conds.append(DncEntry.match_key.like(f"%{digits}%"))
-            conds.append(DncEntry.primary_number.like(f"%{digits}%"))
-        query = query.where(or_(*conds))
-        count = count.where(or_(*conds))
+        found = search_condition(
+            search, DncEntry.name, DncEntry.match_key, DncEntry.primary_number
+        )
+        query = query.where(found)
+        count = count.where(found)
     if after_id:
         query = query.where(DncEntry.id > after_id)
     if offset:

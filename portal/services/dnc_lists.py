@@ -174,12 +174,9 @@ def list_entries(
     item = get_list(actor, list_id)
     query = select(DncListEntry).where(DncListEntry.list_id == item.id)
     if search:
-        text = search.replace("\x00", "").strip()[:40]
-        digits = "".join(ch for ch in text if ch.isdigit())
-        conds = [func.lower(DncListEntry.name).contains(text.lower(), autoescape=True)]
-        if digits:
-            conds.append(DncListEntry.match_key.contains(digits, autoescape=True))
-        query = query.where(or_(*conds))
+        query = query.where(
+            dnc.search_condition(search, DncListEntry.name, DncListEntry.match_key)
+        )
     total = None
     if after_id is None:
         total = db.session.scalar(select(func.count()).select_from(query.subquery()))
