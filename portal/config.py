@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NamedTuple
 
 DEFAULT_SECRET = "dev-secret-change-me"  # printed in old READMEs: never trusted
 # Values anyone can guess: the old default and the usual placeholders.
@@ -37,111 +40,155 @@ def _float(value: str | None, default: float) -> float:
         return default
 
 
+Reader = Callable[[str | None], Any]  # a variable's text (None when unset) -> value
+
+
+def text(default: str | None = None) -> Reader:
+    """The variable's text; unset or empty gives `default`."""
+    return lambda value: value or default
+
+
+def as_given(value: str | None) -> str | None:
+    """The variable's text as set, empty included; None when unset."""
+    return value
+
+
+def integer(default: int) -> Reader:
+    return lambda value: _int(value, default)
+
+
+def number(default: float) -> Reader:
+    return lambda value: _float(value, default)
+
+
+def flag(default: bool) -> Reader:
+    return lambda value: _bool(value, default)
+
+
+class Setting(NamedTuple):
+    """One Config attribute read from one environment variable (README's table)."""
+
+    name: str
+    read: Reader
+    variable: str = ""  # when it is not named like the attribute
+
+    @property
+    def env_name(self) -> str:
+        return self.variable or self.name
+
+
+# Settings read alone from the environment; the ones whose default depends on the
+# run mode or on another setting are in Config._derive.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("JWT_EXPIRES_IN", integer(36000), "ECM_JWT_EXPIRES_IN"),
+    Setting("REFRESH_EXPIRES_IN", integer(30 * 86400), "ECM_REFRESH_EXPIRES_IN"),
+    Setting("ECM_TIMEZONE", text("UTC")),
+    Setting("ECM_DEFAULT_REGION", lambda value: (value or "US").upper()),
+    Setting("ECM_DIALER", text("simulator")),
+    Setting("ECM_SMS_GATEWAY", text("simulator")),
+    Setting("ECM_SMS_WEBHOOK_URL", as_given),
+    Setting("ECM_SMS_WEBHOOK_TOKEN", as_given),
+    Setting("ECM_SMS_TIMEOUT", number(10.0)),
+    Setting("ECM_SMS_DELIVERY_REPORTS", flag(False)),
+    Setting("ECM_SMS_FACTORY", text()),
+    Setting("ECM_DIALER_FACTORY", text()),
+    Setting("ECM_DIALER_TIMEOUT", number(10.0)),
+    Setting("ECM_DIALER_MAX_RETRIES", integer(5)),
+    Setting("ECM_DIALER_BACKOFF", number(1.0)),
+    # "1"/"0", or the path of a CA bundle; None verifies with the system's CAs
+    Setting("ECM_DIALER_VERIFY_TLS", text()),
+    Setting("ECM_SIMULATOR_SEED", integer(42)),
+    Setting("ECM_SIMULATOR_DELAY", number(2.0)),
+    Setting("ECM_UCCE_URL", as_given),
+    Setting("ECM_UCCE_USER", as_given),
+    Setting("ECM_UCCE_PASSWORD", as_given),
+    Setting("ECM_UCCX_URL", as_given),
+    Setting("ECM_UCCX_USER", as_given),
+    Setting("ECM_UCCX_PASSWORD", as_given),
+    # SQLAlchemy URL of the UCCE HDS/AW database whose Dialer_Detail table holds
+    # the call results, e.g. mssql+pymssql://user:pw@hds:1433/ucce_awdb
+    Setting("ECM_UCCE_RESULTS_URL", text()),
+    # what replaces the leading '+' of a number in what Cisco dials ("" drops it)
+    Setting("ECM_CISCO_PLUS_PREFIX", text("")),
+    # the delimiter of the Outbound Option import rule the file dialer feeds
+    Setting("ECM_CISCO_FILE_DELIMITER", text(",")),
+    Setting("ECM_ADMIN_PASSWORD", text(DEFAULT_ADMIN_PASSWORD)),
+    Setting("ECM_FEED_INTERVAL", integer(10)),
+    Setting("ECM_RESPONSE_TIMEOUT", integer(1800)),
+    Setting("ECM_ABANDON_LOCKOUT_HOURS", integer(72)),
+    Setting("ECM_OPT_OUT_DEADLINE_DAYS", integer(10)),
+    Setting("ECM_ERASURE_KEEP_HASH", flag(True)),
+    # calling rules (frequency caps, restricted dates, regional hours, dates)
+    Setting("ECM_CALLING_RULES", flag(True)),
+    Setting("ECM_SAFE_WINDOW", text("11:00-20:00")),
+    Setting("ECM_SAFE_WINDOW_ZONE", text("America/New_York")),
+    Setting("ECM_UPLOAD_DIR", text(str(INSTANCE_DIR / "uploads"))),
+    # "database" or "disk"; empty: database on PostgreSQL, disk on SQLite
+    Setting("ECM_UPLOAD_STORAGE", lambda value: (value or "").strip().lower()),
+    Setting("ECM_UPLOAD_RETENTION_HOURS", integer(168)),
+    Setting("ECM_MAX_UPLOAD_MB", integer(512)),
+    Setting("ECM_IMPORT_CHUNK_ROWS", lambda value: _int(value, 0) or None),
+    Setting("ECM_IMPORT_JOB_TIMEOUT", lambda value: _int(value, 0) or None),
+    Setting("ECM_COUNT_CACHE_SECONDS", number(5.0)),
+    Setting("ECM_METRICS_TOKEN", text()),
+    Setting("PROMETHEUS_MULTIPROC_DIR", text()),
+    Setting("ECM_WORKER_STOP_TIMEOUT", number(25.0)),
+    Setting("ECM_QUEUE_STALL_SECONDS", number(30.0)),
+    Setting("ECM_LOGIN_LIMIT", text("10 per minute")),
+    Setting("ECM_LOGIN_ADDRESS_LIMIT", text("50 per minute")),
+    Setting("ECM_LOGIN_DELAY_MAX", integer(4)),
+    Setting("ECM_LOGIN_MAX_WAIT", integer(5)),
+)
+
+# Settings no variable changes (the libraries' switches); copied into every Config.
+FIXED: dict[str, Any] = {
+    "ECM_KNOWN_SECRET": False,  # set by resolve_secrets
+    "RATELIMIT_ENABLED": True,  # the login throttle (tests switch it off)
+    "RATELIMIT_HEADERS_ENABLED": True,
+    # Redis down: keep throttling per process in memory rather than failing logins
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "WTF_CSRF_ENABLED": True,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+    "TESTING": False,
+}
+
+
 class Config:
     """Settings for both run modes; production is chosen by setting REDIS_URL."""
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         env = dict(os.environ if env is None else env)
         INSTANCE_DIR.mkdir(exist_ok=True)
+        for setting in SETTINGS:
+            setattr(self, setting.name, setting.read(env.get(setting.env_name)))
+        vars(self).update(copy.deepcopy(FIXED))
+        self._derive(env)
+
+    def _derive(self, env: dict[str, str]) -> None:
+        """The settings whose default depends on the run mode or on another one."""
         self.SQLALCHEMY_DATABASE_URI = _database_url(
             env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'ecm.sqlite3'}"
         )
+        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.REDIS_URL = env.get("REDIS_URL") or None
         self.EMBEDDED = self.REDIS_URL is None
+        self.RATELIMIT_STORAGE_URI = limiter_storage(self.REDIS_URL)
         # unset: embedded mode makes a random one in the instance folder (see
         # resolve_secrets); production refuses to start without one
         self.SECRET_KEY = env.get("SECRET_KEY") or None
         self.JWT_SECRET = env.get("ECM_JWT_SECRET") or self.SECRET_KEY
-        self.ECM_KNOWN_SECRET = False
-        self.JWT_EXPIRES_IN = _int(env.get("ECM_JWT_EXPIRES_IN"), 36000)
-        self.REFRESH_EXPIRES_IN = _int(env.get("ECM_REFRESH_EXPIRES_IN"), 30 * 86400)
-        self.ECM_TIMEZONE = env.get("ECM_TIMEZONE") or "UTC"
-        self.ECM_DEFAULT_REGION = (env.get("ECM_DEFAULT_REGION") or "US").upper()
-        self.ECM_DIALER = env.get("ECM_DIALER") or "simulator"
-        self.ECM_SMS_GATEWAY = env.get("ECM_SMS_GATEWAY") or "simulator"
-        self.ECM_SMS_WEBHOOK_URL = env.get("ECM_SMS_WEBHOOK_URL")
-        self.ECM_SMS_WEBHOOK_TOKEN = env.get("ECM_SMS_WEBHOOK_TOKEN")
-        self.ECM_SMS_TIMEOUT = _float(env.get("ECM_SMS_TIMEOUT"), 10.0)
-        self.ECM_SMS_DELIVERY_REPORTS = _bool(
-            env.get("ECM_SMS_DELIVERY_REPORTS"), False
-        )
-        self.ECM_SMS_FACTORY = env.get("ECM_SMS_FACTORY") or None
-        self.ECM_DIALER_FACTORY = env.get("ECM_DIALER_FACTORY") or None
-        self.ECM_DIALER_TIMEOUT = _float(env.get("ECM_DIALER_TIMEOUT"), 10.0)
-        self.ECM_DIALER_MAX_RETRIES = _int(env.get("ECM_DIALER_MAX_RETRIES"), 5)
-        self.ECM_DIALER_BACKOFF = _float(env.get("ECM_DIALER_BACKOFF"), 1.0)
-        # "1"/"0", or the path of a CA bundle; None verifies with the system's CAs
-        self.ECM_DIALER_VERIFY_TLS = env.get("ECM_DIALER_VERIFY_TLS") or None
-        self.ECM_SIMULATOR_SEED = _int(env.get("ECM_SIMULATOR_SEED"), 42)
-        self.ECM_SIMULATOR_DELAY = _float(env.get("ECM_SIMULATOR_DELAY"), 2.0)
-        self.ECM_UCCE_URL = env.get("ECM_UCCE_URL")
-        self.ECM_UCCE_USER = env.get("ECM_UCCE_USER")
-        self.ECM_UCCE_PASSWORD = env.get("ECM_UCCE_PASSWORD")
-        self.ECM_UCCX_URL = env.get("ECM_UCCX_URL")
-        self.ECM_UCCX_USER = env.get("ECM_UCCX_USER")
-        self.ECM_UCCX_PASSWORD = env.get("ECM_UCCX_PASSWORD")
-        # SQLAlchemy URL of the UCCE HDS/AW database whose Dialer_Detail table holds
-        # the call results, e.g. mssql+pymssql://user:pw@hds:1433/ucce_awdb
-        self.ECM_UCCE_RESULTS_URL = env.get("ECM_UCCE_RESULTS_URL") or None
-        # what replaces the leading '+' of a number in what Cisco dials ("" drops it)
-        self.ECM_CISCO_PLUS_PREFIX = env.get("ECM_CISCO_PLUS_PREFIX") or ""
-        # the delimiter of the Outbound Option import rule the file dialer feeds
-        self.ECM_CISCO_FILE_DELIMITER = env.get("ECM_CISCO_FILE_DELIMITER") or ","
-        self.ECM_ADMIN_PASSWORD = (
-            env.get("ECM_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
-        )
-        self.ECM_FEED_INTERVAL = _int(env.get("ECM_FEED_INTERVAL"), 10)
-        self.ECM_RESPONSE_TIMEOUT = _int(env.get("ECM_RESPONSE_TIMEOUT"), 1800)
-        self.ECM_ABANDON_LOCKOUT_HOURS = _int(env.get("ECM_ABANDON_LOCKOUT_HOURS"), 72)
-        self.ECM_OPT_OUT_DEADLINE_DAYS = _int(env.get("ECM_OPT_OUT_DEADLINE_DAYS"), 10)
-        self.ECM_ERASURE_KEEP_HASH = _bool(env.get("ECM_ERASURE_KEEP_HASH"), True)
         self.ECM_ERASURE_HASH_KEY = env.get("ECM_ERASURE_HASH_KEY") or self.SECRET_KEY
-        # calling rules (frequency caps, restricted dates, regional hours, dates)
-        self.ECM_CALLING_RULES = _bool(env.get("ECM_CALLING_RULES"), True)
-        self.ECM_SAFE_WINDOW = env.get("ECM_SAFE_WINDOW") or "11:00-20:00"
-        self.ECM_SAFE_WINDOW_ZONE = (
-            env.get("ECM_SAFE_WINDOW_ZONE") or "America/New_York"
-        )
-        self.ECM_UPLOAD_DIR = env.get("ECM_UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
-        # "database" or "disk"; empty: database on PostgreSQL, disk on SQLite
-        self.ECM_UPLOAD_STORAGE = (env.get("ECM_UPLOAD_STORAGE") or "").strip().lower()
-        self.ECM_UPLOAD_RETENTION_HOURS = _int(
-            env.get("ECM_UPLOAD_RETENTION_HOURS"), 168
-        )
-        self.ECM_MAX_UPLOAD_MB = _int(env.get("ECM_MAX_UPLOAD_MB"), 512)
-        self.ECM_IMPORT_CHUNK_ROWS = _int(env.get("ECM_IMPORT_CHUNK_ROWS"), 0) or None
-        self.ECM_IMPORT_JOB_TIMEOUT = _int(env.get("ECM_IMPORT_JOB_TIMEOUT"), 0) or None
-        self.ECM_COUNT_CACHE_SECONDS = _float(env.get("ECM_COUNT_CACHE_SECONDS"), 5.0)
-        self.ECM_METRICS_TOKEN = env.get("ECM_METRICS_TOKEN") or None
-        self.PROMETHEUS_MULTIPROC_DIR = env.get("PROMETHEUS_MULTIPROC_DIR") or None
-        self.ECM_WORKER_STOP_TIMEOUT = _float(env.get("ECM_WORKER_STOP_TIMEOUT"), 25.0)
-        self.ECM_QUEUE_STALL_SECONDS = _float(env.get("ECM_QUEUE_STALL_SECONDS"), 30.0)
-        self.MAX_CONTENT_LENGTH = self.ECM_MAX_UPLOAD_MB * 1024 * 1024
         self.ECM_AUTO_INIT = _bool(env.get("ECM_AUTO_INIT"), self.EMBEDDED)
         self.ECM_START_WORKER = _bool(env.get("ECM_START_WORKER"), self.EMBEDDED)
-        self.ECM_LOGIN_LIMIT = env.get("ECM_LOGIN_LIMIT") or "10 per minute"
-        self.ECM_LOGIN_ADDRESS_LIMIT = (
-            env.get("ECM_LOGIN_ADDRESS_LIMIT") or "50 per minute"
-        )
-        self.ECM_LOGIN_DELAY_MAX = _int(env.get("ECM_LOGIN_DELAY_MAX"), 4)
-        self.ECM_LOGIN_MAX_WAIT = _int(env.get("ECM_LOGIN_MAX_WAIT"), 5)
-        self.RATELIMIT_STORAGE_URI = limiter_storage(self.REDIS_URL)
-        self.RATELIMIT_ENABLED = True  # the login throttle (tests switch it off)
-        self.RATELIMIT_HEADERS_ENABLED = True
-        # Redis down: keep throttling per process in memory rather than failing logins
-        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
-        self.RATELIMIT_SWALLOW_ERRORS = True
-        self.SESSION_COOKIE_HTTPONLY = True
-        self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _bool(
             env.get("SESSION_COOKIE_SECURE"), not self.EMBEDDED
         )
-        self.REMEMBER_COOKIE_HTTPONLY = True
-        self.WTF_CSRF_ENABLED = True
-        self.WTF_CSRF_TIME_LIMIT = None
-        self.WTF_CSRF_HEADERS = ["X-CSRFToken"]
-        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
-        self.TESTING = False
+        self.MAX_CONTENT_LENGTH = self.ECM_MAX_UPLOAD_MB * 1024 * 1024
 
     def resolve_secrets(self, instance_dir: Path = INSTANCE_DIR) -> None:
         """Fill a missing secret (embedded mode) and flag a guessable one."""
