@@ -21,7 +21,6 @@ LONG_FUNCTIONS = {
     "portal/services/feed/tick.py::_tick": "feed: its counts want a small class",
     "portal/services/dialers/_http.py::RetryingHttpClient.request": "dialers",
     # came with the last merge of main (priority, steering, reports): split next
-    "portal/services/contacts.py::validate_contact_fields": "hot path, 64 lines",
     "portal/services/feed/eligibility.py::evaluate": "feed",
     "portal/services/reports.py::report_rows": "new with reports",
 }
