@@ -144,7 +144,7 @@ def scheduler_command(once: bool) -> None:
 @with_appcontext
 def feed_tick_command() -> None:
     """Run one feed tick inline and print its counts."""
-    counts = run_tick()
+    counts = run_tick().as_dict()
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 

@@ -26,10 +26,8 @@ PERIODIC_JOBS = [
 
 def feed_tick() -> dict[str, Any]:
     """Run one feed tick; safe to run twice or on several workers at once."""
-    counts = run_tick()
-    return {k: v for k, v in counts.items() if k != "errors"} | {
-        "errors": len(counts.get("errors", []))
-    }
+    counts = run_tick().as_dict()
+    return counts | {"errors": len(counts["errors"])}
 
 
 def import_upload(upload_id: int) -> dict[str, Any]:

@@ -247,7 +247,7 @@ def main() -> None:
             t = time.perf_counter()
             counts = run_tick(now + timedelta(seconds=n), dialer=dialer)
             tick_times.append(time.perf_counter() - t)
-            assert counts["dispatched"] == CAMPAIGNS * BATCH, counts
+            assert counts.dispatched == CAMPAIGNS * BATCH, counts
         print(
             f"one tick dispatching {CAMPAIGNS} x {BATCH:,} (null dialer): "
             f"median {statistics.median(tick_times):.3f} s, max {max(tick_times):.3f} s"
@@ -257,7 +257,7 @@ def main() -> None:
             now + timedelta(seconds=5)
         )  # the simulator: results into the inbox
         print(
-            f"one tick dispatching {counts['dispatched']:,} to the simulator "
+            f"one tick dispatching {counts.dispatched:,} to the simulator "
             f"(results stored in the inbox): {time.perf_counter() - t:.3f} s"
         )
 

@@ -196,7 +196,7 @@ def test_sigkill_during_a_feed_tick_loses_nothing_and_doubles_nothing(
     )
     dialer = SlowRecordingDialer(str(record))
     early = run_tick(claimed_at + timedelta(seconds=TIMEOUT - 1), dialer=dialer)
-    assert (early["timedOut"], early["dispatched"], early["errors"]) == (0, 0, [])
+    assert (early.timed_out, early.dispatched, early.errors) == (0, 0, [])
     assert len(_dials(record)) == 2 * PER_CAMPAIGN
 
     # 4. the dialer answers what it received; after the timeout the leases come back
@@ -216,8 +216,8 @@ def test_sigkill_during_a_feed_tick_loses_nothing_and_doubles_nothing(
     db.session.commit()
     later = max(claimed_at + timedelta(seconds=TIMEOUT + 1), answered)
     counts = run_tick(later, dialer=SlowRecordingDialer(str(record)))
-    assert counts["errors"] == []
-    assert (counts["applied"], counts["timedOut"], counts["dispatched"]) == (
+    assert counts.errors == []
+    assert (counts.applied, counts.timed_out, counts.dispatched) == (
         2 * PER_CAMPAIGN,
         PER_CAMPAIGN,
         PER_CAMPAIGN,
@@ -242,5 +242,5 @@ def test_sigkill_during_a_feed_tick_loses_nothing_and_doubles_nothing(
 
     # and the next tick finds nothing to dial: no contact is handed over twice
     again = run_tick(later, dialer=SlowRecordingDialer(str(record)))
-    assert (again["timedOut"], again["dispatched"]) == (0, 0)
+    assert (again.timed_out, again.dispatched) == (0, 0)
     assert len(_dials(record)) == total

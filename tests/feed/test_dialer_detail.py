@@ -202,17 +202,17 @@ def test_results_come_back_from_dialer_detail_through_the_feed(app_factory, hds)
             )
             campaign = make_campaign(admin, strategy, ciscoCampaignId="5001")
             ids = add_contacts(campaign, 3, dial_time=T0 - timedelta(minutes=1))
-            assert run_tick(T0)["dispatched"] == 3
+            assert run_tick(T0).dispatched == 3
             codes = {str(ids[0]): 10, str(ids[1]): 9, str(ids[2]): 18}
             fake.dial(lambda account, phone: codes[account], WHEN, engine)
             counts = run_tick(T0 + timedelta(seconds=10))
-            assert counts["pulled"] == 3 and counts["applied"] == 3
-            assert counts["dispatched"] == 1  # busy retries at once
+            assert counts.pulled == 3 and counts.applied == 3
+            assert counts.dispatched == 1  # busy retries at once
             states = _states(ids)
             assert states[0] == (2, 10, 1)
             assert states[1] == (1, 9, 2)  # busy used an attempt
             assert states[2] == (2, 18, 0)  # agent rejected, no rule: not a dial
-            assert run_tick(T0 + timedelta(seconds=20))["pulled"] == 0
+            assert run_tick(T0 + timedelta(seconds=20)).pulled == 0
 
 
 def test_without_dialer_detail_results_come_from_the_import_status(
@@ -232,17 +232,17 @@ def test_without_dialer_detail_results_come_from_the_import_status(
                 admin, make_strategy(admin), ciscoCampaignId="5001"
             )
             ids = add_contacts(campaign, 4, dial_time=T0 - timedelta(minutes=1))
-            assert run_tick(T0)["dispatched"] == 4
+            assert run_tick(T0).dispatched == 4
             codes = dict(zip(map(str, ids), (10, 8, 12, 10), strict=True))
             fake.dial(lambda account, phone: codes[account], WHEN)  # no HDS rows
             early = run_tick(T0 + timedelta(seconds=30))
-            assert early["applied"] == 0, "a fresh import may not be listed yet"
-            assert any("Dialer_Detail" in e for e in early["errors"])
+            assert early.applied == 0, "a fresh import may not be listed yet"
+            assert any("Dialer_Detail" in e for e in early.errors)
             counts = run_tick(T0 + timedelta(minutes=2))
-            assert counts["applied"] == 4
+            assert counts.applied == 4
             assert [s[:2] for s in _states(ids)] == [(2, 10), (2, 8), (2, 12), (2, 10)]
             assert fake.requests_to("GET", "/campaign/5001/import")
-            assert run_tick(T0 + timedelta(minutes=3))["applied"] == 0
+            assert run_tick(T0 + timedelta(minutes=3)).applied == 0
 
 
 @pytest.mark.parametrize(

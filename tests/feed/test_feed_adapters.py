@@ -60,7 +60,7 @@ def test_ucce_backs_off_on_503_then_imports(app_factory, ucce):
         preferences.save_preferences(admin, {"campaignBatchSize": 100})
         ucce.overload(2, retry_after=0)
         counts = run_tick()
-        assert counts["dispatched"] == 25 and counts["returned"] == 0
+        assert counts.dispatched == 25 and counts.returned == 0
         assert sorted(int(a) for a in ucce.imported_account_numbers("5001")) == ids
         assert len(ucce.requests_to("POST", "/import")) == 3  # two 503s, then accepted
         assert _states(ids) == [(1, 1)] * 25
@@ -74,14 +74,14 @@ def test_ucce_that_never_answers_returns_the_batch(app_factory, ucce):
         ids = add_contacts(campaign, 5, dial_time=utcnow() - timedelta(minutes=1))
         ucce.hang_seconds = 3
         counts = run_tick()
-        assert counts["dispatched"] == 0 and counts["returned"] == 5
+        assert counts.dispatched == 0 and counts.returned == 5
         assert _states(ids) == [(0, 0)] * 5
         ucce.hang_seconds = 0
         ucce.overload(10)  # always overloaded: backs off, gives up, returns the batch
-        assert run_tick()["returned"] == 5
+        assert run_tick().returned == 5
         assert _states(ids) == [(0, 0)] * 5
         ucce.overload(0)
-        assert run_tick()["dispatched"] == 5
+        assert run_tick().dispatched == 5
         assert _states(ids) == [(1, 1)] * 5
 
 
@@ -98,7 +98,7 @@ def test_uccx_adds_contacts_and_results_come_back_over_the_api(app_factory, clie
             admin = _admin()
             campaign = make_campaign(admin, make_strategy(admin), ciscoCampaignId="200")
             ids = add_contacts(campaign, 4, dial_time=utcnow() - timedelta(minutes=1))
-            assert run_tick()["dispatched"] == 4
+            assert run_tick().dispatched == 4
             rows = [row for batch in fake.imports for row in batch.rows]
             assert sorted(int(r["Account Number"]) for r in rows) == ids
         test_client = app.test_client()
@@ -112,7 +112,7 @@ def test_uccx_adds_contacts_and_results_come_back_over_the_api(app_factory, clie
         )
         assert res.status_code == 200
         with app.app_context():
-            assert run_tick(utcnow() + timedelta(seconds=1))["applied"] == 1
+            assert run_tick(utcnow() + timedelta(seconds=1)).applied == 1
             assert _states(ids[:1]) == [(2, 1)]
 
 
@@ -138,7 +138,7 @@ def test_file_dialer_writes_contact_files_and_reads_dialer_detail(
         )
         campaign = make_campaign(admin, make_strategy(admin), ciscoCampaignId="5001")
         ids = add_contacts(campaign, 3, dial_time=utcnow() - timedelta(minutes=1))
-        assert run_tick()["dispatched"] == 3
+        assert run_tick().dispatched == 3
         (batch,) = list(drop.glob("ecm_5001_*.csv"))
         lines = batch.read_bytes().split(b"\r\n")
         assert lines[0].startswith(f"{ids[0]},,,1212555".encode()) and len(lines) == 4
@@ -159,12 +159,12 @@ def test_file_dialer_writes_contact_files_and_reads_dialer_detail(
                 ],
             )
         counts = run_tick(utcnow() + timedelta(seconds=1))
-        assert counts["applied"] == 3
+        assert counts.applied == 3
         # 25 (returned unattempted) went back to pending with its attempt given
         # back; it is dialed again, still as its first attempt, a little later
         assert _states(ids) == [(2, 1), (2, 1), (0, 0)]
-        assert counts["dispatched"] == 0
-        assert run_tick(utcnow() + timedelta(minutes=6))["dispatched"] == 1
+        assert counts.dispatched == 0
+        assert run_tick(utcnow() + timedelta(minutes=6)).dispatched == 1
         assert _states(ids)[2] == (1, 1)
         assert len(list(drop.glob("ecm_5001_*.csv"))) == 2
 
@@ -187,7 +187,7 @@ def test_sms_webhook_gets_the_filled_template(app_factory):
             )
             ids = add_contacts(campaign, 2, dial_time=utcnow() - timedelta(minutes=1))
             counts = run_tick()
-            assert counts["dispatched"] == 2
+            assert counts.dispatched == 2
             texts = sorted(m.text for m in gateway.messages)
             contacts = [db.session.get(Contact, i) for i in ids]
             assert texts == sorted(
@@ -197,5 +197,5 @@ def test_sms_webhook_gets_the_filled_template(app_factory):
             assert _states(ids) == [(2, 1), (2, 1)]
             gateway.overload(50)
             more = add_contacts(campaign, 1, dial_time=utcnow() - timedelta(minutes=1))
-            assert run_tick()["returned"] == 1
+            assert run_tick().returned == 1
             assert _states(more) == [(0, 0)]

@@ -110,10 +110,10 @@ def test_contact_time_zone_across_the_dst_change(admin):
     dialer = RecordingDialer()
     counts = run_tick(before, dialer=dialer)
     assert [r.contact_id for r in dialer.dispatched] == [ny]
-    assert counts["skippedTimeZone"] == 1
+    assert counts.skipped_time_zone == 1
     counts = run_tick(after, dialer=dialer)
     # ny had no result for two days: timed out, back to pending, dialed again with la
-    assert counts["timedOut"] == 1
+    assert counts.timed_out == 1
     assert sorted(r.contact_id for r in dialer.batches[-1]) == sorted([ny, la])
 
 
@@ -134,7 +134,7 @@ def test_expired_retries_close_and_the_summary_counts_reasons(admin):
     later = T0 + timedelta(minutes=10)
     assert codes(ids[1], later) >= {"retry_expired"}
     counts = run_tick(later, dialer=RecordingDialer())
-    assert (counts["expired"], counts["spent"], counts["dispatched"]) == (1, 1, 3)
+    assert (counts.expired, counts.spent, counts.dispatched) == (1, 1, 3)
     db.session.expire_all()
     assert db.session.get(Contact, ids[1]).request_state == 4
     assert db.session.get(Contact, ids[2]).request_state == 3

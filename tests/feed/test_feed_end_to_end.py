@@ -56,7 +56,7 @@ def test_simulated_campaign_runs_to_completion(admin):
     now, ticks, totals = T0, 0, Counter()
     while ticks < 600:
         counts = run_tick(now)
-        totals.update({k: v for k, v in counts.items() if isinstance(v, int)})
+        totals.update({k: v for k, v in counts.as_dict().items() if isinstance(v, int)})
         ticks += 1
         now += timedelta(minutes=1)
         open_left = db.session.scalar(

@@ -52,6 +52,7 @@ from portal.services import dnc, dnc_lists, optouts, phones
 from portal.services.dialers import DialResult
 from portal.services.errors import ValidationFailed
 from portal.services.feed import contact_eligibility, run_tick
+from portal.services.feed.tick import TickCounts
 from tests.feed.support import RecordingDialer, make_campaign, make_strategy
 
 START = datetime(2026, 3, 6, 17, 30)  # Friday 12:30 in New York, 09:30 in LA
@@ -256,7 +257,7 @@ def machine_for(world):
         def _run(self) -> dict:
             return run_tick(self.now, dialer=self.dialer, sms=self.sms)
 
-        def _run_three(self) -> dict:
+        def _run_three(self) -> TickCounts:
             """Three workers tick at once, each in its own app context and session."""
             db.session.commit()
             results: list = []
@@ -280,7 +281,10 @@ def machine_for(world):
                 thread.join(timeout=120)
             assert not errors, errors
             SEEN["three_worker_ticks"] += 1
-            return {k: sum(r[k] for r in results) for k in ("dispatched", "applied")}
+            return TickCounts(
+                dispatched=sum(r.dispatched for r in results),
+                applied=sum(r.applied for r in results),
+            )
 
         def _contact(self, cid: int) -> Contact:
             return db.session.get(Contact, cid)
@@ -308,8 +312,8 @@ def machine_for(world):
                 self._check_prediction(answer)
             voice_before, sms_before = len(self.dialer.dispatched), len(self.sms.sent)
             counts = self._run_three() if three else self._run()
-            SEEN["dispatched"] += counts["dispatched"]
-            SEEN["applied"] += counts["applied"]
+            SEEN["dispatched"] += counts.dispatched
+            SEEN["applied"] += counts.applied
             db.session.expire_all()
             # results applied this tick: derive the earliest next dial ourselves
             for cid, code in queued.items():

@@ -293,5 +293,5 @@ def test_the_feed_tick_runs_the_recycling_rules(admin, campaign):
     )
     dialer = RecordingDialer()
     counts = run_tick(T0, dialer=dialer)
-    assert counts["recycled"] == 2
+    assert counts.recycled == 2
     assert sorted(r.contact_id for r in dialer.dispatched) == ids

@@ -33,7 +33,7 @@ def main() -> None:
         while idle < 3:
             counts = run_tick()
             ticks += 1
-            idle = idle + 1 if counts["dispatched"] == 0 else 0
+            idle = idle + 1 if counts.dispatched == 0 else 0
         print(f"ticks={ticks}")
 
 

@@ -274,10 +274,10 @@ def test_a_uccx_import_failure_returns_the_batch_to_pending(app_factory):
             )
             fake.fail_imports = 1
             counts = run_tick()
-            assert counts["dispatched"] == 0 and counts["returned"] == 3
+            assert counts.dispatched == 0 and counts.returned == 3
             db.session.expire_all()
             assert {db.session.get(Contact, i).attempts_made for i in ids} == {0}
-            assert run_tick(utcnow() + timedelta(seconds=1))["dispatched"] == 3
+            assert run_tick(utcnow() + timedelta(seconds=1)).dispatched == 3
             gets = fake.requests_to("GET", "/adminapi/campaign")
             assert len(gets) <= 1, "the name comes from the cached campaign table"
 

@@ -40,7 +40,7 @@ class RowSource(Protocol):
         ...
 
 
-def pull_dialer_results(adapter: Any, now: datetime, counts: dict[str, Any]) -> int:
+def pull_dialer_results(adapter: Any, now: datetime, errors: list[str]) -> int:
     """Results from the dialer's own records: its table, else its import status.
 
     ``adapter.result_source`` (Dialer_Detail) is read after the durable mark; when
@@ -54,7 +54,7 @@ def pull_dialer_results(adapter: Any, now: datetime, counts: dict[str, Any]) -> 
             return pull_into_inbox(source, now)["queued"]
         except DialerUnavailable as exc:
             log.warning("feed: %s; using the import status instead", exc)
-            counts["errors"].append(f"results: {exc}")
+            errors.append(f"results: {exc}")
     if fallback is None:
         return 0
     found = fallback(dispatched_by_cisco_campaign(now))
