@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
@@ -10,7 +11,7 @@ from portal.extensions import db
 from portal.models import CallResultInbox, Contact, ContactAttempt, FeedHeartbeat
 from portal.services import dnc
 from portal.services.dialers import DialResult
-from portal.services.feed import apply_inbox, run_tick
+from portal.services.feed import apply_inbox, results, run_tick
 from portal.services.feed.plans import load_plan
 from portal.services.feed.results import decide
 from tests.feed.support import (
@@ -188,6 +189,63 @@ def test_dnc_at_dial_time_and_timeout_and_unavailable(admin, app):
     for cid in ids[1:]:
         c = _contact(cid)
         assert (c.request_state, c.attempts_made) == (0, 0)
+
+
+def test_compute_outcomes_is_a_pure_step_over_what_was_loaded(admin):
+    """The decision step of applying results reads only what `_load_contacts` gave it:
+    a held contact's result is left in the inbox, unknown, duplicate and old ones are
+    stale, a dispatched contact's result becomes one attempt row and one update."""
+    plan = load_plan(make_strategy(admin).id)
+    dispatched = SimpleNamespace(
+        id=1,
+        campaign_id=7,
+        request_state=1,
+        attempt_id=plan.by_number[1].id,
+        attempt_number=1,
+        attempts_made=1,
+        channel=0,
+        number_to_call="+14155550100",
+        request_time=T0,
+        expires_at=None,
+    )
+    loaded = results._Loaded(
+        contacts={1: dispatched},
+        locked={2},
+        strategies={7: plan.id},
+        kinds={7: 0},
+        plans={plan.id: plan},
+        uncounted={},
+    )
+
+    def item(inbox_id, contact_id, code, at=T0):
+        return SimpleNamespace(
+            id=inbox_id,
+            contact_id=contact_id,
+            call_result=code,
+            raw="r",
+            received_at=at,
+            callback_at=None,
+        )
+
+    inbox = [
+        item(10, 1, CONNECTED),
+        item(11, 1, NO_ANSWER),  # a second result for the same dispatch
+        item(12, 2, CONNECTED),  # another worker holds contact 2
+        item(13, 3, CONNECTED),  # no such contact
+    ]
+    now = T0 + timedelta(minutes=1)
+    out = results.compute_outcomes(inbox, loaded, now)
+    assert (out.done_inbox, out.stale) == ([10, 11, 13], 2)
+    assert [
+        (a["contact_id"], a["call_result"], a["dialed_at"]) for a in out.attempts
+    ] == [(1, CONNECTED, T0)]
+    assert [(u["id"], u["request_state"], u["_refund"]) for u in out.updates] == [
+        (1, 2, 0)
+    ]
+    older = results.compute_outcomes(
+        [item(14, 1, CONNECTED, T0 - timedelta(1))], loaded, now
+    )
+    assert (older.done_inbox, older.stale, older.updates) == ([14], 1, [])
 
 
 def test_stale_and_duplicate_results_are_discarded(admin):

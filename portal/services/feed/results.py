@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -307,21 +307,80 @@ def apply_inbox(
             return totals
 
 
+@dataclass
+class _Loaded:
+    """What a chunk reads besides its inbox rows: the contacts and their strategies."""
+
+    contacts: dict[int, Any]  # id -> row, locked for this chunk
+    locked: set[int]  # ids that exist but another worker holds right now
+    strategies: dict[int, int]  # campaign id -> strategy id
+    kinds: dict[int, int]  # campaign id -> campaign type
+    plans: dict[int, StrategyPlan]
+    uncounted: dict[int, int]  # contact id -> not-dialed results it already has
+
+
+@dataclass
+class _Outcomes:
+    """What applying a chunk writes: attempt rows and contact updates, pairwise."""
+
+    done_inbox: list[int] = field(default_factory=list)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    stale: int = 0
+
+
+_CONTACT_UPDATE_TYPES = {
+    "id": "bigint",
+    "request_state": "integer",
+    "call_result": "integer",
+    "attempt_id": "integer",
+    "attempt_number": "integer",
+    "channel": "integer",
+    "_due": "timestamp",
+    "expires_at": "timestamp",
+    "last_status_update_time": "timestamp",
+    "callback_at": "timestamp",
+    "_refund": "integer",
+}
+_CONTACT_UPDATE_SET = {
+    "dial_time": "COALESCE({_due}, dial_time)",
+    "attempts_made": "attempts_made - {_refund}",
+}
+
+
 def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
+    """One transaction: take due inbox rows, load their contacts, decide, write."""
     begin_write()
     lock = " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
-    inbox = run(
+    inbox = _take_inbox(now, chunk, lock)
+    if not inbox:
+        db.session.commit()
+        return {"applied": 0, "stale": 0, "taken": 0, "progress": 0}
+    outcomes = compute_outcomes(inbox, _load_contacts(inbox, lock), now)
+    _write_outcomes(outcomes, now)
+    _count_results(outcomes)
+    return {
+        "applied": len(outcomes.updates),
+        "stale": outcomes.stale,
+        "taken": len(inbox),
+        "progress": len(outcomes.done_inbox),
+    }
+
+
+def _take_inbox(now: datetime, chunk: int, lock: str) -> list:
+    """The oldest inbox rows due by now, locked (other workers take the next ones)."""
+    return run(
         "SELECT id, contact_id, call_result, raw, received_at, callback_at "
         "FROM call_result_inbox "
         f"WHERE received_at <= :now ORDER BY id LIMIT :n{lock}",
         {"now": now, "n": chunk},
         datetimes=("received_at", "callback_at"),
     ).all()
-    if not inbox:
-        db.session.commit()
-        return {"applied": 0, "stale": 0, "taken": 0, "progress": 0}
-    contact_ids = sorted({row.contact_id for row in inbox})
-    where, params = id_list_clause(contact_ids)
+
+
+def _load_contacts(inbox: list, lock: str) -> _Loaded:
+    """Lock the inbox's contacts and read their campaigns' plans."""
+    where, params = id_list_clause(sorted({row.contact_id for row in inbox}))
     contacts = {
         row.id: row
         for row in run(
@@ -330,42 +389,48 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
             datetimes=("request_time", "expires_at"),
         )
     }
+    strategies: dict[int, int] = {}
     kinds: dict[int, int] = {}
-    campaigns: dict[int, int] = {}
     for cid, strategy_id, kind in db.session.execute(
         select(Campaign.id, Campaign.strategy_id, Campaign.type).where(
             Campaign.id.in_({c.campaign_id for c in contacts.values()})
         )
     ).all():
-        campaigns[cid], kinds[cid] = strategy_id, kind
-    plans = load_plans(campaigns.values())
+        strategies[cid], kinds[cid] = strategy_id, kind
     uncounted = _uncounted_results(
         [i.contact_id for i in inbox if i.call_result in CISCO_NOT_DIALED]
     )
-    done_inbox: list[int] = []
-    attempts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    missing = {row.contact_id for row in inbox} - contacts.keys()
+    return _Loaded(
+        contacts,
+        _existing_contacts(missing),
+        strategies,
+        kinds,
+        load_plans(strategies.values()),
+        uncounted,
+    )
+
+
+def compute_outcomes(inbox: list, loaded: _Loaded, now: datetime) -> _Outcomes:
+    """Decide each inbox result against its contact (pure: no database access).
+
+    A result whose contact another worker holds is left for the next chunk; one for
+    an unknown contact, a second one for the same contact, or one for a dispatch
+    that is over is stale and discarded."""
+    out = _Outcomes()
     seen: set[int] = set()
-    stale = 0
     for item in inbox:
-        contact = contacts.get(item.contact_id)
-        if contact is None and _contact_exists(item.contact_id):
+        contact = loaded.contacts.get(item.contact_id)
+        if contact is None and item.contact_id in loaded.locked:
             continue  # locked by another worker right now: leave it for the next chunk
-        done_inbox.append(item.id)
-        if (
-            contact is None
-            or contact.id in seen
-            or contact.request_state != DISPATCHED
-            or (
-                contact.request_time is not None
-                and item.received_at < contact.request_time
-            )
-        ):
-            stale += 1  # unknown, duplicate, or for a dispatch that is over
-            continue
-        plan = plans.get(campaigns.get(contact.campaign_id))
-        if plan is None:
-            stale += 1
+        out.done_inbox.append(item.id)
+        plan = (
+            None
+            if contact is None
+            else loaded.plans.get(loaded.strategies.get(contact.campaign_id))
+        )
+        if plan is None or not _awaits(contact, item, seen):
+            out.stale += 1  # unknown, duplicate, or for a dispatch that is over
             continue
         seen.add(contact.id)
         outcome = decide(
@@ -376,84 +441,82 @@ def _apply_chunk(now: datetime, chunk: int) -> dict[str, int]:
             contact.attempts_made,
             item.call_result,
             now,
-            sms_campaign=kinds.get(contact.campaign_id) == CampaignType.SMS,
+            sms_campaign=loaded.kinds.get(contact.campaign_id) == CampaignType.SMS,
             expires=contact.expires_at,
-            uncounted=uncounted.get(contact.id, 0),
+            uncounted=loaded.uncounted.get(contact.id, 0),
         )
         outcome, callback_at = callbacks.apply_requested(
             outcome, item.call_result, item.callback_at, now
         )
-        attempts.append(
-            {
-                "contact_id": contact.id,
-                "campaign_id": contact.campaign_id,
-                "strategy_attempt_id": contact.attempt_id,
-                "attempt_number": contact.attempt_number,
-                "number": contact.number_to_call,
-                "channel": contact.channel,
-                "call_result": item.call_result,
-                "raw_code": item.raw,
-                "dialed_at": contact.request_time,
-                "result_at": now,
-            }
-        )
-        updates.append(
-            {
-                "id": contact.id,
-                "request_state": outcome.state,
-                "call_result": outcome.call_result,
-                "attempt_id": outcome.attempt_id,
-                "attempt_number": outcome.attempt_number,
-                "channel": outcome.channel,
-                "_due": outcome.dial_time,
-                "expires_at": outcome.expires_at,
-                "last_status_update_time": now,
-                "callback_at": callback_at,
-                "_refund": outcome.refund,
-            }
-        )
+        out.attempts.append(_attempt_row(contact, item, now))
+        out.updates.append(_contact_update(contact, outcome, callback_at, now))
+    return out
+
+
+def _awaits(contact: Any, item: Any, seen: set[int]) -> bool:
+    """The contact is dispatched, had no result this chunk, and this one is newer."""
+    return (
+        contact.id not in seen
+        and contact.request_state == DISPATCHED
+        and (contact.request_time is None or item.received_at >= contact.request_time)
+    )
+
+
+def _attempt_row(contact: Any, item: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "contact_id": contact.id,
+        "campaign_id": contact.campaign_id,
+        "strategy_attempt_id": contact.attempt_id,
+        "attempt_number": contact.attempt_number,
+        "number": contact.number_to_call,
+        "channel": contact.channel,
+        "call_result": item.call_result,
+        "raw_code": item.raw,
+        "dialed_at": contact.request_time,
+        "result_at": now,
+    }
+
+
+def _contact_update(
+    contact: Any, outcome: Outcome, callback_at: datetime | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": contact.id,
+        "request_state": outcome.state,
+        "call_result": outcome.call_result,
+        "attempt_id": outcome.attempt_id,
+        "attempt_number": outcome.attempt_number,
+        "channel": outcome.channel,
+        "_due": outcome.dial_time,
+        "expires_at": outcome.expires_at,
+        "last_status_update_time": now,
+        "callback_at": callback_at,
+        "_refund": outcome.refund,
+    }
+
+
+def _write_outcomes(outcomes: _Outcomes, now: datetime) -> None:
+    """Attempts, contact updates and the inbox rows taken, in one commit."""
+    attempts, updates = outcomes.attempts, outcomes.updates
     result_effects.apply(attempts, updates, now)
     if attempts:
         db.session.execute(insert(ContactAttempt.__table__), attempts)
         reports.count_attempts(attempts)
-    bulk_update(
-        "contacts",
-        updates,
-        {
-            "id": "bigint",
-            "request_state": "integer",
-            "call_result": "integer",
-            "attempt_id": "integer",
-            "attempt_number": "integer",
-            "channel": "integer",
-            "_due": "timestamp",
-            "expires_at": "timestamp",
-            "last_status_update_time": "timestamp",
-            "callback_at": "timestamp",
-            "_refund": "integer",
-        },
-        {
-            "dial_time": "COALESCE({_due}, dial_time)",
-            "attempts_made": "attempts_made - {_refund}",
-        },
-    )
-    if done_inbox:
-        where, params = id_list_clause(done_inbox)
+    bulk_update("contacts", updates, _CONTACT_UPDATE_TYPES, _CONTACT_UPDATE_SET)
+    if outcomes.done_inbox:
+        where, params = id_list_clause(outcomes.done_inbox)
         db.session.execute(text(f"DELETE FROM call_result_inbox WHERE {where}"), params)
     db.session.commit()
+
+
+def _count_results(outcomes: _Outcomes) -> None:
     by_code: dict[int, int] = {}
-    for row in attempts:
+    for row in outcomes.attempts:
         by_code[row["call_result"]] = by_code.get(row["call_result"], 0) + 1
     for code, count in by_code.items():
         metrics.RESULTS.labels(call_result=str(code)).inc(count)
-    if stale:
-        log.info("feed: %d stale or duplicate result(s) discarded", stale)
-    return {
-        "applied": len(updates),
-        "stale": stale,
-        "taken": len(inbox),
-        "progress": len(done_inbox),
-    }
+    if outcomes.stale:
+        log.info("feed: %d stale or duplicate result(s) discarded", outcomes.stale)
 
 
 def _uncounted_results(contact_ids: list[int]) -> dict[int, int]:
@@ -472,10 +535,10 @@ def _uncounted_results(contact_ids: list[int]) -> dict[int, int]:
     return {int(cid): int(n) for cid, n in rows}
 
 
-def _contact_exists(contact_id: int) -> bool:
-    return (
-        db.session.execute(
-            text("SELECT 1 FROM contacts WHERE id = :id"), {"id": contact_id}
-        ).first()
-        is not None
-    )
+def _existing_contacts(contact_ids: set[int]) -> set[int]:
+    """Which of these ids are contacts (read without a lock: held ones too)."""
+    if not contact_ids:
+        return set()
+    where, params = id_list_clause(sorted(contact_ids))
+    rows = db.session.execute(text(f"SELECT id FROM contacts WHERE {where}"), params)
+    return {int(cid) for (cid,) in rows}
