@@ -43,6 +43,9 @@ TINY: dict[str, list[str]] = {
         "sizing", "--contacts", "2000", "--campaigns", "2", "--batch", "50",
         "--seconds", "3", "--upload-rows", "1000",
     ],
+    "bench_request_path.py": [
+        "--requests", "30", "--url", bench_url("bench_request_path"),
+    ],
     "bench_steering.py": ["--contacts", "5000", "--url", bench_url("bench_steering")],
 }  # fmt: skip
 
