@@ -28,6 +28,9 @@ TINY: dict[str, list[str]] = {
     "bench_phones.py": [
         "--count", "2000", "--reference-sample", "500", "--repeat", "1",
     ],
+    "bench_contacts_page.py": [
+        "--contacts", "3000", "--repeat", "1", "--url", bench_url("bench_contacts_page"),
+    ],
     "bench_feed.py": ["--contacts", "50000", "--url", bench_url("bench_feed")],
     "bench_uploads.py": [
         "--rows", "3000", "--dnc-rows", "1000", "--request-mb", "1",
@@ -42,6 +45,9 @@ TINY: dict[str, list[str]] = {
     "bench_multihost.py": [  # builds the network-namespace lab: needs root
         "sizing", "--contacts", "2000", "--campaigns", "2", "--batch", "50",
         "--seconds", "3", "--upload-rows", "1000",
+    ],
+    "bench_request_path.py": [
+        "--requests", "30", "--url", bench_url("bench_request_path"),
     ],
     "bench_steering.py": ["--contacts", "5000", "--url", bench_url("bench_steering")],
 }  # fmt: skip
