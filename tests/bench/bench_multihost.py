@@ -216,7 +216,12 @@ def main() -> None:
     parser.add_argument(
         "--import-rate",
         default="4mbit",
-        help="the importing host's uplink until its link is cut (faults, stall)",
+        help="the importing host's uplink until its first chunk (faults, stall)",
+    )
+    parser.add_argument(
+        "--crawl-rate",
+        default="1mbit",
+        help="the importing host's uplink from its first chunk to its cut",
     )
     parser.add_argument("--pg", action="append", default=[], help="name=value")
     args = parser.parse_args()
@@ -225,7 +230,10 @@ def main() -> None:
     if args.mode == "stall":
         run = Stall(
             Sizes(
-                rows=args.rows, link_rate=args.link_rate, import_rate=args.import_rate
+                rows=args.rows,
+                link_rate=args.link_rate,
+                import_rate=args.import_rate,
+                crawl_rate=args.crawl_rate,
             )
         )
         try:
@@ -240,6 +248,7 @@ def main() -> None:
             chunk_rows=50_000,
             link_rate=args.link_rate,
             import_rate=args.import_rate,
+            crawl_rate=args.crawl_rate,
             pg_settings=pg,
         )
         print(json.dumps(run_and_check(sizes), indent=2, default=str))

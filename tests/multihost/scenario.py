@@ -69,10 +69,13 @@ class Sizes:
     workers_per_host: int = 3
     link_rate: str | None = None  # the worker hosts' uplink at other times
     # the worker hosts' uplink from just before the upload, kept on the importing host
-    # until its link is cut: a deterministic throttle, not a hope. Measured, the host
-    # had sent 2.5 MB when its first 10,000 rows were committed, so 200,000 rows take
-    # 50 s or more at 4 Mbit/s however fast the machine; a tick is held in seconds
+    # until its first chunk is committed, then `crawl_rate` until its link is cut: a
+    # throttle, not a hope. Measured, the importing host sends about 220 bytes a row
+    # (11 MB by 50,000 rows), so the rest of 200,000 rows takes over 5 minutes at
+    # 1 Mbit/s however fast the machine, while a tick is held there within seconds
+    # (26 s at the most, at load 15)
     import_rate: str = "4mbit"
+    crawl_rate: str = "1mbit"
     event_wait: float = 180  # deadline of each wait for an event
     pg_settings: dict[str, str] = field(default_factory=dict)
 
@@ -356,14 +359,19 @@ class Scenario:
         out.rows_at_cut = out.figures["rowsAtCut"]
 
     def _held_mid_import(self) -> list[tuple] | None:
+        s, out = self.sizes, self.outcome
         progress = self.upload_row()
         assert progress["state"] in ("queued", "running"), (
-            f"the import ended before a batch was held on {self.outcome.lost}"
-            f" (uplink {self.sizes.import_rate}): {progress}"
+            f"the import ended before a batch was held on {out.lost}"
+            f" (uplink {s.import_rate}, then {s.crawl_rate}): {progress}"
         )
-        if not 0 < progress["rowsRead"] < self.sizes.rows:
+        if not 0 < progress["rowsRead"] < s.rows:
             return None
-        return events.held_batch(self, self.outcome.lost)
+        if "crawlFromRow" not in out.figures:  # part-way: now it must stay so
+            self.lab.shape(out.lost, s.crawl_rate)
+            out.figures["crawlFromRow"] = progress["rowsRead"]
+            out.mark(f"{out.lost} uplink {s.crawl_rate}")
+        return events.held_batch(self, out.lost)
 
     def power_cycle_other(self) -> None:
         """(b) the other worker host is switched off, then started again."""
