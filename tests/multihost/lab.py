@@ -195,8 +195,8 @@ class Lab:
     # ---- running things in hosts --------------------------------------------
 
     @staticmethod
-    def ns(netns: str, *argv: str, check: bool = True) -> str:
-        return run("ip", "netns", "exec", netns, *argv, check=check)
+    def ns(netns: str, *argv: str, check: bool = True, timeout: float = 30) -> str:
+        return run("ip", "netns", "exec", netns, *argv, check=check, timeout=timeout)
 
     def spawn(
         self,
@@ -376,7 +376,7 @@ class DatabaseHost:
                 *("-h", str(self.sockets), "-U", "postgres", "-c", "select 1"),
                 check=False,
             ),
-            30,
+            60,
             "postgres does not answer",
         )
         run(
@@ -408,7 +408,11 @@ class DatabaseHost:
             except redis.RedisError:
                 return False
 
-        wait_for(answers, 20, f"redis-server did not start: {self.lab.log('db-redis')}")
+        wait_for(
+            answers,
+            60,
+            lambda: f"redis-server did not start: {self.lab.log('db-redis')}",
+        )
 
     def restart_redis(self) -> None:
         """SIGKILL and start again: every queued job, lock and record is gone."""

@@ -163,9 +163,9 @@ class Scenario:
             private_dir=str(self.uploads),
         )
         wait_for(
-            lambda: '"database"' in self.curl("/healthz", check=False),
-            60,
-            f"gunicorn did not answer: {self.lab.log('web-gunicorn')}",
+            lambda: '"database"' in self.curl("/healthz", check=False, max_time=10),
+            self.sizes.event_wait,
+            lambda: f"gunicorn did not answer: {self.lab.log('web-gunicorn')}",
             every=0.5,
         )
         self.app = observer_app(self.db)
@@ -190,18 +190,23 @@ class Scenario:
             self.lab.flask(host, f"worker{n}", ["worker"], env)
         self.lab.flask(host, "scheduler", ["scheduler"], env)
 
-    def curl(self, path: str, *args: str, check: bool = True) -> str:
+    def curl(
+        self, path: str, *args: str, check: bool = True, max_time: float = 120
+    ) -> str:
+        """curl on the client host; unchecked, a request that times out answers ''."""
         url = f"http://{self.lab.hosts['web'].address}:{WEB_PORT}{path}"
-        return self.lab.ns(
-            self.lab.hosts["client"].netns,
-            "curl",
-            "-sS",
-            "--max-time",
-            "120",
-            *args,
-            url,
-            check=check,
-        )
+        argv = ("curl", "-sS", "--max-time", str(max_time), *args, url)
+        try:
+            return self.lab.ns(
+                self.lab.hosts["client"].netns,
+                *argv,
+                check=check,
+                timeout=max_time + 10,
+            )
+        except subprocess.TimeoutExpired:
+            if check:
+                raise
+            return ""
 
     def login(self) -> None:
         body = json.dumps({"username": "admin", "password": "lab-admin-password-1"})
