@@ -71,9 +71,9 @@ class Sizes:
     # the worker hosts' uplink from just before the upload, kept on the importing host
     # until its first chunk is committed, then `crawl_rate` until its link is cut: a
     # throttle, not a hope. Measured, the importing host sends about 220 bytes a row
-    # (11 MB by 50,000 rows), so the rest of 200,000 rows takes over 5 minutes at
-    # 1 Mbit/s however fast the machine, while a tick is held there within seconds
-    # (26 s at the most, at load 15)
+    # (11 MB by 50,000 rows), so the rest of 200,000 rows takes about 5 minutes at
+    # 1 Mbit/s however fast the machine, while a tick is held there within a minute
+    # (53 s at the most, at load 16; the wait's deadline is event_wait)
     import_rate: str = "4mbit"
     crawl_rate: str = "1mbit"
     event_wait: float = 180  # deadline of each wait for an event
