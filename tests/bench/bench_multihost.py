@@ -213,12 +213,29 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="per worker host")
     parser.add_argument("--upload-rows", type=int, default=1_000_000)
     parser.add_argument("--link-rate", default=None, help="e.g. 24mbit")
+    parser.add_argument(
+        "--import-rate",
+        default="4mbit",
+        help="the importing host's uplink until its first chunk (faults, stall)",
+    )
+    parser.add_argument(
+        "--crawl-rate",
+        default="1mbit",
+        help="the importing host's uplink from its first chunk to its cut",
+    )
     parser.add_argument("--pg", action="append", default=[], help="name=value")
     args = parser.parse_args()
     pg = dict(item.split("=", 1) for item in args.pg)
     log(f"{os.cpu_count()} cores, load average {os.getloadavg()}")
     if args.mode == "stall":
-        run = Stall(Sizes(rows=args.rows, link_rate=args.link_rate or "8mbit"))
+        run = Stall(
+            Sizes(
+                rows=args.rows,
+                link_rate=args.link_rate,
+                import_rate=args.import_rate,
+                crawl_rate=args.crawl_rate,
+            )
+        )
         try:
             print(json.dumps(run.stall(args.stall_limit), indent=2, default=str))
         finally:
@@ -229,7 +246,9 @@ def main() -> None:
             rows=args.rows,
             contacts=args.contacts or 20_000,
             chunk_rows=50_000,
-            link_rate=args.link_rate or "24mbit",
+            link_rate=args.link_rate,
+            import_rate=args.import_rate,
+            crawl_rate=args.crawl_rate,
             pg_settings=pg,
         )
         print(json.dumps(run_and_check(sizes), indent=2, default=str))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import glob
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -51,14 +52,23 @@ def run(*argv: str, check: bool = True, timeout: float = 30) -> str:
     return done.stdout
 
 
-def wait_for(condition: Callable[[], object], timeout: float, message: str, every=0.1):
+def wait_for(
+    condition: Callable[[], object],
+    timeout: float,
+    message: str | Callable[[], str],
+    every=0.1,
+):
+    """condition()'s first true value; past the deadline, an AssertionError with the
+    message (a callable is asked then, so it can describe the state at that moment)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(every)
-    raise AssertionError(message)
+    raise AssertionError(
+        f"after {timeout:.0f} s: {message() if callable(message) else message}"
+    )
 
 
 def postgres_bin(name: str) -> str:
@@ -80,7 +90,9 @@ class Lab:
     """A switch and hosts; processes started in hosts; links cut and mended."""
 
     def __init__(self, hosts: dict[str, int], tag: str | None = None) -> None:
-        self.tag = tag or f"{os.getpid() % 100000}"
+        # pid and random: two labs at once (a CI run beside a bench) never share a
+        # namespace name, even from two PID namespaces; short, for 15-byte link names
+        self.tag = tag or f"{os.getpid() % 1000:03d}{secrets.token_hex(2)}"
         self.switch = f"ecm-sw-{self.tag}"
         self.hosts = {
             name: Host(
@@ -104,7 +116,7 @@ class Lab:
         for tool in ("ip", "setpriv", "redis-server", "curl"):
             if shutil.which(tool) is None:
                 raise LabUnavailable(f"{tool} is not installed")
-        probe = f"ecm-probe-{os.getpid()}"
+        probe = f"ecm-probe-{os.getpid()}-{secrets.token_hex(3)}"
         try:
             run("ip", "netns", "add", probe)
         except RuntimeError as exc:
@@ -183,8 +195,8 @@ class Lab:
     # ---- running things in hosts --------------------------------------------
 
     @staticmethod
-    def ns(netns: str, *argv: str, check: bool = True) -> str:
-        return run("ip", "netns", "exec", netns, *argv, check=check)
+    def ns(netns: str, *argv: str, check: bool = True, timeout: float = 30) -> str:
+        return run("ip", "netns", "exec", netns, *argv, check=check, timeout=timeout)
 
     def spawn(
         self,
@@ -259,6 +271,21 @@ class Lab:
             *("tc", "qdisc", "replace", "dev", "eth0", "root", "tbf"),
             *("rate", rate, "burst", "64kb", "latency", "200ms"),
         )
+
+    def unshape(self, host: str) -> None:
+        self.ns(
+            self.hosts[host].netns,
+            *("tc", "qdisc", "del", "dev", "eth0", "root"),
+            check=False,  # nothing to delete when the link was never shaped
+        )
+
+    def sent_bytes(self, host: str) -> int:
+        """Bytes the host's eth0 has sent since its root qdisc was set (tc -s)."""
+        stats = self.ns(
+            self.hosts[host].netns, "tc", "-s", "qdisc", "show", "dev", "eth0"
+        )
+        words = stats.split()
+        return int(words[words.index("Sent") + 1]) if "Sent" in words else 0
 
     def power_off(self, host: str) -> None:
         self.kill_namespace(self.hosts[host].netns)
@@ -349,7 +376,7 @@ class DatabaseHost:
                 *("-h", str(self.sockets), "-U", "postgres", "-c", "select 1"),
                 check=False,
             ),
-            30,
+            60,
             "postgres does not answer",
         )
         run(
@@ -381,7 +408,11 @@ class DatabaseHost:
             except redis.RedisError:
                 return False
 
-        wait_for(answers, 20, f"redis-server did not start: {self.lab.log('db-redis')}")
+        wait_for(
+            answers,
+            60,
+            lambda: f"redis-server did not start: {self.lab.log('db-redis')}",
+        )
 
     def restart_redis(self) -> None:
         """SIGKILL and start again: every queued job, lock and record is gone."""

@@ -8,17 +8,22 @@ ECM_UPLOAD_DIR: the only things hosts share are PostgreSQL and Redis.
 The run:
 1. a campaign dials through the simulator on both worker hosts;
 2. the client uploads a contacts CSV to the web host; a worker host takes the import;
-3. (a) that host holds its next feed batch after the claim committed, and while the
-   import is half done and the batch is held, its link is cut;
+3. (a) that host's uplink is slowed (`tc`) from before it took the import, so the
+   import cannot end first on any machine; the host holds its next feed batch after
+   the claim committed; once PostgreSQL shows the import part-way (rows committed,
+   state running) and the held claims dispatched with no result, its link is cut;
 4. (b) the other worker host is switched off (SIGKILL of everything in it) and started
    again;
 5. (c) Redis is killed and started with nothing kept;
-6. the surviving host resumes the import from its checkpoint, returns the lost host's
-   claims to pending after the response timeout, and runs every periodic job again;
+6. PostgreSQL drops the lost host's backends; the held contacts come back to pending
+   after the response timeout and are dialed again by another host; the import is
+   resumed from its checkpoint and finishes; every periodic job runs again;
 7. the lost host's link comes back: its held call gives up (its claims were given to
    another host long ago and stay theirs), and it dials again.
 
-`check` then proves the counts from the database and the dialer's flight recorder.
+Every step waits on its event in the database or the recorder (tests/multihost/
+events.py), with a deadline that names what was missing. `check` then proves the
+counts from the database and the dialer's flight recorder.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tests.multihost import events
 from tests.multihost.dialer import read_records
 from tests.multihost.lab import (
     WEB_PORT,
@@ -61,9 +67,16 @@ class Sizes:
     bad_every: int = 1_000  # every Nth row has a number that cannot be dialed
     # with 2, the three periodic jobs can line up so that one worker never ticks
     workers_per_host: int = 3
-    link_rate: str | None = (
-        "24mbit"  # the worker hosts' uplink, so the import takes time
-    )
+    link_rate: str | None = None  # the worker hosts' uplink at other times
+    # the worker hosts' uplink from just before the upload, kept on the importing host
+    # until its first chunk is committed, then `crawl_rate` until its link is cut: a
+    # throttle, not a hope. Measured, the importing host sends about 220 bytes a row
+    # (11 MB by 50,000 rows), so the rest of 200,000 rows takes about 5 minutes at
+    # 1 Mbit/s however fast the machine, while a tick is held there within a minute
+    # (53 s at the most, at load 16; the wait's deadline is event_wait)
+    import_rate: str = "4mbit"
+    crawl_rate: str = "1mbit"
+    event_wait: float = 180  # deadline of each wait for an event
     pg_settings: dict[str, str] = field(default_factory=dict)
 
 
@@ -150,21 +163,26 @@ class Scenario:
             private_dir=str(self.uploads),
         )
         wait_for(
-            lambda: '"database"' in self.curl("/healthz", check=False),
-            60,
-            f"gunicorn did not answer: {self.lab.log('web-gunicorn')}",
+            lambda: '"database"' in self.curl("/healthz", check=False, max_time=10),
+            self.sizes.event_wait,
+            lambda: f"gunicorn did not answer: {self.lab.log('web-gunicorn')}",
             every=0.5,
         )
         self.app = observer_app(self.db)
         with self.app.app_context():
             self.outcome.campaign_ids = self.seed()
         for host in WORKER_HOSTS:
-            if self.sizes.link_rate:
-                self.lab.shape(host, self.sizes.link_rate)
+            self.restore_link(host)
             self.start_worker_host(host)
 
     def seed(self) -> list[int]:
         return seed_campaigns(self.sizes)
+
+    def restore_link(self, host: str) -> None:
+        if self.sizes.link_rate:
+            self.lab.shape(host, self.sizes.link_rate)
+        else:
+            self.lab.unshape(host)
 
     def start_worker_host(self, host: str) -> None:
         env = self.env(ECM_LAB_HOST=host)
@@ -172,18 +190,23 @@ class Scenario:
             self.lab.flask(host, f"worker{n}", ["worker"], env)
         self.lab.flask(host, "scheduler", ["scheduler"], env)
 
-    def curl(self, path: str, *args: str, check: bool = True) -> str:
+    def curl(
+        self, path: str, *args: str, check: bool = True, max_time: float = 120
+    ) -> str:
+        """curl on the client host; unchecked, a request that times out answers ''."""
         url = f"http://{self.lab.hosts['web'].address}:{WEB_PORT}{path}"
-        return self.lab.ns(
-            self.lab.hosts["client"].netns,
-            "curl",
-            "-sS",
-            "--max-time",
-            "120",
-            *args,
-            url,
-            check=check,
-        )
+        argv = ("curl", "-sS", "--max-time", str(max_time), *args, url)
+        try:
+            return self.lab.ns(
+                self.lab.hosts["client"].netns,
+                *argv,
+                check=check,
+                timeout=max_time + 10,
+            )
+        except subprocess.TimeoutExpired:
+            if check:
+                raise
+            return ""
 
     def login(self) -> None:
         body = json.dumps({"username": "admin", "password": "lab-admin-password-1"})
@@ -288,7 +311,6 @@ class Scenario:
 
     def run(self) -> Outcome:
         self.cut_mid_import_and_tick()
-        time.sleep(2)
         self.power_cycle_other()
         restarted = self.restart_redis()
         self.recover(restarted)
@@ -301,8 +323,8 @@ class Scenario:
         out.mark("hosts up")
         wait_for(
             lambda: self.sql("SELECT count(*) FROM contact_attempts")[0][0] > 0,
-            90,
-            f"the campaign never got a result: {self.lab.logs()}",
+            s.event_wait,
+            lambda: f"the campaign never got a result: {self.lab.logs()}",
             every=0.5,
         )
         out.mark("campaign dialing")
@@ -310,6 +332,8 @@ class Scenario:
         out.figures["expectedRejected"] = write_csv(csv_path, s.rows, s.bad_every)
         out.figures["csvBytes"] = csv_path.stat().st_size
         self.login()
+        for host in WORKER_HOSTS:  # whichever takes the import cannot finish it first
+            self.lab.shape(host, s.import_rate)
         started = time.monotonic()
         out.upload_id = self.upload(csv_path)
         out.figures["uploadAnsweredSeconds"] = round(time.monotonic() - started, 2)
@@ -317,33 +341,42 @@ class Scenario:
         job_id = f"import-{out.upload_id}"
         out.lost = wait_for(
             lambda: self.host_of_job(job_id),
-            60,
-            f"no worker took the import: {self.upload_row()} {self.lab.logs()}",
+            s.event_wait,
+            lambda: f"no worker took the import: {self.upload_row()} {self.lab.logs()}",
             every=0.05,
         )
         out.killed = next(h for h in WORKER_HOSTS if h != out.lost)
+        self.restore_link(out.killed)
         out.mark(f"import on {out.lost}")
         (self.records / f"gate-{out.lost}").touch()
-        progress = wait_for(
-            self._held_and_half_done,
-            60,
-            f"no feed batch reached the gate on {out.lost}",
+        out.held = wait_for(
+            self._held_mid_import,
+            s.event_wait,
+            lambda: events.describe_cut_wait(self, out.lost),
             every=0.05,
         )
-        # (a) the cable is pulled: a tick holds a batch, the import is half done
+        # (a) the cable is pulled: a tick holds a batch, the import is part-way
         self.lab.cut(out.lost)
-        out.rows_at_cut = progress["rowsRead"]
-        out.held = read_records(self.records, "inflight")
         out.mark("(a) link cut")
+        out.figures["lostHostSentBytes"] = self.lab.sent_bytes(out.lost)
+        # the host can change nothing now: what the database shows is the cut's state
+        out.figures.update(events.progress_figures(self, out.held))
+        out.rows_at_cut = out.figures["rowsAtCut"]
 
-    def _held_and_half_done(self) -> dict[str, Any] | None:
+    def _held_mid_import(self) -> list[tuple] | None:
+        s, out = self.sizes, self.outcome
         progress = self.upload_row()
         assert progress["state"] in ("queued", "running"), (
-            f"the import ended before the link was cut: {progress}"
+            f"the import ended before a batch was held on {out.lost}"
+            f" (uplink {s.import_rate}, then {s.crawl_rate}): {progress}"
         )
-        if not list(self.records.glob(f"inflight-{self.outcome.lost}-*.csv")):
+        if not 0 < progress["rowsRead"] < s.rows:
             return None
-        return progress if 0 < progress["rowsRead"] < self.sizes.rows else None
+        if "crawlFromRow" not in out.figures:  # part-way: now it must stay so
+            self.lab.shape(out.lost, s.crawl_rate)
+            out.figures["crawlFromRow"] = progress["rowsRead"]
+            out.mark(f"{out.lost} uplink {s.crawl_rate}")
+        return events.held_batch(self, out.lost)
 
     def power_cycle_other(self) -> None:
         """(b) the other worker host is switched off, then started again."""
@@ -359,37 +392,35 @@ class Scenario:
         return time.time()
 
     def recover(self, restarted: float) -> None:
-        """The import finishes, the lost claims are dialed again, periodic jobs run."""
+        """The lost claims come back and are dialed again, the import finishes,
+        every periodic job runs again; then the lost host comes back."""
         s, out = self.sizes, self.outcome
+        wait_for(
+            lambda: events.backends_of(self, out.lost) == 0,
+            s.event_wait,
+            lambda: (
+                f"PostgreSQL kept {events.backends_of(self, out.lost)} backends"
+                f" of the lost host {out.lost}"
+            ),
+            every=0.5,
+        )
+        out.mark(f"backends of {out.lost} dropped")
+        self.held_back_and_redialed()
         done = wait_for(
             lambda: (row := self.upload_row())["state"] in ("done", "failed") and row,
-            300,
-            f"the import did not finish: {self.lab.logs()}",
+            s.event_wait + 120,
+            lambda: f"the import did not finish: {self.upload_row()} {self.lab.logs()}",
             every=0.5,
         )
         out.mark("import done")
         out.figures["upload"] = done
-        held_ids = {r[2] for r in out.held}
-        held_at = min(r[4] for r in out.held)
-        wait_for(
-            lambda: (
-                held_ids
-                <= {
-                    r[2]
-                    for r in read_records(self.records, "dispatch")
-                    if r[4] >= held_at + timedelta(seconds=s.response_timeout)
-                }
-            ),
-            s.response_timeout + 120,
-            "the lost host's contacts were not dialed again",
-            every=0.5,
-        )
-        out.mark("lost claims dialed again")
         wait_for(
             lambda: self.periodic_done_since(restarted) == set(PERIODIC),
-            120,
-            f"periodic jobs did not run again: "
-            f"{self.periodic_done_since(restarted)} {self.lab.logs()}",
+            s.event_wait,
+            lambda: (
+                f"periodic jobs did not run again: "
+                f"{self.periodic_done_since(restarted)} {self.lab.logs()}"
+            ),
             every=0.5,
         )
         out.mark("periodic jobs ran again")
@@ -398,10 +429,45 @@ class Scenario:
             self.lab.power_off(host)
         out.mark("stopped")
 
+    def held_back_and_redialed(self) -> None:
+        """The held claims back to pending after the response timeout (the database
+        no longer shows them dispatched under the held requestTime), then each handed
+        to a dialer again."""
+        s, out = self.sizes, self.outcome
+        held_at = out.held[0][4]
+        wait_for(
+            lambda: events.still_held(self, out.held) == 0,
+            s.response_timeout + s.event_wait,
+            lambda: (
+                "the lost host's claims did not come back to pending: "
+                + events.describe_held(self, out.held)
+            ),
+            every=0.25,
+        )
+        back = datetime.now(UTC).replace(tzinfo=None)
+        out.mark("held claims back to pending")
+        out.figures["heldBackSeconds"] = round((back - held_at).total_seconds(), 1)
+        assert back - held_at >= timedelta(seconds=s.response_timeout), (
+            f"held claims given back before the response timeout: {held_at} {back}"
+        )
+        earliest = held_at + timedelta(seconds=s.response_timeout)
+        wait_for(
+            lambda: not events.redialed_after(self, out.held, earliest),
+            s.event_wait,
+            lambda: (
+                f"{len(events.redialed_after(self, out.held, earliest))} of the"
+                " lost host's contacts were not dialed again: "
+                + events.describe_held(self, out.held)
+            ),
+            every=0.5,
+        )
+        out.mark("lost claims dialed again")
+
     def rejoin(self) -> None:
         """The lost host's cable goes back in: its held dialer call gives up, its dead
         connections fail, and its workers take feed ticks again."""
         out = self.outcome
+        self.restore_link(out.lost)
         self.lab.mend(out.lost)
         mended = datetime.now(UTC).replace(tzinfo=None)
         (self.records / f"release-{out.lost}").touch()
@@ -411,9 +477,11 @@ class Scenario:
                 r[0] == out.lost and r[4] > mended
                 for r in read_records(self.records, "dispatch")
             ),
-            90,
-            f"{out.lost} did not dial again after its link came back: "
-            f"{self.lab.logs()}",
+            self.sizes.event_wait,
+            lambda: (
+                f"{out.lost} did not dial again after its link came back: "
+                f"{self.lab.logs()}"
+            ),
             every=0.5,
         )
         out.mark(f"{out.lost} dialing again")
@@ -485,8 +553,19 @@ def seed_campaigns(sizes: Sizes) -> list[int]:
 
 def check(scenario: Scenario) -> dict[str, Any]:
     """Exact counts and the dispatch rules, from the database and the recorder."""
+    check_cut(scenario)
     check_upload(scenario)
     return check_dispatches(scenario)
+
+
+def check_cut(scenario: Scenario) -> None:
+    """The lost host was lost mid-import and mid-tick: at the cut the database showed
+    the import running part-way and every held claim dispatched with no result."""
+    s, figures = scenario.sizes, scenario.outcome.figures
+    assert figures["uploadStateAtCut"] == "running", figures
+    assert 0 < figures["rowsAtCut"] < s.rows, figures
+    assert figures["heldClaims"] > 0, figures
+    assert figures["heldOpenAtCut"] == figures["heldClaims"], figures
 
 
 def check_upload(scenario: Scenario) -> None:
