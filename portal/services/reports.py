@@ -355,68 +355,43 @@ CSV_HEADER = ["section", "key", "label", "dials", "connects", "contactRate"]
 
 def report_rows(report: dict[str, Any]) -> Iterator[list]:
     """The report as CSV rows (the caller's csv_lines neutralises formulas)."""
-    yield [
-        "total",
-        "",
-        f"{report['from']} to {report['to']}",
-        report["dials"],
-        report["connects"],
-        report["contactRate"],
-    ]
+    period = f"{report['from']} to {report['to']}"
+    yield _tally_row("total", "", period, report)
+    yield from _result_rows(report)
+    yield from _attempt_rows(report)
+    yield from _time_rows(report)
+    for item in report["byUpload"]:
+        yield _tally_row("upload", item["uploadId"] or "", item["fileName"], item)
+
+
+def _tally_row(section: str, key: Any, label: str, item: dict[str, Any]) -> list:
+    """One CSV row of dials, connects and contact rate."""
+    return [section, key, label, item["dials"], item["connects"], item["contactRate"]]
+
+
+def _result_rows(report: dict[str, Any]) -> Iterator[list]:
     for item in report["results"]:
         yield ["result", item["code"], item["name"], item["count"], "", ""]
+
+
+def _attempt_rows(report: dict[str, Any]) -> Iterator[list]:
+    """Each attempt number's tally, followed by its results."""
     for item in report["byAttempt"]:
-        yield [
-            "attempt",
-            item["attemptNumber"],
-            f"Attempt {item['attemptNumber']}",
-            item["dials"],
-            item["connects"],
-            item["contactRate"],
-        ]
+        number = item["attemptNumber"]
+        yield _tally_row("attempt", number, f"Attempt {number}", item)
         for res in item["results"]:
-            yield [
-                "attempt_result",
-                f"{item['attemptNumber']}/{res['code']}",
-                res["name"],
-                res["count"],
-                "",
-                "",
-            ]
+            key = f"{number}/{res['code']}"
+            yield ["attempt_result", key, res["name"], res["count"], "", ""]
+
+
+def _time_rows(report: dict[str, Any]) -> Iterator[list]:
+    """By hour, by weekday, then the heat map's cells that had dials."""
     for item in report["byHour"]:
-        yield [
-            "hour",
-            item["hour"],
-            f"{item['hour']:02d}:00",
-            item["dials"],
-            item["connects"],
-            item["contactRate"],
-        ]
+        yield _tally_row("hour", item["hour"], f"{item['hour']:02d}:00", item)
     for item in report["byWeekday"]:
-        yield [
-            "weekday",
-            item["weekday"],
-            item["name"],
-            item["dials"],
-            item["connects"],
-            item["contactRate"],
-        ]
+        yield _tally_row("weekday", item["weekday"], item["name"], item)
     for item in report["heatMap"]:
         if item["dials"]:
-            yield [
-                "weekday_hour",
-                f"{item['weekday']}/{item['hour']}",
-                f"{WEEKDAYS[item['weekday']]} {item['hour']:02d}:00",
-                item["dials"],
-                item["connects"],
-                item["contactRate"],
-            ]
-    for item in report["byUpload"]:
-        yield [
-            "upload",
-            item["uploadId"] or "",
-            item["fileName"],
-            item["dials"],
-            item["connects"],
-            item["contactRate"],
-        ]
+            key = f"{item['weekday']}/{item['hour']}"
+            label = f"{WEEKDAYS[item['weekday']]} {item['hour']:02d}:00"
+            yield _tally_row("weekday_hour", key, label, item)
