@@ -7,8 +7,10 @@ schema of the database it is given (default BENCH_DATABASE_URL, else
 postgresql+psycopg://postgres@127.0.0.1:5432/bench_steering, created if missing).
 The database generates the rows itself (generate_series), then it prints:
 
-- for each dialOrder, with and without a contact filter: the claim's plan (EXPLAIN
-  ANALYZE of the very SELECT the claim runs) and the claim of 1,000 contacts;
+- for each dialOrder, without a contact filter and with a businessParam2 or a zone
+  filter: the claim's plan (EXPLAIN ANALYZE of the very SELECT the claim runs) and the
+  claim of 1,000 contacts;
+- the filter editor's "Keeps N of M" count for each filter;
 - rebuilding the report counts from the attempt history, once;
 - the report API for the last 30 days and for one day (median of 5), and each of its
   SQL statements' median, with EXPLAIN ANALYZE of any over 500 ms;
@@ -35,6 +37,15 @@ os.environ.setdefault("ECM_START_WORKER", "0")
 BATCH = 1000
 DAYS = 30
 ORDERS = ("due", "priority", "newest", "random")
+FILTERS = {
+    "none": None,
+    "businessParam2 = gold": {
+        "rules": [{"field": "businessParam2", "op": "eq", "value": "gold"}]
+    },
+    "zone in America/Chicago": {
+        "rules": [{"field": "zone", "op": "in", "value": ["America/Chicago"]}]
+    },
+}
 BUDGET_MS = 500  # issue #14: report queries under 500 ms at 1,000,000 / 3,000,000
 
 
@@ -116,12 +127,13 @@ def generate_rows(campaign_id: int, first: int, total: int, per: int, now):
             "INSERT INTO contacts (campaign_id, phone1, match_key, business_param2, "
             "dial_time, request_state, call_result, attempt_id, attempt_number, "
             "attempts_made, channel, date_created, priority, recycle_count, upload_id, "
-            "row_number) SELECT :c, '+1212' || lpad(i::text, 7, '0'), "
-            "'+1212' || lpad(i::text, 7, '0'), "
+            "row_number) SELECT :c, n, n, "
             "(ARRAY['gold', 'silver', 'bronze'])[1 + i % 3], "
             "CAST(:now AS timestamp) - (i % 6000) * interval '1 minute', 0, 0, :a, 1, "
             "0, 0, :now, (i * 7) % 10, 0, 1 + i % 10, i "
-            "FROM generate_series(1, :n) AS g(i)"
+            "FROM generate_series(1, :n) AS g(i), LATERAL (SELECT '+1' || "
+            "(ARRAY['212', '312', '213', '305'])[1 + i % 4] || "
+            "lpad((i % 10000000)::text, 7, '0') AS n) AS numbers"
         ),
         {"c": campaign_id, "a": first, "n": total, "now": now},
     )
@@ -153,9 +165,8 @@ def bench_claims(campaign_id: int, admin_id: int, now) -> None:
     from tests.feed.claim_plans import captured_selects, explain
 
     admin = db.session.get(User, admin_id)
-    gold = {"rules": [{"field": "businessParam2", "op": "eq", "value": "gold"}]}
     for order in ORDERS:
-        for flt in (None, gold):
+        for name, flt in FILTERS.items():
             campaigns.update_campaign(
                 admin, {"id": campaign_id, "dialOrder": order, "contactFilter": flt}
             )
@@ -169,7 +180,7 @@ def bench_claims(campaign_id: int, admin_id: int, now) -> None:
                     times.append(time.perf_counter() - t)
                 assert len(claim.claimed) == BATCH
                 return_to_pending([c.contact_id for c in claim.claimed], now)
-            label = f"{order}{' + filter businessParam2 = gold' if flt else ''}"
+            label = f"{order}{f' + filter {name}' if flt else ''}"
             print(
                 f"\n-- claim {BATCH:,}, dialOrder {label}: "
                 f"median {ms(statistics.median(times))}, max {ms(max(times))}"
@@ -215,6 +226,14 @@ def timed_statements():
         event.remove(engine, "after_cursor_execute", after)
 
 
+def counted(parameters) -> str:
+    """Which attempt_counts kind a report statement reads, if any."""
+    from portal.services.reports import CountKind
+
+    kinds = [v for k, v in dict(parameters or {}).items() if k.startswith("kind")]
+    return f" ({CountKind(kinds[0]).name.lower()} counts)" if kinds else ""
+
+
 def explain_statements(statements) -> None:
     """EXPLAIN ANALYZE of every report statement whose median is over the budget."""
     from portal.extensions import db
@@ -229,6 +248,29 @@ def explain_statements(statements) -> None:
             ).all()
         print(f"    over {BUDGET_MS} ms, its plan:")
         print("\n".join(f"      {row[0]}" for row in plan))
+
+
+def bench_filter_counts(campaign_id: int, admin_id: int) -> None:
+    """The editor's live "Keeps N of M" count over every pending contact."""
+    from portal.extensions import db
+    from portal.models import Campaign, User
+    from portal.services import contact_filters
+
+    admin = db.session.get(User, admin_id)
+    campaign = db.session.get(Campaign, campaign_id)
+    for name, flt in FILTERS.items():
+        if flt is None:
+            continue
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            kept, total, _ = contact_filters.kept_counts(admin, campaign, flt)
+            times.append(time.perf_counter() - t)
+        print(
+            f"filter count, {name}: keeps {kept:,} of {total:,}, median "
+            f"{ms(statistics.median(times))}, max {ms(max(times))}"
+        )
+    db.session.rollback()
 
 
 def bench_reports(campaign_id: int, admin_id: int, now) -> None:
@@ -267,7 +309,8 @@ def bench_reports(campaign_id: int, admin_id: int, now) -> None:
         for sql, spent in statements.items():
             print(
                 f"    {len(spent)}x median {ms(statistics.median(spent))}, "
-                f"max {ms(max(spent))}: {' '.join(sql.split())[:150]}"
+                f"max {ms(max(spent))}{counted(statements.params[sql])}: "
+                f"{' '.join(sql.split())[:120]}"
             )
         explain_statements(statements)
     t = time.perf_counter()
@@ -326,6 +369,7 @@ def main() -> None:
         )
         campaign_id, admin_id = load(args.contacts, args.attempts_per, now)
         bench_claims(campaign_id, admin_id, now)
+        bench_filter_counts(campaign_id, admin_id)
         bench_reports(campaign_id, admin_id, now)
         print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
