@@ -103,9 +103,28 @@ class FilterRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    field: str | None = Field(default=None, description=", ".join(FIELDS))
-    op: Op | None = None
-    value: Any = None
+    field: str | None = Field(
+        default=None,
+        description=", ".join(FIELDS),
+        json_schema_extra={"enum": [*FIELDS, None]},
+    )
+    op: Op | None = Field(
+        default=None,
+        description="; ".join(
+            f"{name}: {', '.join(o.value for o in ops)}"
+            for name, (_, ops) in FIELDS.items()
+            if not name.startswith("businessParam")
+        )
+        + "; businessParam1-12: "
+        + ", ".join(o.value for o in TEXT_OPS),
+    )
+    value: Any = Field(
+        default=None,
+        description="text, or a list for in/not_in ([from, to] for between); region: "
+        "ISO codes; prefix: E.164 digits; zone: IANA zones (America/New_York), the "
+        "zones the calling rules place the number in by its prefix; uploadId: ids; "
+        "dialTime: YYYY-MM-DD HH:MM in the campaign's zone; none for empty/not_empty",
+    )
     match: Match | None = None
     rules: list[FilterRule] | None = Field(default=None, max_length=MAX_RULES)
 
@@ -220,6 +239,11 @@ def _zone_value(text: str, where: str) -> str:
     if not zone_prefixes.table_names(text):
         raise ValueError(f"{where}: no phone number rings in {text!r}")
     return text
+
+
+def zone_choices() -> tuple[str, ...]:
+    """The zones numbers ring in, as the editor offers them."""
+    return zone_prefixes.phone_zones()
 
 
 # -- compiling -------------------------------------------------------------------------

@@ -78,6 +78,28 @@ def test_editor_adds_removes_and_counts(web_admin, seed, app):
     assert "Not a valid filter yet" in text(bad)
 
 
+def test_editor_counts_a_zone_condition(web_admin, seed, app):
+    """+1212 numbers ring in New York; the editor offers the zones and counts them."""
+    _contacts(app, seed, 3)  # +1212555....
+    url = f"/campaigns/{seed['campaign']}/targeting"
+    rows = {
+        "match": "all",
+        "rule_field": ["zone"],
+        "rule_op": ["in"],
+        "rule_value": ["America/New_York"],
+        "rule_value2": [""],
+    }
+    editor = text(web_admin.post(f"{url}/editor", _multi(rows), htmx=True))
+    assert 'list="phone-zones"' in editor and '<option value="America/Chicago">' in editor
+    assert 'data-kept="3"' in editor
+    chicago = {**rows, "rule_value": ["America/Chicago, America/Denver"]}
+    counted = text(web_admin.post(f"{url}/count", _multi(chicago), htmx=True))
+    assert 'data-kept="0"' in counted and 'data-total="3"' in counted
+    bad = {**rows, "rule_value": ["Mars/Olympus"]}
+    refused = text(web_admin.post(f"{url}/count", _multi(bad), htmx=True))
+    assert "Not a valid filter yet" in refused and "not an IANA time zone" in refused
+
+
 def _multi(data: dict) -> list[tuple[str, str]]:
     return [
         (k, v)
