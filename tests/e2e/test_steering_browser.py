@@ -110,6 +110,16 @@ def test_filter_editor_counts_live_and_saves(page: Page, steered):
     page.get_by_label("Dial contacts that match").select_option("any")
     expect(count).to_contain_text("Keeps 2 of 5")
     _settled(page)
+    _choose_field(page, 2, "zone")  # the London numbers ring in Europe/London
+    expect(page.get_by_label("Value of condition 2")).to_have_attribute(
+        "list", "phone-zones"
+    )
+    page.get_by_label("Value of condition 2").fill("America/Chicago")
+    expect(count).to_contain_text("Keeps 2 of 5")
+    _settled(page)
+    page.get_by_label("Value of condition 2").fill("Europe/London")
+    expect(count).to_contain_text("Keeps 5 of 5")
+    _settled(page)
     page.get_by_role("button", name="Remove condition 2").click()
     expect(page.locator(".filter-rule")).to_have_count(1)
     page.get_by_label("Dial order").select_option("priority")
