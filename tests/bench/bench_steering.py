@@ -147,7 +147,8 @@ def generate_rows(campaign_id: int, first: int, total: int, per: int, now):
             "(ARRAY[8, 8, 8, 9, 10, 10, 12, 16, 3, 21])[1 + (c.id * 31 + k * 7) % 10], "
             "ts, ts FROM contacts c, generate_series(1, :per) AS k, "
             "LATERAL (SELECT CAST(:now AS timestamp) - "
-            "((c.id * 7919 + k * 104729) % (:days * 86400)) * interval '1 second' "
+            "((c.id::bigint * 7919 + k * 104729) % (:days * 86400)) "
+            "* interval '1 second' "
             "AS ts) t"
         ),
         {"per": per, "now": now, "days": DAYS},
