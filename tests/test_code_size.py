@@ -20,7 +20,6 @@ LONG_FUNCTIONS = {
     "portal/services/dialers/_http.py::RetryingHttpClient.request": "dialers",
     # came with the last merge of main (priority, steering, reports): split next
     "portal/services/feed/eligibility.py::evaluate": "feed",
-    "portal/services/reports.py::report_rows": "new with reports",
 }
 LONG_MODULES: dict[str, str] = {}
 

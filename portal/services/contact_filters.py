@@ -6,6 +6,7 @@ A filter is JSON a manager builds in the portal or an integrator sends:
         {"field": "businessParam3", "op": "eq", "value": "gold"},
         {"match": "any", "rules": [
             {"field": "region", "op": "in", "value": ["GB", "IE"]},
+            {"field": "zone", "op": "in", "value": ["America/Chicago"]},
             {"field": "dialTime", "op": "between",
              "value": ["2026-12-01 09:00", "2026-12-31 18:00"]}]}]}
 
@@ -17,18 +18,30 @@ answer and the campaign summary say `excluded_by_filter` for the contacts it dro
 
 from __future__ import annotations
 
+import zoneinfo
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 
 from portal.extensions import db
 from portal.models import Campaign, Contact, User
 from portal.services.enums import PENDING
 from portal.services.errors import ValidationFailed
+from portal.services.phones import zone_prefixes
 from portal.services.roles import READERS, require
 from portal.services.validation import MAX_TEXT, parse_dial_time
 
@@ -76,6 +89,7 @@ FIELDS: dict[str, tuple[str, tuple[Op, ...]]] = {
     **{name: ("text", TEXT_OPS) for name in PARAM_FIELDS},
     "region": ("region", (Op.IN, Op.NOT_IN)),
     "prefix": ("prefix", (Op.IN, Op.NOT_IN)),
+    "zone": ("zone", (Op.IN, Op.NOT_IN, Op.EMPTY, Op.NOT_EMPTY)),
     "uploadId": ("upload", (Op.IN, Op.NOT_IN, Op.EMPTY, Op.NOT_EMPTY)),
     "dialTime": ("time", (Op.BEFORE, Op.AFTER, Op.BETWEEN)),
     "priority": ("number", (Op.EQ, Op.NE, Op.GTE, Op.LTE)),
@@ -89,9 +103,28 @@ class FilterRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    field: str | None = Field(default=None, description=", ".join(FIELDS))
-    op: Op | None = None
-    value: Any = None
+    field: str | None = Field(
+        default=None,
+        description=", ".join(FIELDS),
+        json_schema_extra={"enum": [*FIELDS, None]},
+    )
+    op: Op | None = Field(
+        default=None,
+        description="; ".join(
+            f"{name}: {', '.join(o.value for o in ops)}"
+            for name, (_, ops) in FIELDS.items()
+            if not name.startswith("businessParam")
+        )
+        + "; businessParam1-12: "
+        + ", ".join(o.value for o in TEXT_OPS),
+    )
+    value: Any = Field(
+        default=None,
+        description="text, or a list for in/not_in ([from, to] for between); region: "
+        "ISO codes; prefix: E.164 digits; zone: IANA zones (America/New_York), the "
+        "zones the calling rules place the number in by its prefix; uploadId: ids; "
+        "dialTime: YYYY-MM-DD HH:MM in the campaign's zone; none for empty/not_empty",
+    )
     match: Match | None = None
     rules: list[FilterRule] | None = Field(default=None, max_length=MAX_RULES)
 
@@ -182,6 +215,8 @@ def _one_value(kind: str, value: Any, where: str) -> Any:
         if not digits.isdigit() or len(digits) > 15:
             raise ValueError(f"{where}: must be digits such as +1212 or 44")
         return "+" + digits
+    if kind == "zone":
+        return _zone_value(text, where)
     if kind == "time":
         try:
             parse_dial_time(text)
@@ -191,6 +226,24 @@ def _one_value(kind: str, value: Any, where: str) -> Any:
     if len(text) > MAX_TEXT:
         raise ValueError(f"{where}: is longer than {MAX_TEXT} characters")
     return str(value)
+
+
+def _zone_value(text: str, where: str) -> str:
+    """An IANA zone some number rings in (an alias such as Asia/Kolkata is kept)."""
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{where}: {text!r} is not an IANA time zone (e.g. America/New_York)"
+        ) from None
+    if not zone_prefixes.table_names(text):
+        raise ValueError(f"{where}: no phone number rings in {text!r}")
+    return text
+
+
+def zone_choices() -> tuple[str, ...]:
+    """The zones numbers ring in, as the editor offers them."""
+    return zone_prefixes.phone_zones()
 
 
 # -- compiling -------------------------------------------------------------------------
@@ -226,6 +279,8 @@ def _condition(rule: dict[str, Any], zone: ZoneInfo) -> ColumnElement:
         )
         hit = or_(*(Contact.match_key.startswith(p, autoescape=True) for p in prefixes))
         return hit if op == Op.IN else not_(hit)
+    if kind == "zone":
+        return _zone(op, value)
     if kind == "upload":
         upload = func.coalesce(Contact.upload_id, 0)
         return {
@@ -243,6 +298,33 @@ def _condition(rule: dict[str, Any], zone: ZoneInfo) -> ColumnElement:
             Op.LTE: lambda: column <= value,
         }[op]()
     return _time(op, value, zone)
+
+
+def _zone(op: Op, value: Any) -> ColumnElement:
+    """The number rings in one of the zones (or has a known zone): prefix tests.
+
+    The prefixes come from phonenumbers' table, never from the user, and are
+    rendered as literals: a zone such as America/New_York has 2,390 of them,
+    past what SQLite takes as bound parameters once a filter names a few zones.
+    """
+    if op in NO_VALUE_OPS:
+        wanted: frozenset[str] = frozenset()
+    else:
+        wanted = frozenset(n for v in value for n in zone_prefixes.table_names(v))
+    prefixes = zone_prefixes.prefixes_ringing_in(wanted)
+    by_length: dict[int, list[str]] = {}
+    for prefix in prefixes:
+        by_length.setdefault(len(prefix), []).append(prefix)
+    hit = or_(
+        false(),
+        *(
+            func.substr(Contact.match_key, 1, n).in_(
+                bindparam(f"zone_{n}", group, expanding=True, literal_execute=True)
+            )
+            for n, group in sorted(by_length.items())
+        ),
+    )
+    return hit if op in (Op.IN, Op.NOT_EMPTY) else not_(hit)
 
 
 def _text(raw: ColumnElement, op: Op, value: Any) -> ColumnElement:

@@ -8,15 +8,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from portal.models import BUSINESS_PARAMS, PHONES, Campaign, utcnow
-from portal.services import campaigns, cisco, contacts, strategies
+from portal.services import campaigns, cisco, contacts, recycling, strategies
 from portal.services.enums import OPEN_STATES, PENDING
-from portal.services.errors import ServiceUnavailable
+from portal.services.errors import ServiceUnavailable, ValidationFailed
 from portal.web.calling_rules import rule_form_data, rule_form_values
 from portal.web.htmx import (
     expect_form,
     form_values,
     fragment,
     is_htmx_fragment,
+    notice_only,
     render,
     service_input,
 )
@@ -321,6 +322,11 @@ def _contacts_page(campaign: Campaign, filters: dict[str, Any]) -> dict:
         "refresh_url": url_for(
             "campaigns.contacts_table", campaign_id=campaign.id, **filters
         ),
+        "selection_url": url_for(
+            "campaigns.recycle_selected",
+            campaign_id=campaign.id,
+            **{k: v for k, v in filters.items() if v},
+        ),
     }
 
 
@@ -352,6 +358,44 @@ def contacts_table(campaign_id: int):
             url_for("campaigns.show", campaign_id=campaign.id, **request.args)
         )
     return render_template("campaigns/_contacts.html", campaign=campaign, **ctx)
+
+
+@bp.route("/campaigns/<int:campaign_id>/contacts/recycle", methods=["POST"])
+@login_required
+def recycle_selected(campaign_id: int):
+    """Reopen the contacts ticked on the list; the list comes back with the outcome."""
+    campaign = campaigns.get_campaign(actor(), campaign_id)
+    ids = [i for i in request.form.getlist("ids") if i.strip()]
+    filters = _contact_filters()
+    try:  # the service checks the role first, then the selection
+        out = recycling.recycle_selection(actor(), campaign.id, {"ids": ids})
+    except ValidationFailed as exc:
+        message = "; ".join(exc.fields.values()) if ids else "Select contacts first."
+        if is_htmx_fragment():
+            return notice_only(message, "error", 422)
+        flash(message, "error")
+        return redirect(url_for("campaigns.show", campaign_id=campaign.id))
+    message = recycle_message(out)
+    if not is_htmx_fragment():
+        flash(message, "success")
+        base = {k: v for k, v in filters.items() if v}
+        return redirect(url_for("campaigns.show", campaign_id=campaign.id, **base))
+    return fragment(
+        "campaigns/_contacts.html",
+        notice=message,
+        campaign=campaign,
+        **_contacts_page(campaign, filters),
+    )
+
+
+def recycle_message(out: dict[str, int]) -> str:
+    """What a one-off recycle did, in words."""
+    parts = [f"Reopened {out['reopened']} contact(s)."]
+    if out["blockedDnc"]:
+        parts.append(f"{out['blockedDnc']} on the DNC list stay closed.")
+    if out["skipped"]:
+        parts.append(f"{out['skipped']} were not closed and were left as they were.")
+    return " ".join(parts)
 
 
 @bp.route("/campaigns/<int:campaign_id>/contacts", methods=["POST"])

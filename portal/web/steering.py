@@ -53,6 +53,7 @@ FIELD_LABELS = {
     **{f"businessParam{i}": f"Business parameter {i}" for i in range(1, 13)},
     "region": "Phone region (ISO code)",
     "prefix": "Number prefix (E.164)",
+    "zone": "Phone time zone (IANA)",
     "uploadId": "Upload id",
     "dialTime": "Dial time",
     "priority": "Priority",
@@ -165,6 +166,7 @@ def _editor_context(campaign, match: str, rows: list[dict], nested: bool = False
             name: [o.value for o in ops]
             for name, (_, ops) in contact_filters.FIELDS.items()
         },
+        "phone_zones": contact_filters.zone_choices(),
         **_count(campaign, _filter_data(match, rows)),
     }
 

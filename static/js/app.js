@@ -51,6 +51,39 @@
     }
   });
 
+  // Contact selection on a campaign's list: select all on the page, the count, and
+  // "Recycle selected" enabled only with something ticked.
+  function updateSelection() {
+    var form = document.getElementById("contact-selection");
+    if (!form) return;
+    var boxes = document.querySelectorAll("input[data-select-one]");
+    var ticked = 0;
+    for (var i = 0; i < boxes.length; i++) if (boxes[i].checked) ticked++;
+    var count = form.querySelector("[data-selection-count]");
+    if (count) count.textContent = ticked + " selected";
+    var action = form.querySelector("[data-selection-action]");
+    if (action) action.disabled = ticked === 0;
+    var page = document.querySelector("input[data-select-page]");
+    if (page) {
+      page.checked = boxes.length > 0 && ticked === boxes.length;
+      page.indeterminate = ticked > 0 && ticked < boxes.length;
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!(target instanceof HTMLInputElement)) return;
+    if (target.hasAttribute("data-select-page")) {
+      var boxes = document.querySelectorAll("input[data-select-one]");
+      for (var i = 0; i < boxes.length; i++) boxes[i].checked = target.checked;
+    }
+    if (target.hasAttribute("data-select-page") || target.hasAttribute("data-select-one")) {
+      updateSelection();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", updateSelection);
+  document.addEventListener("htmx:afterSettle", updateSelection);
+
   // Server errors HTMX does not swap still deserve a word on screen.
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail && event.detail.xhr ? event.detail.xhr.status : "";

@@ -116,3 +116,33 @@ def test_viewer_cannot_steer(api, viewer_api):
         ).status_code
         == 200
     )
+
+
+def test_filter_preview_counts_a_zone_and_openapi_names_it(api):
+    made = _campaign(api)
+    for number in ("+12125550201", "+13125550201", "+13125550202"):
+        res = api.post(
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": made["id"], "phone1": number},
+        )
+        assert res.status_code == 200, res.get_json()
+    url = f"/umm/ecm/campaign/{made['id']}/filterPreview"
+    chicago = {"rules": [{"field": "zone", "op": "in", "value": "America/Chicago"}]}
+    preview = api.post(url, chicago)
+    assert preview.status_code == 200, preview.get_json()
+    assert (preview.get_json()["kept"], preview.get_json()["pending"]) == (2, 3)
+    assert preview.get_json()["contactFilter"]["rules"][0]["value"] == [
+        "America/Chicago"
+    ]
+    bad = api.post(
+        url, {"rules": [{"field": "zone", "op": "in", "value": ["Mars/Olympus"]}]}
+    )
+    assert bad.status_code == 406
+    assert "not an IANA time zone" in bad.get_json()["fields"]["contactFilter"]
+    saved = api.put(
+        "/umm/ecm/campaign/update", {"id": made["id"], "contactFilter": chicago}
+    )
+    assert saved.status_code == 200 and saved.get_json()["contactFilter"]["rules"]
+    doc = api.get("/umm/openapi.json").get_json()
+    rule = doc["components"]["schemas"]["FilterRule"]["properties"]
+    assert "zone" in rule["field"]["enum"] and "zone:" in rule["value"]["description"]

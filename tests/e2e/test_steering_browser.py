@@ -110,6 +110,16 @@ def test_filter_editor_counts_live_and_saves(page: Page, steered):
     page.get_by_label("Dial contacts that match").select_option("any")
     expect(count).to_contain_text("Keeps 2 of 5")
     _settled(page)
+    _choose_field(page, 2, "zone")  # the London numbers ring in Europe/London
+    expect(page.get_by_label("Value of condition 2")).to_have_attribute(
+        "list", "phone-zones"
+    )
+    page.get_by_label("Value of condition 2").fill("America/Chicago")
+    expect(count).to_contain_text("Keeps 2 of 5")
+    _settled(page)
+    page.get_by_label("Value of condition 2").fill("Europe/London")
+    expect(count).to_contain_text("Keeps 5 of 5")
+    _settled(page)
     page.get_by_role("button", name="Remove condition 2").click()
     expect(page.locator(".filter-rule")).to_have_count(1)
     page.get_by_label("Dial order").select_option("priority")
@@ -142,3 +152,69 @@ def test_report_page_draws_charts_and_offers_csv(page: Page, steered):
     page.get_by_label("To").fill("2026-12-06")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#report-empty")).to_be_visible()
+
+
+@pytest.fixture(scope="session")
+def closed_contacts(live_app) -> dict:
+    """A paused campaign with four contacts closed at max attempts (no answer)."""
+    from sqlalchemy import select, update
+
+    from portal.extensions import db
+    from portal.models import Contact, User
+    from portal.services import campaigns, contacts, strategies
+
+    with live_app.app_context():
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        strategy = strategies.create_strategy(
+            admin, {"name": "Recycle S", "maxAttempts": 1}
+        )
+        strategies.create_attempt(admin, {"csId": strategy.id, "name": "Call"})
+        campaign = campaigns.create_campaign(
+            admin,
+            {"name": "Recycled", "strategyId": strategy.id, "status": 0},
+        )
+        ids = [
+            contacts.insert_contact(
+                admin, {"campaignId": campaign.id, "phone1": f"+4420794601{n:02d}"}
+            ).id
+            for n in range(4)
+        ]
+        db.session.execute(
+            update(Contact)
+            .where(Contact.id.in_(ids))
+            .values(request_state=3, call_result=8, attempts_made=1)
+        )
+        db.session.commit()
+        return {"campaign": campaign.id, "ids": ids}
+
+
+def test_recycle_a_selection_from_the_contact_list(page: Page, closed_contacts):
+    login(page)
+    page.goto(f"/campaigns/{closed_contacts['campaign']}")
+    first, second, third, fourth = closed_contacts["ids"]
+    count = page.locator("#selection-count")
+    action = page.get_by_role("button", name="Recycle selected")
+    expect(count).to_have_text("0 selected")
+    expect(action).to_be_disabled()
+    select_page = page.get_by_label("Select every contact on this page")
+    select_page.check()
+    expect(count).to_have_text("4 selected")
+    select_page.uncheck()
+    expect(count).to_have_text("0 selected")
+    page.get_by_label(f"Select contact {first}", exact=True).check()
+    page.get_by_label(f"Select contact {third}", exact=True).check()
+    expect(count).to_have_text("2 selected")
+    expect(select_page).to_have_js_property("indeterminate", True)
+    expect(action).to_be_enabled()
+    page.once("dialog", lambda dialog: dialog.accept())
+    action.click()
+    expect(page.locator("#messages")).to_contain_text("Reopened 2 contact(s).")
+    for contact_id, state in (
+        (first, "Pending"),
+        (second, "Max attempts reached"),
+        (third, "Pending"),
+        (fourth, "Max attempts reached"),
+    ):
+        expect(page.locator(f"#contact-{contact_id}")).to_contain_text(state)
+    expect(count).to_have_text("0 selected")  # the list came back fresh
+    screenshot(page, "steering-recycle-selection")

@@ -157,3 +157,27 @@ def _make_dialed(admin) -> int:
     _dial_round(admin, campaign.id, [10, 8, 8, 9], T0)
     _dial_round(admin, campaign.id, [10, 8], T0 + timedelta(days=1, hours=2))
     return campaign.id
+
+
+@pytest.mark.parametrize(
+    "zone", ["America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe", "UTC"]
+)
+def test_local_cells_equal_a_conversion_of_every_quarter_hour(zone):
+    """The offset cached per UTC hour gives the cells a per-row astimezone gives,
+    across daylight-saving changes and in +5:45 and half-hour-shift zones."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    tz, utc = ZoneInfo(zone), ZoneInfo("UTC")
+    start = datetime(2026, 3, 25)  # spans the March changes of both hemispheres
+    rows = [
+        (start + timedelta(minutes=15 * q), q % 3 == 0, 1 + q % 5)
+        for q in range(4 * 24 * 20)
+    ]
+    expected: dict = {}
+    for bucket, connect, dials in rows:
+        local = bucket.replace(tzinfo=utc).astimezone(tz)
+        cell = expected.setdefault((int(local.strftime("%w")), local.hour), [0, 0])
+        cell[0] += dials
+        cell[1] += dials if connect else 0
+    assert dict(reports.local_cells(rows, tz)) == expected

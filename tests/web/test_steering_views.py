@@ -78,6 +78,30 @@ def test_editor_adds_removes_and_counts(web_admin, seed, app):
     assert "Not a valid filter yet" in text(bad)
 
 
+def test_editor_counts_a_zone_condition(web_admin, seed, app):
+    """+1212 numbers ring in New York; the editor offers the zones and counts them."""
+    _contacts(app, seed, 3)  # +1212555....
+    url = f"/campaigns/{seed['campaign']}/targeting"
+    rows = {
+        "match": "all",
+        "rule_field": ["zone"],
+        "rule_op": ["in"],
+        "rule_value": ["America/New_York"],
+        "rule_value2": [""],
+    }
+    editor = text(web_admin.post(f"{url}/editor", _multi(rows), htmx=True))
+    assert (
+        'list="phone-zones"' in editor and '<option value="America/Chicago">' in editor
+    )
+    assert 'data-kept="3"' in editor
+    chicago = {**rows, "rule_value": ["America/Chicago, America/Denver"]}
+    counted = text(web_admin.post(f"{url}/count", _multi(chicago), htmx=True))
+    assert 'data-kept="0"' in counted and 'data-total="3"' in counted
+    bad = {**rows, "rule_value": ["Mars/Olympus"]}
+    refused = text(web_admin.post(f"{url}/count", _multi(bad), htmx=True))
+    assert "Not a valid filter yet" in refused and "not an IANA time zone" in refused
+
+
 def _multi(data: dict) -> list[tuple[str, str]]:
     return [
         (k, v)
@@ -187,3 +211,61 @@ def test_single_contact_form_takes_priority_and_scope(web_admin, seed, app):
         url, {"phone1": "+12125550178", "priority": "x"}, htmx=True
     )
     assert refused.status_code == 422 and "integer" in text(refused)
+
+
+def test_recycle_selected_contacts_from_the_list(web_admin, seed, app):
+    """Ticked contacts are reopened by the API's service, audited, and the list comes
+    back (as the fragment it replaces) with their new state and what happened."""
+    from sqlalchemy import select
+
+    from portal.models import AuditLog
+
+    ids = _contacts(app, seed, 4, request_state=3, call_result=9)
+    with app.app_context():
+        db.session.execute(
+            update(Contact).where(Contact.id == ids[3]).values(request_state=0)
+        )
+        db.session.commit()
+    page = text(web_admin.get(f"/campaigns/{seed['campaign']}"))
+    assert 'id="contact-selection"' in page and "data-select-page" in page
+    assert page.count('name="ids"') == 4 and 'form="contact-selection"' in page
+    url = f"/campaigns/{seed['campaign']}/contacts/recycle"
+    picked = [("ids", str(i)) for i in (ids[0], ids[1], ids[3])]
+    res = web_admin.post(url, picked, htmx=True)
+    body = text(res)
+    assert res.status_code == 200 and "<html" not in body
+    assert 'id="contacts"' in body
+    assert "Reopened 2 contact(s)." in body and "1 were not closed" in body
+    with app.app_context():
+        states = dict(
+            db.session.execute(
+                select(Contact.id, Contact.request_state).where(Contact.id.in_(ids))
+            ).all()
+        )
+        assert [states[i] for i in ids] == [0, 0, 3, 0]
+        entry = db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "recycle")
+        ).all()[-1]
+        assert entry.entity_id == str(seed["campaign"])
+        assert sorted(entry.changes["ids"]) == sorted([ids[0], ids[1], ids[3]])
+    none = web_admin.post(url, [], htmx=True)
+    assert none.status_code == 422 and "Select contacts first" in text(none)
+    plain = web_admin.post(url, [("ids", str(ids[2]))])
+    assert plain.status_code == 302  # without HTMX: flash and back to the page
+    assert "Reopened 1 contact(s)." in text(
+        web_admin.get(f"/campaigns/{seed['campaign']}")
+    )
+
+
+def test_viewer_cannot_recycle_a_selection(browser_for, seed, app):
+    ids = _contacts(app, seed, 1, request_state=3, call_result=9)
+    viewer = browser_for("Viewer", "viewer-recycle")
+    page = text(viewer.get(f"/campaigns/{seed['campaign']}"))
+    assert 'id="contact-selection"' not in page and 'name="ids"' not in page
+    url = f"/campaigns/{seed['campaign']}/contacts/recycle"
+    refused = viewer.post(url, [("ids", str(ids[0]))], htmx=True)
+    assert refused.status_code == 403
+    with app.app_context():
+        assert db.session.get(Contact, ids[0]).request_state == 3
+    no_token = browser_for().post(url, [("ids", str(ids[0]))], csrf=False)
+    assert no_token.status_code in (400, 403)
