@@ -83,6 +83,7 @@ class Config:
         # SQLAlchemy URL of the UCCE HDS/AW database whose Dialer_Detail table holds
         # the call results, e.g. mssql+pymssql://user:pw@hds:1433/ucce_awdb
         self.ECM_UCCE_RESULTS_URL = env.get("ECM_UCCE_RESULTS_URL") or None
+        self.ECM_UCCE_CALLBACK_URL = env.get("ECM_UCCE_CALLBACK_URL") or None
         # what replaces the leading '+' of a number in what Cisco dials ("" drops it)
         self.ECM_CISCO_PLUS_PREFIX = env.get("ECM_CISCO_PLUS_PREFIX") or ""
         # the delimiter of the Outbound Option import rule the file dialer feeds

@@ -51,9 +51,14 @@ __all__ = [
 
 
 def results_reader(config: Mapping[str, Any]) -> DialerDetailReader | None:
-    """The Dialer_Detail reader when ECM_UCCE_RESULTS_URL names the HDS/AW database."""
+    """The Dialer_Detail reader when ECM_UCCE_RESULTS_URL names the HDS/AW database.
+
+    ECM_UCCE_CALLBACK_URL (optional) names the Outbound Option database, whose
+    Personal_Callback_List gives results 14/15 their requested time.
+    """
     url = _text(config.get("ECM_UCCE_RESULTS_URL"))
-    return DialerDetailReader(url) if url else None
+    callback_url = _text(config.get("ECM_UCCE_CALLBACK_URL"))
+    return DialerDetailReader(url, callback_url=callback_url) if url else None
 
 
 def build_dialer(

@@ -18,6 +18,7 @@ from sqlalchemy import insert, text
 
 from portal.extensions import db
 from portal.models import CallResultInbox, DialerWatermark
+from portal.services import callbacks
 from portal.services.dialers.base import DialerUnavailable
 from portal.services.enums import DISPATCHED, Channel
 from portal.services.feed._sql import begin_write, id_list_clause, is_postgres, run
@@ -129,11 +130,11 @@ def _pull_batch(source: RowSource, now: datetime) -> dict[str, int]:
     owners = _cisco_campaigns_of(
         [row.result.contact_id for row in rows if row.result is not None]
     )
-    inbox = [
-        _inbox_row(row.result, now)
-        for row in rows
-        if row.result is not None and _ours(row, owners)
-    ]
+    ours = [row for row in rows if row.result is not None and _ours(row, owners)]
+    zones = _campaign_zones(
+        [row.result.contact_id for row in ours if _callback_local(row) is not None]
+    )
+    inbox = [_inbox_row(row.result, now, _callback_at(row, zones)) for row in ours]
     if inbox:
         db.session.execute(insert(CallResultInbox.__table__), inbox)
     last = rows[-1]
@@ -183,7 +184,9 @@ def _ours(row: Any, owners: dict[int, str | None]) -> bool:
     return str(row.campaign_id) == str(cisco).strip()
 
 
-def _inbox_row(result: Any, now: datetime) -> dict[str, Any]:
+def _inbox_row(
+    result: Any, now: datetime, callback_at: datetime | None = None
+) -> dict[str, Any]:
     code, note = normalise_code(result.call_result)
     raw = result.raw if note is None else f"{note}; raw={result.raw}"
     return {
@@ -191,7 +194,42 @@ def _inbox_row(result: Any, now: datetime) -> dict[str, Any]:
         "call_result": code,
         "raw": None if raw is None else str(raw)[:RAW_MAX],
         "received_at": now,
+        "callback_at": callback_at,
     }
+
+
+def _callback_local(row: Any) -> datetime | None:
+    """The requested time a row's dialer found (Personal_Callback_List), if any."""
+    return getattr(row, "callback_local", None)
+
+
+def _campaign_zones(contact_ids: list[int]) -> dict[int, str | None]:
+    """Each contact's campaign time zone, for callback times Cisco gives unzoned."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return {}
+    where, params = id_list_clause(ids, column="c.id")
+    rows = run(
+        "SELECT c.id, k.time_zone FROM contacts c "
+        f"JOIN campaigns k ON k.id = c.campaign_id WHERE {where}",
+        params,
+    ).all()
+    return {int(cid): zone for cid, zone in rows}
+
+
+def _callback_at(row: Any, zones: dict[int, str | None]) -> datetime | None:
+    """A result 14/15's requested time as naive UTC, read in the campaign's zone."""
+    local = _callback_local(row)
+    if local is None:
+        return None
+    text = local.replace(microsecond=0).isoformat(sep=" ")
+    try:
+        return callbacks.requested_time(text, zones.get(row.result.contact_id))
+    except ValueError:
+        log.warning(
+            "callback time %r of contact %s ignored", text, row.result.contact_id
+        )
+        return None
 
 
 def mark_of(name: str) -> DialerWatermark | None:
