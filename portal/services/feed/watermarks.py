@@ -131,8 +131,9 @@ def _pull_batch(source: RowSource, now: datetime) -> dict[str, int]:
         [row.result.contact_id for row in rows if row.result is not None]
     )
     ours = [row for row in rows if row.result is not None and _ours(row, owners)]
-    zones = _campaign_zones(
-        [row.result.contact_id for row in ours if _callback_local(row) is not None]
+    zones = _campaign_column_of(
+        [row.result.contact_id for row in ours if _callback_local(row) is not None],
+        "time_zone",
     )
     inbox = [_inbox_row(row.result, now, _callback_at(row, zones)) for row in ours]
     if inbox:
@@ -156,16 +157,23 @@ def _pull_batch(source: RowSource, now: datetime) -> dict[str, int]:
 
 def _cisco_campaigns_of(contact_ids: list[int]) -> dict[int, str | None]:
     """Each known contact's Cisco campaign id (AccountNumber is only unique to us)."""
+    return _campaign_column_of(contact_ids, "cisco_campaign_id")
+
+
+def _campaign_column_of(contact_ids: list[int], column: str) -> dict[int, Any]:
+    """One column of each known contact's campaign, by contact id."""
+    if column not in ("cisco_campaign_id", "time_zone"):
+        raise ValueError(f"not a campaign column read here: {column}")
     ids = sorted({i for i in contact_ids if 0 < i < 2**63})
     if not ids:
         return {}
     where, params = id_list_clause(ids, column="c.id")
     rows = run(
-        "SELECT c.id, k.cisco_campaign_id FROM contacts c "
+        f"SELECT c.id, k.{column} FROM contacts c "
         f"JOIN campaigns k ON k.id = c.campaign_id WHERE {where}",
         params,
     ).all()
-    return {int(cid): cisco for cid, cisco in rows}
+    return {int(cid): value for cid, value in rows}
 
 
 def _ours(row: Any, owners: dict[int, str | None]) -> bool:
@@ -201,20 +209,6 @@ def _inbox_row(
 def _callback_local(row: Any) -> datetime | None:
     """The requested time a row's dialer found (Personal_Callback_List), if any."""
     return getattr(row, "callback_local", None)
-
-
-def _campaign_zones(contact_ids: list[int]) -> dict[int, str | None]:
-    """Each contact's campaign time zone, for callback times Cisco gives unzoned."""
-    ids = sorted(set(contact_ids))
-    if not ids:
-        return {}
-    where, params = id_list_clause(ids, column="c.id")
-    rows = run(
-        "SELECT c.id, k.time_zone FROM contacts c "
-        f"JOIN campaigns k ON k.id = c.campaign_id WHERE {where}",
-        params,
-    ).all()
-    return {int(cid): zone for cid, zone in rows}
 
 
 def _callback_at(row: Any, zones: dict[int, str | None]) -> datetime | None:
