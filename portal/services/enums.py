@@ -128,7 +128,9 @@ RESULT_SMS_DELIVERED = 100
 # (`feed.results.decide`): the set follows Cisco's column exactly. (The name is
 # kept from when it held only the codes that placed no call.) What stops a number
 # that only ever gives these codes from being dialed for ever is
-# NOT_COUNTED_ALLOWANCE below, not the attempt count.
+# NOT_COUNTED_ALLOWANCE below, not the attempt count. The table has no row for 4 (no
+# ringback) and no "Counted as Attempt?" value for 29, 30 and 31 (SIP refusals):
+# those use an attempt here.
 CISCO_NOT_DIALED = frozenset({2, 8, 17, 18, 19, 25, 26, 27, 28, 33})
 # Ours, not Cisco's: a contact gets its attempt back for at most as many
 # not-counted results as its strategy's maxAttempts; from the next one on, a

@@ -24,6 +24,7 @@ from portal.services.dialers.sms import (
 )
 from portal.services.dialers.ucce import UcceDialer
 from portal.services.dialers.uccx import UccxDialer
+from portal.services.dialers.uccx_results import UccxDialingListReader
 
 DIALER_NAMES = ("simulator", "file", "ucce", "uccx")
 SMS_GATEWAY_NAMES = ("simulator", "webhook")
@@ -134,7 +135,21 @@ def _cisco_dialer(
         return UcceDialer(
             url, username, password, result_source=results_reader(config), **common
         )
-    return UccxDialer(url, username, password, names=names, **common)
+    return UccxDialer(
+        url,
+        username,
+        password,
+        names=names,
+        outcome_source=uccx_results_reader(config),
+        **common,
+    )
+
+
+def uccx_results_reader(config: Mapping[str, Any]) -> UccxDialingListReader | None:
+    """The DialingList reader when ECM_UCCX_RESULTS_URL names db_cra."""
+    url = _text(config.get("ECM_UCCX_RESULTS_URL"))
+    zone = _text(config.get("ECM_UCCX_DB_ZONE")) or "UTC"
+    return UccxDialingListReader(url, db_zone=zone) if url else None
 
 
 def build_sms_gateway(config: Mapping[str, Any]) -> SmsGateway:

@@ -60,6 +60,9 @@ class DialResult:
     call_result: int
     raw: str | None
     number: str | None = None
+    # results 14/15: the requested time as the dialer's table holds it (no zone;
+    # the feed reads it in the campaign's zone)
+    callback_local: datetime | None = None
 
 
 class DialerUnavailable(Exception):

@@ -31,8 +31,9 @@ call"). A Dialer_Detail row is matched on (DialingListID, CampaignID), the newes
 PersonalCallbackListID winning. Cisco does not give CallbackDateTime's zone on that
 page; we read it in the campaign's time zone, like ``callbackTime`` in the result
 API. A regular (not personal) callback keeps its time in the campaign's dialing
-list (CallStatusZone "B", CallbackDateTimeZone1/2), a table whose name and columns
-no stored Cisco page gives: those results carry no time and follow the retry rules.
+list (CallStatusZone "B", CallbackDateTimeZone1/2; Outbound Option Guide 15.0(1),
+chapter "Dialing List Table", which gives the columns but names no table per
+campaign): those results carry no time and follow the retry rules.
 """
 
 from __future__ import annotations

@@ -48,6 +48,15 @@ def pull_dialer_results(adapter: Any, now: datetime, counts: dict[str, Any]) -> 
     it is missing or cannot be reached, ``adapter.import_status_results`` (the
     UCCE Import API) is asked about the contacts dispatched to it.
     """
+    outcomes = getattr(adapter, "outcome_source", None)
+    if outcomes is not None:  # UCCX: db_cra's DialingList, no mark to keep
+        try:
+            found = outcomes.final_results(dispatched_at_by_cisco_campaign(now))
+        except DialerUnavailable as exc:
+            log.warning("feed: %s", exc)
+            counts["errors"].append(f"results: {exc}")
+            return 0
+        return store_dialer_results(found, now)
     source = getattr(adapter, "result_source", None)
     fallback = getattr(adapter, "import_status_results", None)
     if source is not None:
@@ -65,19 +74,46 @@ def pull_dialer_results(adapter: Any, now: datetime, counts: dict[str, Any]) -> 
 def dispatched_by_cisco_campaign(now: datetime) -> dict[str, set[int]]:
     """Dispatched voice contacts per Cisco campaign, once their import had time to
     be processed (Import API requests queue: a fresh import may not be listed)."""
-    settled = now - IMPORT_SETTLE
+    found = dispatched_at_by_cisco_campaign(now - IMPORT_SETTLE)
+    return {cisco: set(contacts) for cisco, contacts in found.items()}
+
+
+def dispatched_at_by_cisco_campaign(until: datetime) -> dict[str, dict[int, datetime]]:
+    """Voice contacts dispatched by ``until``, per Cisco campaign, with their time."""
     rows = run(
-        "SELECT c.id, k.cisco_campaign_id FROM contacts c "
+        "SELECT c.id, k.cisco_campaign_id, c.request_time FROM contacts c "
         "JOIN campaigns k ON k.id = c.campaign_id "
         "WHERE c.request_state = :dispatched AND c.channel = :voice "
-        "AND c.request_time <= :settled AND k.cisco_campaign_id IS NOT NULL",
-        {"dispatched": DISPATCHED, "voice": Channel.VOICE, "settled": settled},
-        datetimes=("settled",),
+        "AND c.request_time <= :until AND k.cisco_campaign_id IS NOT NULL",
+        {"dispatched": DISPATCHED, "voice": Channel.VOICE, "until": until},
+        datetimes=("request_time",),
     ).all()
-    found: dict[str, set[int]] = {}
-    for contact_id, cisco_id in rows:
-        found.setdefault(str(cisco_id), set()).add(int(contact_id))
+    found: dict[str, dict[int, datetime]] = {}
+    for contact_id, cisco_id, request_time in rows:
+        found.setdefault(str(cisco_id).strip(), {})[int(contact_id)] = request_time
     return found
+
+
+def store_dialer_results(found: list[Any], now: datetime) -> int:
+    """Write results read from a dialer's table, callback times converted to UTC."""
+    zones = _campaign_column_of(
+        [r.contact_id for r in found if r.callback_local is not None], "time_zone"
+    )
+    rows = [
+        _inbox_row(r, now, _callback_at(_Found(r, r.callback_local), zones))
+        for r in found
+    ]
+    if rows:
+        db.session.execute(insert(CallResultInbox.__table__), rows)
+        db.session.commit()
+    return len(rows)
+
+
+class _Found:
+    """A DialResult seen as a row with ``result`` and ``callback_local``."""
+
+    def __init__(self, result: Any, callback_local: datetime | None) -> None:
+        self.result, self.callback_local = result, callback_local
 
 
 def pull_into_inbox(source: RowSource, now: datetime) -> dict[str, int]:
