@@ -81,7 +81,6 @@ class Config:
         self.ECM_UCCX_USER = env.get("ECM_UCCX_USER")
         self.ECM_UCCX_PASSWORD = env.get("ECM_UCCX_PASSWORD")
         self.ECM_UCCX_RESULTS_URL = env.get("ECM_UCCX_RESULTS_URL") or None
-        self.ECM_UCCX_DB_ZONE = env.get("ECM_UCCX_DB_ZONE") or "UTC"
         # SQLAlchemy URL of the UCCE HDS/AW database whose Dialer_Detail table holds
         # the call results, e.g. mssql+pymssql://user:pw@hds:1433/ucce_awdb
         self.ECM_UCCE_RESULTS_URL = env.get("ECM_UCCE_RESULTS_URL") or None

@@ -148,8 +148,7 @@ def _cisco_dialer(
 def uccx_results_reader(config: Mapping[str, Any]) -> UccxDialingListReader | None:
     """The DialingList reader when ECM_UCCX_RESULTS_URL names db_cra."""
     url = _text(config.get("ECM_UCCX_RESULTS_URL"))
-    zone = _text(config.get("ECM_UCCX_DB_ZONE")) or "UTC"
-    return UccxDialingListReader(url, db_zone=zone) if url else None
+    return UccxDialingListReader(url) if url else None
 
 
 def build_sms_gateway(config: Mapping[str, Any]) -> SmsGateway:

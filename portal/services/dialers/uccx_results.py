@@ -19,17 +19,17 @@ twice, by two workers, is discarded by the inbox like any duplicate.
 
 The connection is any SQLAlchemy URL (``ECM_UCCX_RESULTS_URL``): db_cra is an
 Informix database on the UCCX node, read with the historical-reporting user; the
-tests use a table of the same shape in PostgreSQL and SQLite. ``createdatetime``
-is written by Informix (CURRENT_TIMESTAMP) in the UCCX server's local time,
-``ECM_UCCX_DB_ZONE`` (default UTC); the two clocks must agree (NTP).
+tests use a table of the same shape in PostgreSQL and SQLite. Same guide, "Database
+Table Details": "The date and time in the database fields are stored in
+Coordinated Universal Time (UTC)" - ``createdatetime`` and ``callbackdatetime``
+are UTC, and the UCCX and ECM clocks must agree (NTP).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
@@ -116,11 +116,10 @@ UNLISTED_AS = 2
 class UccxDialingListReader:
     """Ask db_cra's DialingList how UCCX finished the contacts we dispatched."""
 
-    def __init__(self, url: str, *, db_zone: str = "UTC") -> None:
+    def __init__(self, url: str) -> None:
         if not url:
             raise ValueError("the DialingList reader needs ECM_UCCX_RESULTS_URL")
         self.engine = engine_for(url)
-        self.db_zone = ZoneInfo(db_zone or "UTC")
 
     def final_results(
         self, dispatched: Mapping[str, Mapping[int, datetime]]
@@ -172,9 +171,8 @@ class UccxDialingListReader:
         """The row's outcome, or None if UCCX is not done or it is an older import."""
         if row.callstatus not in FINISHED:
             return None
-        if row.createdatetime is not None and self._utc(row.createdatetime) < (
-            dispatched_at.replace(microsecond=0)
-        ):
+        created = row.createdatetime  # UTC, to the second
+        if created is not None and created < dispatched_at.replace(microsecond=0):
             return None  # an earlier dispatch's record: this one is not imported yet
         code = UCCX_CALL_RESULTS.get(int(row.callresult or 0), UNLISTED_AS)
         callback_local = None
@@ -184,8 +182,6 @@ class UccxDialingListReader:
             f"UCCX callstatus={row.callstatus} callresult={row.callresult} "
             f"dialinglistid={row.dialinglistid}"
         )
-        return DialResult(contact_id, code, raw, callback_local=callback_local)
-
-    def _utc(self, local: datetime) -> datetime:
-        aware = local.replace(tzinfo=self.db_zone)
-        return aware.astimezone(UTC).replace(tzinfo=None)
+        return DialResult(
+            contact_id, code, raw, callback_local=callback_local, callback_zone="UTC"
+        )

@@ -253,8 +253,9 @@ def _callback_at(row: Any, zones: dict[int, str | None]) -> datetime | None:
     if local is None:
         return None
     text = local.replace(microsecond=0).isoformat(sep=" ")
+    zone = getattr(row.result, "callback_zone", None)
     try:
-        return callbacks.requested_time(text, zones.get(row.result.contact_id))
+        return callbacks.requested_time(text, zone or zones.get(row.result.contact_id))
     except ValueError:
         log.warning(
             "callback time %r of contact %s ignored", text, row.result.contact_id
