@@ -105,9 +105,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ECM_UCCX_URL", as_given),
     Setting("ECM_UCCX_USER", as_given),
     Setting("ECM_UCCX_PASSWORD", as_given),
+    # SQLAlchemy URL of UCCX's db_cra, whose DialingList holds the final outcomes
+    Setting("ECM_UCCX_RESULTS_URL", text()),
     # SQLAlchemy URL of the UCCE HDS/AW database whose Dialer_Detail table holds
     # the call results, e.g. mssql+pymssql://user:pw@hds:1433/ucce_awdb
     Setting("ECM_UCCE_RESULTS_URL", text()),
+    # ... and of the Outbound Option database whose Personal_Callback_List holds
+    # the callback times of results 14 and 15
+    Setting("ECM_UCCE_CALLBACK_URL", text()),
     # what replaces the leading '+' of a number in what Cisco dials ("" drops it)
     Setting("ECM_CISCO_PLUS_PREFIX", text("")),
     # the delimiter of the Outbound Option import rule the file dialer feeds

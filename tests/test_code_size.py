@@ -17,7 +17,6 @@ MAX_MODULE_LINES = 700
 # path::qualified name -> why it is still long (split it, then remove the entry)
 LONG_FUNCTIONS = {
     "portal/services/feed/claim.py::claim_due_contacts": "feed: changed elsewhere",
-    "portal/services/dialers/_http.py::RetryingHttpClient.request": "dialers",
     # came with the last merge of main (priority, steering, reports): split next
     "portal/services/feed/eligibility.py::evaluate": "feed",
 }

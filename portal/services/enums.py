@@ -119,15 +119,26 @@ RESULT_RETURNED_UNATTEMPTED = 25
 RESULT_ON_DNC = 26
 RESULT_SMS_DELIVERED = 100
 # Outbound Option Guide for UCCE 12.6(2), chapter "Dialer Detail Table", section
-# "CallResults Table", column "Counted as Attempt?": "No" for 2, 8, 17, 18, 19, 25,
-# 26, 27, 28 and 33. Of those, 2 (error while dialing), 8 (no answer), 27 (network
-# disconnected while alerting) and 28 (dead air) were dials that reached the
-# network, and SPEC §4 caps the dials: they use an attempt here. The rest placed no
-# call to the customer - 17 "Failed to reserve agent for personal callback", 18
-# "Agent has rejected a preview call", 19 "... with the close option", 25 "returned
-# from the dialer without being attempted", 26 "on the do not call list", 33
-# "Agent timed-out accepting preview" - and do not use one of ours.
-CISCO_NOT_DIALED = frozenset({17, 18, 19, 25, 26, 33})
+# "CallResults Table", column "Counted as Attempt?": "No" for 2 (error condition
+# while dialing), 8 (no answer), 17 (failed to reserve agent for personal callback),
+# 18 (agent rejected a preview call), 19 (... with the close option), 25 (returned
+# from the dialer without being attempted), 26 (on the do not call list), 27
+# (network disconnected while alerting), 28 (low energy or dead air) and 33 (agent
+# timed out accepting preview). None of them uses one of our attempts either
+# (`feed.results.decide`): the set follows Cisco's column exactly. (The name is
+# kept from when it held only the codes that placed no call.) What stops a number
+# that only ever gives these codes from being dialed for ever is
+# NOT_COUNTED_ALLOWANCE below, not the attempt count. The table has no row for 4 (no
+# ringback) and no "Counted as Attempt?" value for 29, 30 and 31 (SIP refusals):
+# those use an attempt here.
+CISCO_NOT_DIALED = frozenset({2, 8, 17, 18, 19, 25, 26, 27, 28, 33})
+# Ours, not Cisco's: a contact gets its attempt back for at most as many
+# not-counted results as its strategy's maxAttempts; from the next one on, a
+# not-counted result uses an attempt like any other. So a contact is dialed at
+# most 2 x maxAttempts times (25, "returned unattempted", is never a dial and is
+# never counted). Cisco's own campaign bounds its redials with its retry settings;
+# ours must bound them without Cisco's dialing list.
+NOT_COUNTED_ALLOWANCE_PER_MAX_ATTEMPT = 1
 # Same table, 25: "a call record is returned from the dialer without being
 # attempted" - Retry Action "None, but returned to the pending state".
 RETURNED_UNATTEMPTED_DELAY_MINUTES = 5  # ours: a disabled Cisco campaign must not spin

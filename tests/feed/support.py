@@ -111,3 +111,24 @@ class RecordingDialer:
     @property
     def dispatched(self) -> list:
         return [r for batch in self.batches for r in batch]
+
+
+def check_attempts_follow_cisco(max_attempts: int) -> None:
+    """Each contact's attempts_made = its dials less the ones Cisco does not count.
+
+    Cisco's CallResults table marks some codes "Counted as Attempt? No"
+    (enums.CISCO_NOT_DIALED); they give the attempt back up to an allowance of
+    maxAttempts of them per contact (results.gives_attempt_back).
+    """
+    from portal.models import ContactAttempt
+    from portal.services.enums import CISCO_NOT_DIALED
+
+    codes: dict[int, list[int]] = {}
+    for contact_id, code in db.session.execute(
+        select(ContactAttempt.contact_id, ContactAttempt.call_result)
+    ):
+        codes.setdefault(contact_id, []).append(code)
+    for contact in db.session.scalars(select(Contact)):
+        made = codes.get(contact.id, [])
+        free = min(sum(code in CISCO_NOT_DIALED for code in made), max_attempts)
+        assert contact.attempts_made == len(made) - free, (contact.id, made)

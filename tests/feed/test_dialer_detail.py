@@ -14,35 +14,22 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import CallResultInbox, Contact
-from portal.services.dialers import dialer_detail
 from portal.services.dialers.base import DialerUnavailable
-from portal.services.dialers.dialer_detail import DIALER_DETAIL, DialerDetailReader
+from portal.services.dialers.dialer_detail import (
+    DIALER_DETAIL,
+    PERSONAL_CALLBACK_LIST,
+    DialerDetailReader,
+)
 from portal.services.feed import results, run_tick, watermarks
 from portal.services.feed.plans import load_plans
-from tests.conftest import PG_URL
 from tests.fakes.cisco import FakeUcce
 from tests.feed.support import T0, add_contacts, make_campaign, make_strategy
 
 WHEN = datetime(2026, 3, 4, 15, 0, 5)
-
-
-@pytest.fixture
-def hds(backend, tmp_path):
-    """(url, engine) of an empty Dialer_Detail table on the test's backend."""
-    url = f"sqlite:///{tmp_path / 'hds.sqlite3'}" if backend == "sqlite" else PG_URL
-    engine = create_engine(url)
-    dialer_detail.metadata.drop_all(engine)
-    dialer_detail.metadata.create_all(engine)
-    yield url, engine
-    cached = dialer_detail._ENGINES.pop(url, None)
-    if cached is not None:
-        cached.dispose()
-    dialer_detail.metadata.drop_all(engine)
-    engine.dispose()
 
 
 def cisco_row(key: float, account: str, result: int, when=WHEN, zone="C") -> dict:
@@ -252,9 +239,16 @@ def test_without_dialer_detail_results_come_from_the_import_status(
         (18, 0, 1, "retry"),
         (19, 2, 1, "no retry rule for this result"),
         (26, 5, 1, "on the dialer's DNC list"),
-        (8, 0, 0, "retry"),
-        (2, 2, 0, "no retry rule for this result"),
+        # Cisco: 2, 8, 27 and 28 were dials on the network but are "Counted as
+        # Attempt? No" in the CallResults table: no attempt of ours either
+        (8, 0, 1, "retry"),
+        (2, 2, 1, "no retry rule for this result"),
+        (27, 2, 1, "no retry rule for this result"),
+        (28, 2, 1, "no retry rule for this result"),
+        (33, 2, 1, "no retry rule for this result"),
         (10, 2, 0, "connected"),
+        (9, 0, 0, "retry"),
+        (12, 2, 0, "no retry rule for this result"),
     ],
 )
 def test_cisco_callresults_table_decides_what_uses_an_attempt(
@@ -266,6 +260,7 @@ def test_cisco_callresults_table_decides_what_uses_an_attempt(
             {
                 "retryMap": [
                     {"call_result": 8, "attempt_number": 1, "delay": 60},
+                    {"call_result": 9, "attempt_number": 1, "delay": 60},
                     {"call_result": 18, "attempt_number": 1, "delay": 0},
                 ]
             }
@@ -292,6 +287,32 @@ def test_not_dialed_results_stop_giving_attempts_back_at_max_attempts(ctx, admin
     assert given.refund == 1 and given.state == 0
     spent = results.decide(plan, first.id, 1, 0, 2, 18, T0, uncounted=2)
     assert spent.refund == 0 and spent.state == 3
+
+
+def test_a_number_that_never_answers_is_dialed_at_most_twice_max_attempts(ctx, admin):
+    """8 (no answer) uses no attempt, but the allowance ends the redials."""
+    strategy = make_strategy(
+        admin,
+        [{"retryMap": [{"call_result": 8, "attempt_number": 1, "delay": 0}]}],
+        max_attempts=3,
+    )
+    plan = load_plans([strategy.id])[strategy.id]
+    first = plan.by_number[1]
+    attempts_made, uncounted, dials = 0, 0, 0
+    while True:
+        attempts_made += 1  # the claim spends one per dial
+        dials += 1
+        outcome = results.decide(
+            plan, first.id, 1, 0, attempts_made, 8, T0, uncounted=uncounted
+        )
+        attempts_made -= outcome.refund
+        uncounted += 1
+        if outcome.state != 0:
+            break
+        assert dials < 100, "redialed for ever"
+    assert (outcome.state, outcome.why) == (3, "max attempts reached")
+    assert dials == 2 * plan.max_attempts
+    assert attempts_made == plan.max_attempts
 
 
 def _admin():
@@ -323,3 +344,80 @@ def test_dialer_detail_table_has_the_documented_key_columns():
     } <= names
     assert DIALER_DETAIL.c.AccountNumber.type.length == 30
     assert DIALER_DETAIL.c.Phone.type.length == 20
+
+
+def personal_callback(list_id: int, account: str, when: datetime, key: int) -> dict:
+    """A Personal_Callback_List row shaped as Cisco documents it.
+
+    Outbound Option Guide 12.6(1), appendix "Personal Callback List Table", Table 1:
+    DialingListID "Cross-references a record that has been moved from the
+    contact_list", CampaignID, PeripheralID, AgentID, CampaignDN (length 12),
+    Phone (20), AccountNumber (32), MaxAttempts, CallbackDateTime.
+    """
+    return {
+        "PersonalCallbackListID": key,
+        "DialingListID": list_id,
+        "CampaignID": 5001,
+        "PeripheralID": 5000,
+        "AgentID": 5101,
+        "CampaignDN": "7001",
+        "Phone": "2125550001",
+        "AccountNumber": account,
+        "MaxAttempts": 3,
+        "CallbackDateTime": when,
+    }
+
+
+def test_a_customer_callback_takes_its_time_from_the_personal_callback_list(
+    ctx, admin, hds
+):
+    url, engine = hds
+    a, b, c = our_contacts(admin, 3, timeZone="America/New_York")
+    rows = [cisco_row(1.0, str(a), 14), cisco_row(2.0, str(b), 14)]
+    rows += [cisco_row(3.0, str(c), 8)]
+    for n, row in enumerate(rows):
+        row["DialingListID"] = 900 + n
+    insert(engine, rows)
+    asked = datetime(2026, 3, 5, 16, 30)  # 16:30 in New York = 21:30 UTC
+    with engine.begin() as conn:
+        conn.execute(
+            PERSONAL_CALLBACK_LIST.insert(),
+            [
+                personal_callback(900, str(a), asked - timedelta(hours=2), 1),
+                personal_callback(900, str(a), asked, 2),  # rescheduled: newest wins
+                personal_callback(903, str(b), asked, 3),  # another record's
+            ],
+        )
+    reader = DialerDetailReader(url, callback_url=url)
+    assert watermarks.pull_into_inbox(reader, WHEN)["queued"] == 3
+    db.session.expire_all()
+    times = {
+        row.contact_id: row.callback_at
+        for row in db.session.scalars(select(CallResultInbox))
+    }
+    assert times == {a: datetime(2026, 3, 5, 21, 30), b: None, c: None}
+
+    for contact in db.session.scalars(select(Contact).where(Contact.id.in_([a, b]))):
+        contact.request_state, contact.request_time = 1, WHEN - timedelta(minutes=1)
+        contact.attempts_made = 1
+    db.session.commit()
+    results.apply_inbox(WHEN)
+    db.session.expire_all()
+    called_back = db.session.get(Contact, a)
+    assert (called_back.request_state, called_back.call_result) == (0, 14)
+    assert called_back.callback_at == datetime(2026, 3, 5, 21, 30)
+    assert db.session.get(Contact, b).callback_at is None
+
+
+def test_an_unreadable_personal_callback_list_costs_the_time_not_the_result(
+    ctx, admin, hds, tmp_path
+):
+    url, engine = hds
+    (a,) = our_contacts(admin, 1)
+    row = cisco_row(1.0, str(a), 14)
+    row["DialingListID"] = 900
+    insert(engine, [row])
+    missing = f"sqlite:///{tmp_path / 'no-such-dir' / 'ba.sqlite3'}"
+    reader = DialerDetailReader(url, callback_url=missing)
+    assert watermarks.pull_into_inbox(reader, WHEN)["queued"] == 1
+    assert inbox() == [(a, 14)]

@@ -77,7 +77,7 @@ def test_workers_on_several_processes_dispatch_each_contact_once(
     strategy = make_strategy(
         admin,
         [
-            {"retryMap": [{"call_result": 8, "attempt_number": 2, "delay": 0}]},
+            {"retryMap": [{"call_result": 9, "attempt_number": 2, "delay": 0}]},
             {"phone": "2"},
         ],
         max_attempts=2,
@@ -105,10 +105,10 @@ def test_workers_on_several_processes_dispatch_each_contact_once(
     )
     assert states == {1: CONTACTS}
 
-    # every contact answers "no answer": the retry is due at once on attempt 2
+    # every contact is busy (9, counted as an attempt): attempt 2 is due at once
     now = utcnow()
     rows = [
-        {"contact_id": cid, "call_result": 8, "raw": "NA", "received_at": now}
+        {"contact_id": cid, "call_result": 9, "raw": "BUSY", "received_at": now}
         for cid in ids
     ]
     db.session.execute(insert(CallResultInbox.__table__), rows)

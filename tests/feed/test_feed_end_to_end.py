@@ -12,7 +12,13 @@ from portal.extensions import db
 from portal.models import CallResultInbox, Contact, ContactAttempt, DncEntry
 from portal.services import preferences, stats
 from portal.services.feed import run_tick
-from tests.feed.support import T0, add_contacts, make_campaign, make_strategy
+from tests.feed.support import (
+    T0,
+    add_contacts,
+    check_attempts_follow_cisco,
+    make_campaign,
+    make_strategy,
+)
 
 CLOSED = {2, 3, 4, 5, 6}
 
@@ -80,7 +86,7 @@ def test_simulated_campaign_runs_to_completion(admin):
     assert set(states) <= CLOSED and sum(states.values()) == 1000
     assert states[5] == 20 == totals["dncBlocked"]
     dials = db.session.scalar(select(func.count()).select_from(ContactAttempt))
-    assert dials == db.session.scalar(select(func.sum(Contact.attempts_made)))
+    check_attempts_follow_cisco(max_attempts=4)
     assert dials == totals["dispatched"] == totals["applied"]
     assert db.session.scalar(select(func.count()).select_from(CallResultInbox)) == 0
     per_contact = dict(
@@ -91,7 +97,9 @@ def test_simulated_campaign_runs_to_completion(admin):
         ).all()
     )
     for contact in db.session.scalars(select(Contact)):
-        assert per_contact.get(contact.id, 0) == contact.attempts_made <= 4
+        # dials: the attempts plus at most maxAttempts not counted by Cisco (8)
+        assert contact.attempts_made <= per_contact.get(contact.id, 0) <= 2 * 4
+        assert contact.attempts_made <= 4
         if contact.request_state == 3:
             assert contact.attempts_made == 4
     sms_dials = db.session.scalar(

@@ -24,6 +24,7 @@ from portal.services.dialers.sms import (
 )
 from portal.services.dialers.ucce import UcceDialer
 from portal.services.dialers.uccx import UccxDialer
+from portal.services.dialers.uccx_results import UccxDialingListReader
 
 DIALER_NAMES = ("simulator", "file", "ucce", "uccx")
 SMS_GATEWAY_NAMES = ("simulator", "webhook")
@@ -51,9 +52,14 @@ __all__ = [
 
 
 def results_reader(config: Mapping[str, Any]) -> DialerDetailReader | None:
-    """The Dialer_Detail reader when ECM_UCCE_RESULTS_URL names the HDS/AW database."""
+    """The Dialer_Detail reader when ECM_UCCE_RESULTS_URL names the HDS/AW database.
+
+    ECM_UCCE_CALLBACK_URL (optional) names the Outbound Option database, whose
+    Personal_Callback_List gives results 14/15 their requested time.
+    """
     url = _text(config.get("ECM_UCCE_RESULTS_URL"))
-    return DialerDetailReader(url) if url else None
+    callback_url = _text(config.get("ECM_UCCE_CALLBACK_URL"))
+    return DialerDetailReader(url, callback_url=callback_url) if url else None
 
 
 def build_dialer(
@@ -129,7 +135,20 @@ def _cisco_dialer(
         return UcceDialer(
             url, username, password, result_source=results_reader(config), **common
         )
-    return UccxDialer(url, username, password, names=names, **common)
+    return UccxDialer(
+        url,
+        username,
+        password,
+        names=names,
+        outcome_source=uccx_results_reader(config),
+        **common,
+    )
+
+
+def uccx_results_reader(config: Mapping[str, Any]) -> UccxDialingListReader | None:
+    """The DialingList reader when ECM_UCCX_RESULTS_URL names db_cra."""
+    url = _text(config.get("ECM_UCCX_RESULTS_URL"))
+    return UccxDialingListReader(url) if url else None
 
 
 def build_sms_gateway(config: Mapping[str, Any]) -> SmsGateway:

@@ -166,75 +166,111 @@ class RetryingHttpClient:
         headers = {"Accept": accept, **self._headers}
         if content_type:
             headers["Content-Type"] = content_type
-        last_problem = "no attempt made"
-        last_status: int | None = None
+        failure = _Failure("no attempt made", None, None)
         attempts = self.max_retries + 1
         for attempt in range(attempts):
             request = urllib.request.Request(
                 url, data=body, headers=headers, method=method
             )
-            delay = self._backoff_delay(attempt)
             try:
-                with self._opener.open(request, timeout=self.timeout) as response:
-                    payload = response.read()
-                    return HttpResponse(response.status, response.headers, payload)
-            except urllib.error.HTTPError as error:
-                status = error.code
-                text = _read_error_body(error)
-                if status in (401, 403):
-                    raise DialerAuthError(
-                        f"{self.label} refused the credentials ({status}) "
-                        f"for {method} {path}",
-                        status=status,
-                        body=text,
-                    ) from None
-                if status not in self.retry_statuses:
-                    raise DialerRejected(
-                        f"{self.label} answered {status} to {method} {path}: "
-                        f"{text[:_BODY_SNIPPET]}",
-                        status=status,
-                        body=text,
-                    ) from None
-                retry_after = parse_retry_after(error.headers.get("Retry-After"))
-                if retry_after is not None:
-                    delay = min(retry_after, self.max_backoff)
-                last_status = status
-                last_problem = f"HTTP {status}: {text[:_BODY_SNIPPET].strip()}"
-            except (
-                urllib.error.URLError,
-                http.client.HTTPException,
-                TimeoutError,
-                ConnectionError,
-                OSError,
-            ) as error:
-                last_status = None
-                reason = getattr(error, "reason", None) or error
-                if isinstance(reason, ssl.SSLCertVerificationError):
-                    raise DialerUnavailable(
-                        f"{self.label} TLS certificate not trusted ({reason}); "
-                        "install its CA or set ECM_DIALER_VERIFY_TLS"
-                    ) from None
-                last_problem = f"{type(reason).__name__}: {reason}"
+                return self._send_once(request, method, path)
+            except _Retryable as retryable:
+                failure = retryable.failure
             if attempt + 1 < attempts:
-                log.warning(
-                    "%s %s %s failed (%s); retry %d/%d in %.1fs",
-                    self.label,
-                    method,
-                    path,
-                    last_problem,
-                    attempt + 1,
-                    self.max_retries,
-                    delay,
-                )
-                self.sleep(delay)
+                self._wait_before_retry(method, path, failure, attempt)
         raise DialerUnavailable(
             f"{self.label} unavailable after {attempts} attempt(s) of "
-            f"{method} {path}: {last_problem}",
-            status=last_status,
+            f"{method} {path}: {failure.problem}",
+            status=failure.status,
         )
+
+    def _send_once(
+        self, request: urllib.request.Request, method: str, path: str
+    ) -> HttpResponse:
+        """One round trip: the answer, or _Retryable, or a refusal raised at once."""
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                return HttpResponse(response.status, response.headers, response.read())
+        except urllib.error.HTTPError as error:
+            raise _Retryable(self._http_failure(error, method, path)) from None
+        except (
+            urllib.error.URLError,
+            http.client.HTTPException,
+            TimeoutError,
+            ConnectionError,
+            OSError,
+        ) as error:
+            raise _Retryable(self._network_failure(error)) from None
+
+    def _http_failure(
+        self, error: urllib.error.HTTPError, method: str, path: str
+    ) -> _Failure:
+        """Classify an HTTP error status: auth and refusals raise, overload retries."""
+        status = error.code
+        text = _read_error_body(error)
+        if status in (401, 403):
+            raise DialerAuthError(
+                f"{self.label} refused the credentials ({status}) for {method} {path}",
+                status=status,
+                body=text,
+            ) from None
+        if status not in self.retry_statuses:
+            raise DialerRejected(
+                f"{self.label} answered {status} to {method} {path}: "
+                f"{text[:_BODY_SNIPPET]}",
+                status=status,
+                body=text,
+            ) from None
+        retry_after = parse_retry_after(error.headers.get("Retry-After"))
+        problem = f"HTTP {status}: {text[:_BODY_SNIPPET].strip()}"
+        return _Failure(problem, status, retry_after)
+
+    def _network_failure(self, error: OSError | http.client.HTTPException) -> _Failure:
+        """A failure below HTTP: retried, except a TLS certificate we do not trust."""
+        reason = getattr(error, "reason", None) or error
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            raise DialerUnavailable(
+                f"{self.label} TLS certificate not trusted ({reason}); "
+                "install its CA or set ECM_DIALER_VERIFY_TLS"
+            ) from None
+        return _Failure(f"{type(reason).__name__}: {reason}", None, None)
+
+    def _wait_before_retry(
+        self, method: str, path: str, failure: _Failure, attempt: int
+    ) -> None:
+        """Sleep the server's Retry-After (capped) or the exponential backoff."""
+        delay = self._backoff_delay(attempt)
+        if failure.retry_after is not None:
+            delay = min(failure.retry_after, self.max_backoff)
+        log.warning(
+            "%s %s %s failed (%s); retry %d/%d in %.1fs",
+            self.label,
+            method,
+            path,
+            failure.problem,
+            attempt + 1,
+            self.max_retries,
+            delay,
+        )
+        self.sleep(delay)
 
     def _backoff_delay(self, attempt: int) -> float:
         return min(self.backoff * (2**attempt), self.max_backoff)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Why one try failed in a way worth retrying, and the server's wait if it said."""
+
+    problem: str
+    status: int | None
+    retry_after: float | None
+
+
+class _Retryable(Exception):
+    def __init__(self, failure: _Failure) -> None:
+        super().__init__(failure.problem)
+        self.failure = failure
 
 
 def _read_error_body(error: urllib.error.HTTPError) -> str:

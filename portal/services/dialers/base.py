@@ -60,6 +60,10 @@ class DialResult:
     call_result: int
     raw: str | None
     number: str | None = None
+    # results 14/15: the requested time as the dialer's table holds it, in
+    # callback_zone when the dialer documents one, else in the campaign's zone
+    callback_local: datetime | None = None
+    callback_zone: str | None = None
 
 
 class DialerUnavailable(Exception):

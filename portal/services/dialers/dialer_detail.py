@@ -17,6 +17,23 @@ unique (many rows share one second), RecoveryKey breaks the tie.
 The connection is any SQLAlchemy URL (``ECM_UCCE_RESULTS_URL``): on a real system
 ``mssql+pymssql://user:password@hds-host:1433/<instance>_awdb``; the tests use a
 table of the same shape in PostgreSQL and SQLite.
+
+Callback times. Dialer_Detail has no requested time. For a result 14 (customer
+callback) or 15 the time is read, when ``ECM_UCCE_CALLBACK_URL`` names the Outbound
+Option database (``<instance>_baA``), from its Personal_Callback_List table. Source:
+Outbound Option Guide 12.6(1), appendix "Personal Callback List Table" (and 10.0(1)
+"Schedule of Contacts Between Customers and Agents"): "When an agent ... schedules a
+personal callback ... a new record is inserted into the Personal_Callback_List";
+"This table is insert only, and can be used to perform queries"; its DialingListID
+"Cross-references a record that has been moved from the contact_list", CampaignID,
+AccountNumber (VARCHAR 32) and CallbackDateTime (DATETIME, "Time to attempt customer
+call"). A Dialer_Detail row is matched on (DialingListID, CampaignID), the newest
+PersonalCallbackListID winning. Cisco does not give CallbackDateTime's zone on that
+page; we read it in the campaign's time zone, like ``callbackTime`` in the result
+API. A regular (not personal) callback keeps its time in the campaign's dialing
+list (CallStatusZone "B", CallbackDateTimeZone1/2; Outbound Option Guide 15.0(1),
+chapter "Dialing List Table", which gives the columns but names no table per
+campaign): those results carry no time and follow the retry rules.
 """
 
 from __future__ import annotations
@@ -83,6 +100,25 @@ DIALER_DETAIL = Table(
     Column("WrapupData", String(40)),  # VARCHAR(40) NULL
     Column("DBDateTime", DateTime),  # DBDATETIME NULL, written by the HDS
 )
+# Outbound Option Guide 12.6(1), appendix "Personal Callback List Table", "Table 1.
+# Personal Callback Table Columns" (the columns the reader needs, with Cisco's
+# types and lengths; the table lives in the Outbound Option database, not the HDS).
+PERSONAL_CALLBACK_LIST = Table(
+    "Personal_Callback_List",
+    metadata,
+    Column("PersonalCallbackListID", Integer, primary_key=True),  # IDENTITY
+    Column("DialingListID", Integer),  # INT
+    Column("CampaignID", Integer),  # INT
+    Column("PeripheralID", Integer),  # INT
+    Column("AgentID", Integer),  # INT
+    Column("CampaignDN", String(12)),  # VARCHAR, "Length is 12"
+    Column("GMTZone", SmallInteger),  # SMALLINT, "reserved for future use"
+    Column("Phone", String(20)),  # VARCHAR, "Length is 20"
+    Column("AccountNumber", String(32)),  # VARCHAR, "Length is 32"
+    Column("MaxAttempts", Integer),  # INT
+    Column("CallbackDateTime", DateTime),  # DATETIME, "Time to attempt customer call"
+)
+CALLBACK_RESULTS = frozenset({14, 15})  # customer callback, answering machine callback
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -104,19 +140,26 @@ class DetailRow:
     recovery_key: float
     result: DialResult | None  # None: the row is not one of ours (skipped)
     campaign_id: int | None = None  # Dialer_Detail.CampaignID, the Cisco campaign
+    callback_local: datetime | None = None  # Personal_Callback_List.CallbackDateTime
 
 
 class DialerDetailReader:
     """Read Dialer_Detail rows after a (DBDateTime, RecoveryKey) watermark."""
 
     def __init__(
-        self, url: str, *, name: str = "ucce-dialer-detail", batch: int = 5000
+        self,
+        url: str,
+        *,
+        name: str = "ucce-dialer-detail",
+        batch: int = 5000,
+        callback_url: str | None = None,
     ) -> None:
         if not url:
             raise ValueError("the Dialer_Detail reader needs ECM_UCCE_RESULTS_URL")
         self.name = name
         self.batch = batch
         self.engine = engine_for(url)
+        self.callback_engine = engine_for(callback_url) if callback_url else None
 
     def rows_after(
         self, db_datetime: datetime | None, recovery_key: float | None
@@ -134,6 +177,7 @@ class DialerDetailReader:
                 t.CallStatusZone2,
                 t.Phone,
                 t.CampaignID,
+                t.DialingListID,
             )
             .where(t.DBDateTime.is_not(None))
             .order_by(t.DBDateTime, t.RecoveryKey)
@@ -153,12 +197,44 @@ class DialerDetailReader:
             raise DialerUnavailable(
                 f"cannot read {TABLE_NAME}: {type(error).__name__}: {error}"
             ) from None
+        times = self.callback_times(rows)
         return [
             DetailRow(
-                row.DBDateTime, float(row.RecoveryKey), to_result(row), row.CampaignID
+                row.DBDateTime,
+                float(row.RecoveryKey),
+                to_result(row),
+                row.CampaignID,
+                times.get((row.DialingListID, row.CampaignID)),
             )
             for row in rows
         ]
+
+    def callback_times(self, rows) -> dict[tuple[int, int | None], datetime]:  # noqa: ANN001
+        """The 14/15 rows' personal callback times, by (DialingListID, CampaignID).
+
+        A Personal_Callback_List that cannot be read costs the times, not the
+        results: those rows then follow the strategy's retry rules.
+        """
+        wanted = {
+            row.DialingListID
+            for row in rows
+            if row.CallResult in CALLBACK_RESULTS and row.DialingListID is not None
+        }
+        if self.callback_engine is None or not wanted:
+            return {}
+        p = PERSONAL_CALLBACK_LIST.c
+        query = (
+            select(p.DialingListID, p.CampaignID, p.CallbackDateTime)
+            .where(p.DialingListID.in_(sorted(wanted)), p.CallbackDateTime.is_not(None))
+            .order_by(p.PersonalCallbackListID)
+        )
+        try:
+            with self.callback_engine.connect() as conn:
+                found = conn.execute(query).all()
+        except SQLAlchemyError as error:
+            log.warning("cannot read Personal_Callback_List: %s", error)
+            return {}
+        return {(r.DialingListID, r.CampaignID): r.CallbackDateTime for r in found}
 
 
 def to_result(row) -> DialResult | None:  # noqa: ANN001 - a SQLAlchemy Row

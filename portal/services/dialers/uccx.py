@@ -6,6 +6,7 @@ import logging
 import time
 import urllib.parse
 from collections.abc import Callable
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from portal.services.dialers._http import (
@@ -56,8 +57,9 @@ class UccxDialer:
     DialerRejected so the feed returns that chunk to pending.
 
     Duplicates are allowed by default because ECM, not UCCX, decides when the same
-    contact is dialed again. Final call outcomes are not read from UCCX yet; they
-    reach ECM through ``POST /umm/ecm/callback/result``.
+    contact is dialed again. Final call outcomes are read from db_cra's DialingList
+    (``outcome_source``, ECM_UCCX_RESULTS_URL; ``dialers.uccx_results``); without
+    it they reach ECM through ``POST /umm/ecm/callback/result``.
     """
 
     name = "uccx"
@@ -78,9 +80,11 @@ class UccxDialer:
         verify_tls: bool | str = True,
         plus_prefix: str = "",
         names: Callable[[str], str | None] | None = None,
+        outcome_source: Any = None,
     ) -> None:
         if not base_url:
             raise ValueError("the UCCX dialer needs a base URL (ECM_UCCX_URL)")
+        self.outcome_source = outcome_source
         self.max_body_bytes = max_body_bytes
         self.allow_duplicates = allow_duplicates
         self.plus_prefix = plus_prefix

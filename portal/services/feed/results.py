@@ -28,6 +28,7 @@ from portal.services.enums import (
     COMPLETED,
     DISPATCHED,
     MAX_ATTEMPTS,
+    NOT_COUNTED_ALLOWANCE_PER_MAX_ATTEMPT,
     PENDING,
     RESULT_CONNECTED,
     RESULT_ON_DNC,
@@ -97,11 +98,10 @@ def decide(
 
     Cisco's CallResults table decides what counts: 25 (returned unattempted) puts
     the contact back to pending on the same attempt, its attempt given back and
-    its retry expiry (``expires``) kept; the other codes for which Cisco placed no
-    call (enums.CISCO_NOT_DIALED) give the attempt back too - while the contact
-    has had fewer than maxAttempts of them (``uncounted``), so an agent who keeps
-    rejecting a preview cannot keep a contact alive for ever - and then follow the
-    rules above; 26 (on the dialer's DNC list) blocks the contact.
+    its retry expiry (``expires``) kept; the other codes Cisco does not count as
+    an attempt (enums.CISCO_NOT_DIALED) give the attempt back too, within
+    ``gives_attempt_back``'s allowance, and then follow the rules above; 26 (on
+    the dialer's DNC list) blocks the contact.
     """
     current = plan.attempt_for(attempt_id, attempt_number)
     keep = (attempt_id, attempt_number, channel)
@@ -112,7 +112,7 @@ def decide(
     if code == RESULT_RETURNED_UNATTEMPTED:  # never dialed: same attempt, later
         due = now + timedelta(minutes=RETURNED_UNATTEMPTED_DELAY_MINUTES)
         return Outcome(PENDING, code, *keep, due, expires, "not attempted", refund=1)
-    refund = 1 if code in CISCO_NOT_DIALED and uncounted < plan.max_attempts else 0
+    refund = 1 if gives_attempt_back(code, uncounted, plan.max_attempts) else 0
     if code == RESULT_ON_DNC:  # Cisco found the number on its DNC list
         return close(BLOCKED_DNC, "on the dialer's DNC list", refund)
     if code in CLOSING_CODES:
@@ -125,6 +125,19 @@ def decide(
     if rule is None:
         return close(COMPLETED, "no retry rule for this result", refund)
     return _retry(plan, rule, channel, sms_campaign, now, close, refund)
+
+
+def gives_attempt_back(code: int, uncounted: int, max_attempts: int) -> bool:
+    """Whether a result leaves the contact's attempt count as it was.
+
+    Cisco's "Counted as Attempt? No" codes do not use an attempt while the
+    contact has had fewer than NOT_COUNTED_ALLOWANCE_PER_MAX_ATTEMPT x
+    maxAttempts of them (``uncounted``, this one not included); after that they
+    count, so a number that only ever rings out (8) or gets dead air (28) is
+    dialed at most 2 x maxAttempts times, never for ever.
+    """
+    allowance = NOT_COUNTED_ALLOWANCE_PER_MAX_ATTEMPT * max_attempts
+    return code in CISCO_NOT_DIALED and uncounted < allowance
 
 
 def _retry(plan, rule, channel, sms_campaign, now, close, refund) -> Outcome:  # noqa: ANN001

@@ -18,6 +18,7 @@ from sqlalchemy import insert, text
 
 from portal.extensions import db
 from portal.models import CallResultInbox, DialerWatermark
+from portal.services import callbacks
 from portal.services.dialers.base import DialerUnavailable
 from portal.services.enums import DISPATCHED, Channel
 from portal.services.feed._sql import begin_write, id_list_clause, is_postgres, run
@@ -47,6 +48,15 @@ def pull_dialer_results(adapter: Any, now: datetime, errors: list[str]) -> int:
     it is missing or cannot be reached, ``adapter.import_status_results`` (the
     UCCE Import API) is asked about the contacts dispatched to it.
     """
+    outcomes = getattr(adapter, "outcome_source", None)
+    if outcomes is not None:  # UCCX: db_cra's DialingList, no mark to keep
+        try:
+            found = outcomes.final_results(dispatched_at_by_cisco_campaign(now))
+        except DialerUnavailable as exc:
+            log.warning("feed: %s", exc)
+            counts["errors"].append(f"results: {exc}")
+            return 0
+        return store_dialer_results(found, now)
     source = getattr(adapter, "result_source", None)
     fallback = getattr(adapter, "import_status_results", None)
     if source is not None:
@@ -64,19 +74,46 @@ def pull_dialer_results(adapter: Any, now: datetime, errors: list[str]) -> int:
 def dispatched_by_cisco_campaign(now: datetime) -> dict[str, set[int]]:
     """Dispatched voice contacts per Cisco campaign, once their import had time to
     be processed (Import API requests queue: a fresh import may not be listed)."""
-    settled = now - IMPORT_SETTLE
+    found = dispatched_at_by_cisco_campaign(now - IMPORT_SETTLE)
+    return {cisco: set(contacts) for cisco, contacts in found.items()}
+
+
+def dispatched_at_by_cisco_campaign(until: datetime) -> dict[str, dict[int, datetime]]:
+    """Voice contacts dispatched by ``until``, per Cisco campaign, with their time."""
     rows = run(
-        "SELECT c.id, k.cisco_campaign_id FROM contacts c "
+        "SELECT c.id, k.cisco_campaign_id, c.request_time FROM contacts c "
         "JOIN campaigns k ON k.id = c.campaign_id "
         "WHERE c.request_state = :dispatched AND c.channel = :voice "
-        "AND c.request_time <= :settled AND k.cisco_campaign_id IS NOT NULL",
-        {"dispatched": DISPATCHED, "voice": Channel.VOICE, "settled": settled},
-        datetimes=("settled",),
+        "AND c.request_time <= :until AND k.cisco_campaign_id IS NOT NULL",
+        {"dispatched": DISPATCHED, "voice": Channel.VOICE, "until": until},
+        datetimes=("request_time",),
     ).all()
-    found: dict[str, set[int]] = {}
-    for contact_id, cisco_id in rows:
-        found.setdefault(str(cisco_id), set()).add(int(contact_id))
+    found: dict[str, dict[int, datetime]] = {}
+    for contact_id, cisco_id, request_time in rows:
+        found.setdefault(str(cisco_id).strip(), {})[int(contact_id)] = request_time
     return found
+
+
+def store_dialer_results(found: list[Any], now: datetime) -> int:
+    """Write results read from a dialer's table, callback times converted to UTC."""
+    zones = _campaign_column_of(
+        [r.contact_id for r in found if r.callback_local is not None], "time_zone"
+    )
+    rows = [
+        _inbox_row(r, now, _callback_at(_Found(r, r.callback_local), zones))
+        for r in found
+    ]
+    if rows:
+        db.session.execute(insert(CallResultInbox.__table__), rows)
+        db.session.commit()
+    return len(rows)
+
+
+class _Found:
+    """A DialResult seen as a row with ``result`` and ``callback_local``."""
+
+    def __init__(self, result: Any, callback_local: datetime | None) -> None:
+        self.result, self.callback_local = result, callback_local
 
 
 def pull_into_inbox(source: RowSource, now: datetime) -> dict[str, int]:
@@ -129,11 +166,12 @@ def _pull_batch(source: RowSource, now: datetime) -> dict[str, int]:
     owners = _cisco_campaigns_of(
         [row.result.contact_id for row in rows if row.result is not None]
     )
-    inbox = [
-        _inbox_row(row.result, now)
-        for row in rows
-        if row.result is not None and _ours(row, owners)
-    ]
+    ours = [row for row in rows if row.result is not None and _ours(row, owners)]
+    zones = _campaign_column_of(
+        [row.result.contact_id for row in ours if _callback_local(row) is not None],
+        "time_zone",
+    )
+    inbox = [_inbox_row(row.result, now, _callback_at(row, zones)) for row in ours]
     if inbox:
         db.session.execute(insert(CallResultInbox.__table__), inbox)
     last = rows[-1]
@@ -155,16 +193,23 @@ def _pull_batch(source: RowSource, now: datetime) -> dict[str, int]:
 
 def _cisco_campaigns_of(contact_ids: list[int]) -> dict[int, str | None]:
     """Each known contact's Cisco campaign id (AccountNumber is only unique to us)."""
+    return _campaign_column_of(contact_ids, "cisco_campaign_id")
+
+
+def _campaign_column_of(contact_ids: list[int], column: str) -> dict[int, Any]:
+    """One column of each known contact's campaign, by contact id."""
+    if column not in ("cisco_campaign_id", "time_zone"):
+        raise ValueError(f"not a campaign column read here: {column}")
     ids = sorted({i for i in contact_ids if 0 < i < 2**63})
     if not ids:
         return {}
     where, params = id_list_clause(ids, column="c.id")
     rows = run(
-        "SELECT c.id, k.cisco_campaign_id FROM contacts c "
+        f"SELECT c.id, k.{column} FROM contacts c "
         f"JOIN campaigns k ON k.id = c.campaign_id WHERE {where}",
         params,
     ).all()
-    return {int(cid): cisco for cid, cisco in rows}
+    return {int(cid): value for cid, value in rows}
 
 
 def _ours(row: Any, owners: dict[int, str | None]) -> bool:
@@ -183,7 +228,9 @@ def _ours(row: Any, owners: dict[int, str | None]) -> bool:
     return str(row.campaign_id) == str(cisco).strip()
 
 
-def _inbox_row(result: Any, now: datetime) -> dict[str, Any]:
+def _inbox_row(
+    result: Any, now: datetime, callback_at: datetime | None = None
+) -> dict[str, Any]:
     code, note = normalise_code(result.call_result)
     raw = result.raw if note is None else f"{note}; raw={result.raw}"
     return {
@@ -191,7 +238,29 @@ def _inbox_row(result: Any, now: datetime) -> dict[str, Any]:
         "call_result": code,
         "raw": None if raw is None else str(raw)[:RAW_MAX],
         "received_at": now,
+        "callback_at": callback_at,
     }
+
+
+def _callback_local(row: Any) -> datetime | None:
+    """The requested time a row's dialer found (Personal_Callback_List), if any."""
+    return getattr(row, "callback_local", None)
+
+
+def _callback_at(row: Any, zones: dict[int, str | None]) -> datetime | None:
+    """A result 14/15's requested time as naive UTC, read in the campaign's zone."""
+    local = _callback_local(row)
+    if local is None:
+        return None
+    text = local.replace(microsecond=0).isoformat(sep=" ")
+    zone = getattr(row.result, "callback_zone", None)
+    try:
+        return callbacks.requested_time(text, zone or zones.get(row.result.contact_id))
+    except ValueError:
+        log.warning(
+            "callback time %r of contact %s ignored", text, row.result.contact_id
+        )
+        return None
 
 
 def mark_of(name: str) -> DialerWatermark | None:
