@@ -369,7 +369,14 @@ def dispatch_claimed(
 
 def return_timed_out(campaigns: list[Campaign], now: datetime) -> int:
     """Dispatched contacts with no result after the response timeout go back to
-    pending without using an attempt (the dialer never said it dialed them)."""
+    pending without using an attempt (the dialer never said it dialed them).
+
+    A contact whose result is already in the inbox has a result (SPEC section 4,
+    step 2 takes only those with none): another worker stored it and has not applied
+    it yet. Returning it would make that result stale and the contact due at once,
+    ahead of the retry delay the result sets (found by the feed state machine with
+    three workers).
+    """
     default = int(current_app.config.get("ECM_RESPONSE_TIMEOUT", 1800))
     lock = " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
     total = 0
@@ -381,7 +388,10 @@ def return_timed_out(campaigns: list[Campaign], now: datetime) -> int:
             "attempts_made = CASE WHEN attempts_made > 0 THEN attempts_made - 1 "
             "ELSE 0 END, last_status_update_time = :now "
             "WHERE id IN (SELECT id FROM contacts WHERE request_state = 1 "
-            f"AND campaign_id = :c AND request_time <= :cutoff{lock})",
+            "AND campaign_id = :c AND request_time <= :cutoff "
+            "AND NOT EXISTS (SELECT 1 FROM call_result_inbox i "
+            "WHERE i.contact_id = contacts.id AND i.received_at <= :now)"
+            f"{lock})",
             {"pending": PENDING, "now": now, "cutoff": cutoff, "c": campaign.id},
         )
         total += result.rowcount or 0
