@@ -47,7 +47,7 @@ from portal.services.feed._sql import (
 )
 from portal.services.feed.eligibility import contact_window_open, contact_zones, region
 from portal.services.feed.plans import StrategyPlan, number_for
-from portal.services.feed.windows import campaign_window
+from portal.services.feed.windows import Window, campaign_window
 
 log = logging.getLogger(__name__)
 
@@ -97,119 +97,23 @@ def claim_due_contacts(
     if limit <= 0 or not plan.by_number:
         return result
     begin_write()
-    window = campaign_window(campaign)
-    check_zone = bool(campaign.respect_contact_time_zone)
     rules = calling_rules.ClaimRules(campaign, plan, now)
-    base = select(*_CANDIDATE_COLUMNS).where(
-        Contact.campaign_id == campaign.id,
-        Contact.request_state == PENDING,
-        Contact.dial_time <= now,
-        Contact.attempts_made < plan.max_attempts,
-        (Contact.expires_at.is_(None)) | (Contact.expires_at > now),
-        *rules.filters(),
-    )
-    chosen: list[tuple[Any, Any, str]] = []
-    pages = SCAN_PAGES if check_zone or rules.on else 1
-    keep = contact_filters.campaign_condition(campaign)
-    for query, ordering in dial_order.sources(
-        base, campaign.dial_order, now, limit, keep
-    ):
-        if is_postgres():
-            query = query.with_for_update(skip_locked=True)
-        after: Any = None
-        for _ in range(pages):
-            page_query = query if after is None else query.where(ordering.after(after))
-            rows = db.session.execute(page_query).all()
-            ruled_out = suppression.number_blocks(row.id for row in rows)
-            for row in rows:
-                phones_ = dict(zip(_PHONES, row[4:9], strict=True))
-                attempt = plan.attempt_for(row.attempt_id, row.attempt_number)
-                number = number_for(phones_, attempt)
-                number = suppression.pick_number(phones_, number, ruled_out.get(row.id))
-                if (
-                    number
-                    and check_zone
-                    and not contact_window_open(window, contact_zones(number), now)
-                ):
-                    result.skipped_time_zone += 1
-                    continue
-                if number and not rules.allows(number):
-                    continue
-                chosen.append((row, attempt, number))
-                if len(chosen) >= limit:
-                    break
-            if len(chosen) >= limit or len(rows) < limit:
-                break
-            after = rows[-1]
-        if len(chosen) >= limit:
-            break
+    chosen = _candidates(campaign, plan, limit, now, rules, result)
     region_code = region()
     keys = {number: _key(number, region_code) for _, _, number in chosen if number}
     chosen = rules.admit(chosen, keys)
-    sms_campaign = campaign.type == CampaignType.SMS
+    channel_of = _channel_rule(campaign)
     verdict = suppression.check_dial(
         campaign.id,
         [
-            (row.id, keys[number], Channel.SMS if sms_campaign else attempt.channel)
+            (row.id, keys[number], channel_of(attempt))
             for row, attempt, number in chosen
             if number
         ],
         now,
     )
-    dispatch_rows: list[dict[str, Any]] = []
-    dnc_ids: list[int] = []
-    invalid_ids: list[int] = []
-    for row, attempt, number in chosen:
-        if not number:
-            invalid_ids.append(row.id)
-            continue
-        if row.id in verdict.blocked:
-            dnc_ids.append(row.id)
-            continue
-        if row.id in verdict.held:
-            continue
-        channel = Channel.SMS if sms_campaign else attempt.channel
-        dispatch_rows.append(
-            {
-                "id": row.id,
-                "number_to_call": number,
-                "attempt_id": attempt.id,
-                "attempt_number": attempt.number,
-                "channel": channel,
-            }
-        )
-        result.claimed.append(
-            Claimed(
-                contact_id=row.id,
-                number=number,
-                attempt_id=attempt.id,
-                attempt_number=attempt.number,
-                channel=channel,
-                phones=dict(zip(_PHONES, row[4:9], strict=True)),
-                params=dict(zip(_PARAMS, row[9:21], strict=True)),
-            )
-        )
-    bulk_update(
-        "contacts",
-        dispatch_rows,
-        {
-            "id": "bigint",
-            "number_to_call": "text",
-            "attempt_id": "integer",
-            "attempt_number": "integer",
-            "channel": "integer",
-        },
-        {
-            "request_state": str(DISPATCHED),
-            "attempts_made": "attempts_made + 1",
-            "request_time": ":now" if not is_postgres() else "CAST(:now AS timestamp)",
-            "last_status_update_time": (
-                ":now" if not is_postgres() else "CAST(:now AS timestamp)"
-            ),
-            "callback_at": "NULL",  # a callback is one dial, then the strategy's
-        },
-        extra={"now": now},
-    )
+    dnc_ids, invalid_ids = _sort_claimed(chosen, verdict, channel_of, result)
+    _mark_dispatched(result.claimed, now)
     rules.record([(c.contact_id, c.number) for c in result.claimed], keys)
     result.skipped_rules = rules.skipped
     _close(dnc_ids, BLOCKED_DNC, now, call_result=RESULT_ON_DNC)
@@ -220,6 +124,149 @@ def claim_due_contacts(
     result.invalid = len(invalid_ids)
     db.session.commit()
     return result
+
+
+def _candidates(
+    campaign: Campaign,
+    plan: StrategyPlan,
+    limit: int,
+    now: datetime,
+    rules: calling_rules.ClaimRules,
+    result: Claim,
+) -> list[tuple[Any, Any, str]]:
+    """Up to `limit` (row, attempt, number) due now, each source in turn (callbacks,
+    then the dial order), row-locked on PostgreSQL; contact-zone and calling-rule
+    checks that cannot be SQL skip rows, so those campaigns read a few pages."""
+    base = select(*_CANDIDATE_COLUMNS).where(
+        Contact.campaign_id == campaign.id,
+        Contact.request_state == PENDING,
+        Contact.dial_time <= now,
+        Contact.attempts_made < plan.max_attempts,
+        (Contact.expires_at.is_(None)) | (Contact.expires_at > now),
+        *rules.filters(),
+    )
+    check_zone = bool(campaign.respect_contact_time_zone)
+    window = campaign_window(campaign) if check_zone else None
+    pages = SCAN_PAGES if check_zone or rules.on else 1
+    keep = contact_filters.campaign_condition(campaign)
+    chosen: list[tuple[Any, Any, str]] = []
+    for query, ordering in dial_order.sources(
+        base, campaign.dial_order, now, limit, keep
+    ):
+        if is_postgres():
+            query = query.with_for_update(skip_locked=True)
+        after: Any = None
+        for _ in range(pages):
+            page_query = query if after is None else query.where(ordering.after(after))
+            rows = db.session.execute(page_query).all()
+            _choose(rows, plan, window, now, rules, result, chosen, limit)
+            if len(chosen) >= limit or len(rows) < limit:
+                break
+            after = rows[-1]
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+def _choose(
+    rows: list,
+    plan: StrategyPlan,
+    window: Window | None,
+    now: datetime,
+    rules: calling_rules.ClaimRules,
+    result: Claim,
+    chosen: list[tuple[Any, Any, str]],
+    limit: int,
+) -> None:
+    """Add the page's rows whose number may be dialed now to `chosen`, up to `limit`.
+
+    `window` is the campaign's when it respects the contact's zone, else None. A row
+    left with no number is kept: it is closed as invalid."""
+    ruled_out = suppression.number_blocks(row.id for row in rows)
+    for row in rows:
+        phones_ = dict(zip(_PHONES, row[4:9], strict=True))
+        attempt = plan.attempt_for(row.attempt_id, row.attempt_number)
+        number = number_for(phones_, attempt)
+        number = suppression.pick_number(phones_, number, ruled_out.get(row.id))
+        if (
+            number
+            and window is not None
+            and not contact_window_open(window, contact_zones(number), now)
+        ):
+            result.skipped_time_zone += 1
+            continue
+        if number and not rules.allows(number):
+            continue
+        chosen.append((row, attempt, number))
+        if len(chosen) >= limit:
+            return
+
+
+def _channel_rule(campaign: Campaign):
+    """The channel a claimed attempt is sent on: every attempt of an SMS campaign
+    texts, the others use their attempt's channel."""
+    if campaign.type == CampaignType.SMS:
+        return lambda attempt: Channel.SMS
+    return lambda attempt: attempt.channel
+
+
+def _sort_claimed(
+    chosen: list[tuple[Any, Any, str]], verdict, channel_of, result: Claim
+) -> tuple[list[int], list[int]]:
+    """Claimed (into `result`), DNC-blocked and number-less ids; held ones wait."""
+    dnc_ids: list[int] = []
+    invalid_ids: list[int] = []
+    for row, attempt, number in chosen:
+        if not number:
+            invalid_ids.append(row.id)
+        elif row.id in verdict.blocked:
+            dnc_ids.append(row.id)
+        elif row.id not in verdict.held:
+            result.claimed.append(
+                Claimed(
+                    contact_id=row.id,
+                    number=number,
+                    attempt_id=attempt.id,
+                    attempt_number=attempt.number,
+                    channel=channel_of(attempt),
+                    phones=dict(zip(_PHONES, row[4:9], strict=True)),
+                    params=dict(zip(_PARAMS, row[9:21], strict=True)),
+                )
+            )
+    return dnc_ids, invalid_ids
+
+
+def _mark_dispatched(claimed: list[Claimed], now: datetime) -> None:
+    """State 1 with the number, attempt and channel of the dial, one attempt used."""
+    stamp = ":now" if not is_postgres() else "CAST(:now AS timestamp)"
+    bulk_update(
+        "contacts",
+        [
+            {
+                "id": c.contact_id,
+                "number_to_call": c.number,
+                "attempt_id": c.attempt_id,
+                "attempt_number": c.attempt_number,
+                "channel": c.channel,
+            }
+            for c in claimed
+        ],
+        {
+            "id": "bigint",
+            "number_to_call": "text",
+            "attempt_id": "integer",
+            "attempt_number": "integer",
+            "channel": "integer",
+        },
+        {
+            "request_state": str(DISPATCHED),
+            "attempts_made": "attempts_made + 1",
+            "request_time": stamp,
+            "last_status_update_time": stamp,
+            "callback_at": "NULL",  # a callback is one dial, then the strategy's
+        },
+        extra={"now": now},
+    )
 
 
 def _hold(held: dict[int, tuple[datetime, str]]) -> None:

@@ -185,6 +185,25 @@ def evaluate(
     """Every reason this contact cannot be dialed at `now` (none: it is eligible)."""
     answer = Eligibility(contact_id=contact.id, checked_at=now)
     answer.reasons.extend(campaign_blockers(campaign, plan, now))
+    ruled_out = _what_to_dial(answer, contact, campaign, plan)
+    answer.reasons.extend(_contact_reasons(contact, plan, now))
+    if contact.callback_at is None and contact_filters.excludes(campaign, contact.id):
+        answer.reasons.append(
+            Reason(
+                "excluded_by_filter",
+                "The filter keeps " + contact_filters.describe(campaign.contact_filter),
+            )
+        )
+    _number_reasons(answer, ruled_out, campaign, now)
+    _apply_calling_rules(answer, contact, campaign, now)
+    return answer
+
+
+def _what_to_dial(
+    answer: Eligibility, contact: Contact, campaign: Campaign, plan: StrategyPlan | None
+) -> set[str] | None:
+    """The number, attempt and channel the next dial would use, as the claim picks
+    them; returns the numbers a result ruled out for this contact."""
     attempt = (
         plan.attempt_for(contact.attempt_id, contact.attempt_number) if plan else None
     )
@@ -198,53 +217,58 @@ def evaluate(
         answer.channel = Channel.SMS
     else:
         answer.channel = attempt.channel if attempt else contact.channel
+    return ruled_out
+
+
+def _contact_reasons(
+    contact: Contact, plan: StrategyPlan | None, now: datetime
+) -> list[Reason]:
+    """The contact's own state: pending, due, attempts left, retry not expired."""
+    reasons = []
     if contact.request_state != PENDING:
         state = REQUEST_STATES.get(contact.request_state, str(contact.request_state))
-        answer.reasons.append(Reason("not_pending", f"Request state is {state}"))
+        reasons.append(Reason("not_pending", f"Request state is {state}"))
     if contact.dial_time and contact.dial_time > now:
-        answer.reasons.append(Reason("not_due", f"Due at {iso_z(contact.dial_time)}"))
+        reasons.append(Reason("not_due", f"Due at {iso_z(contact.dial_time)}"))
     max_attempts = plan.max_attempts if plan else 0
     if contact.attempts_made >= max_attempts:
-        answer.reasons.append(
+        reasons.append(
             Reason(
                 "no_attempts_left",
                 f"{contact.attempts_made} of {max_attempts} attempts made",
             )
         )
     if contact.expires_at is not None and contact.expires_at <= now:
-        answer.reasons.append(
+        reasons.append(
             Reason("retry_expired", f"Expired at {iso_z(contact.expires_at)}")
         )
-    if contact.callback_at is None and contact_filters.excludes(campaign, contact.id):
-        answer.reasons.append(
-            Reason(
-                "excluded_by_filter",
-                "The filter keeps " + contact_filters.describe(campaign.contact_filter),
-            )
-        )
+    return reasons
+
+
+def _number_reasons(
+    answer: Eligibility, ruled_out: set[str] | None, campaign: Campaign, now: datetime
+) -> None:
+    """No number left, or the number's suppressions and contact-zone window."""
+    number = answer.number_to_call
     if not number:
         why = (
             "every phone was ruled out by a result" if ruled_out else "phone1 is empty"
         )
         answer.reasons.append(Reason("no_dialable_number", why))
-    else:
-        answer.reasons.extend(
-            suppression_reasons(number, campaign.id, answer.channel, now)
-        )
-        if campaign.respect_contact_time_zone:
-            answer.time_zones = contact_zones(number)
-            window = campaign_window(campaign)
-            closed = [
-                f"{local_time(now, z):%a %H:%M} {z}"
-                for z in answer.time_zones
-                if not window.open_at(local_time(now, z))
-            ]
-            if closed:
-                answer.reasons.append(
-                    Reason("contact_outside_window", "It is " + ", ".join(closed))
-                )
-    _apply_calling_rules(answer, contact, campaign, now)
-    return answer
+        return
+    answer.reasons.extend(suppression_reasons(number, campaign.id, answer.channel, now))
+    if campaign.respect_contact_time_zone:
+        answer.time_zones = contact_zones(number)
+        window = campaign_window(campaign)
+        closed = [
+            f"{local_time(now, z):%a %H:%M} {z}"
+            for z in answer.time_zones
+            if not window.open_at(local_time(now, z))
+        ]
+        if closed:
+            answer.reasons.append(
+                Reason("contact_outside_window", "It is " + ", ".join(closed))
+            )
 
 
 def suppression_reasons(
