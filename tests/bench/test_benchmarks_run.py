@@ -28,7 +28,9 @@ TINY: dict[str, list[str]] = {
     "bench_phones.py": [
         "--count", "2000", "--reference-sample", "500", "--repeat", "1",
     ],
-    "bench_feed.py": ["--contacts", "50000", "--url", bench_url("bench_feed")],
+    "bench_feed.py": [
+        "--contacts", "50000", "--interleave", "1", "--url", bench_url("bench_feed"),
+    ],
     "bench_uploads.py": [
         "--rows", "3000", "--dnc-rows", "1000", "--request-mb", "1",
         "--database", bench_url("bench_uploads"), "--redis", REDIS_URL,
