@@ -61,6 +61,8 @@ _CANDIDATE_COLUMNS = (
     Contact.attempt_number,
     *(getattr(Contact, p) for p in _PHONES),
     *(getattr(Contact, p) for p in _PARAMS),
+    Contact.time_zone,  # the contact's own zone and region, when given
+    Contact.region,
 )
 
 
@@ -75,6 +77,8 @@ class Claimed:
     channel: int
     phones: dict[str, str | None]
     params: dict[str, str | None]
+    time_zone: str | None = None  # the contact's own zone and region, when given
+    region: str | None = None
 
 
 @dataclass
@@ -114,7 +118,7 @@ def claim_due_contacts(
     )
     dnc_ids, invalid_ids = _sort_claimed(chosen, verdict, channel_of, result)
     _mark_dispatched(result.claimed, now)
-    rules.record([(c.contact_id, c.number) for c in result.claimed], keys)
+    rules.record([(c.contact_id, c.number, c.region) for c in result.claimed], keys)
     result.skipped_rules = rules.skipped
     _close(dnc_ids, BLOCKED_DNC, now, call_result=RESULT_ON_DNC)
     _hold(verdict.held)
@@ -191,11 +195,13 @@ def _choose(
         if (
             number
             and window is not None
-            and not contact_window_open(window, contact_zones(number), now)
+            and not contact_window_open(
+                window, contact_zones(number, row.time_zone), now
+            )
         ):
             result.skipped_time_zone += 1
             continue
-        if number and not rules.allows(number):
+        if number and not rules.allows(number, row.time_zone, row.region):
             continue
         chosen.append((row, attempt, number))
         if len(chosen) >= limit:
@@ -231,6 +237,8 @@ def _sort_claimed(
                     channel=channel_of(attempt),
                     phones=dict(zip(_PHONES, row[4:9], strict=True)),
                     params=dict(zip(_PARAMS, row[9:21], strict=True)),
+                    time_zone=row.time_zone,
+                    region=row.region,
                 )
             )
     return dnc_ids, invalid_ids
@@ -343,7 +351,7 @@ def dial_requests(campaign: Campaign, claimed: list[Claimed]) -> list[DialReques
                 if v is not None
             },
             phone_fields={k: v for k, v in c.phones.items() if v},
-            time_zone=_single_zone(c.number, region),
+            time_zone=c.time_zone or _single_zone(c.number, region),
         )
         for c in claimed
     ]

@@ -92,6 +92,9 @@ class Eligibility:
     time_zones: list[str] = field(default_factory=list)
     next_eligible_at: datetime | None = None
     never_because: str | None = None  # the reason code when next_eligible_at is None
+    region: str | None = None  # the rule region the calling rules applied
+    # where the zone and region came from: "contact", "number" or None (unknown)
+    located_by: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def eligible(self) -> bool:
@@ -149,8 +152,11 @@ def region() -> str:
     return current_app.config.get("ECM_DEFAULT_REGION", "US")
 
 
-def contact_zones(number: str) -> list[str]:
-    """The IANA zones the number may ring in ([] when unknown)."""
+def contact_zones(number: str, time_zone: str | None = None) -> list[str]:
+    """The IANA zones the number may ring in ([] when unknown); the contact's own
+    zone instead, when the integrator gave one."""
+    if time_zone:
+        return [time_zone]
     if not number:
         return []
     try:  # cached on the prefix phonenumbers decides by (calling_rules.zones)
@@ -194,7 +200,7 @@ def evaluate(
                 "The filter keeps " + contact_filters.describe(campaign.contact_filter),
             )
         )
-    _number_reasons(answer, ruled_out, campaign, now)
+    _number_reasons(answer, ruled_out, campaign, now, contact.time_zone)
     _apply_calling_rules(answer, contact, campaign, now)
     return answer
 
@@ -246,7 +252,11 @@ def _contact_reasons(
 
 
 def _number_reasons(
-    answer: Eligibility, ruled_out: set[str] | None, campaign: Campaign, now: datetime
+    answer: Eligibility,
+    ruled_out: set[str] | None,
+    campaign: Campaign,
+    now: datetime,
+    time_zone: str | None = None,
 ) -> None:
     """No number left, or the number's suppressions and contact-zone window."""
     number = answer.number_to_call
@@ -258,7 +268,7 @@ def _number_reasons(
         return
     answer.reasons.extend(suppression_reasons(number, campaign.id, answer.channel, now))
     if campaign.respect_contact_time_zone:
-        answer.time_zones = contact_zones(number)
+        answer.time_zones = contact_zones(number, time_zone)
         window = campaign_window(campaign)
         closed = [
             f"{local_time(now, z):%a %H:%M} {z}"
@@ -298,8 +308,18 @@ def _apply_calling_rules(
 ) -> None:
     """Issue #12's reasons (number and zone rules) and the next moment to dial."""
     rules = calling_rules.contact_rules(
-        campaign, answer.number_to_call, contact.dial_time, now
+        campaign,
+        answer.number_to_call,
+        contact.dial_time,
+        now,
+        time_zone=contact.time_zone,
+        region=contact.region,
     )
+    answer.region = rules.region
+    answer.located_by = {
+        "timeZone": _given_or_number(contact.time_zone, rules.zones),
+        "region": _given_or_number(contact.region, rules.region),
+    }
     if answer.number_to_call and rules.rules_on:
         own = {"campaign_not_started", "campaign_ended"}  # campaign_blockers has them
         answer.reasons.extend(
@@ -313,6 +333,13 @@ def _apply_calling_rules(
     answer.next_eligible_at, answer.never_because = calling_rules.next_dial(
         rules, answer.reasons, now, contact.expires_at
     )
+
+
+def _given_or_number(given: str | None, derived) -> str | None:
+    """Where a contact's zone or region came from: the contact, its number, or none."""
+    if given:
+        return "contact"
+    return "number" if derived else None
 
 
 def contact_eligibility(contact: Contact, now: datetime | None = None) -> Eligibility:
@@ -339,6 +366,9 @@ def as_dict(answer: Eligibility) -> dict[str, Any]:
         "attemptNumber": answer.attempt_number,
         "channel": answer.channel,
         "timeZones": answer.time_zones,
+        "region": answer.region,
+        "timeZoneFrom": answer.located_by.get("timeZone"),
+        "regionFrom": answer.located_by.get("region"),
         "reasons": [r.as_dict() for r in answer.reasons],
         "nextEligibleAt": (
             iso_z(answer.next_eligible_at) if answer.next_eligible_at else None
