@@ -13,6 +13,10 @@ from portal.services import contacts
 CONTACT = {
     "type": "object",
     "required": ["id", "campaignId", "phone1", "requestState", "callResult"],
+    "properties": {  # beyond the seed's fields: optional, null when not given
+        "timeZone": {"type": ["string", "null"], "description": "IANA zone"},
+        "region": {"type": ["string", "null"], "description": "ISO 3166 region"},
+    },
 }
 
 

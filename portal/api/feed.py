@@ -27,6 +27,16 @@ ELIGIBILITY = {
         "attemptNumber": {"type": ["integer", "null"]},
         "channel": {"type": ["integer", "null"]},
         "timeZones": {"type": "array", "items": {"type": "string"}},
+        "region": {
+            "type": ["string", "null"],
+            "description": "the rule region applied (ISO 3166, e.g. US-FL)",
+        },
+        "timeZoneFrom": {
+            "type": ["string", "null"],
+            "enum": ["contact", "number", None],
+            "description": "contact: the contact's timeZone; number: its number's",
+        },
+        "regionFrom": {"type": ["string", "null"], "enum": ["contact", "number", None]},
         "reasons": {"type": "array", "items": REASON},
         "nextEligibleAt": {"type": ["string", "null"], "format": "date-time"},
         "neverEligibleBecause": {"type": ["string", "null"]},

@@ -156,6 +156,8 @@ def contact(c: Contact, camp: Campaign | None = None) -> dict:
             "requestTime": iso_z(c.request_time),
             "responseTimeout": iso_z(c.request_time and _timeout_at(c, camp)),
             "priority": c.priority,
+            "timeZone": c.time_zone,
+            "region": c.region,
             "callbackTime": local_dial_time(c.callback_at, zone),
         }
     )

@@ -135,6 +135,10 @@ class Contact(db.Model):
     callback_at: Mapped[datetime | None] = mapped_column(DateTime)
     # how many times recycling has reopened this contact
     recycle_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # where the person is, when the integrator knows better than the number: an IANA
+    # zone and a rule region (ISO 3166, "US-FL"); the calling rules prefer them
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str | None] = mapped_column(String(10))
 
 
 # dialOrder "priority": higher first, then due time (partial: pending contacts only)

@@ -22,6 +22,8 @@ from portal.models import (
     utcnow,
 )
 from portal.services import audit, campaigns, dnc, paging, phones
+from portal.services.calling_rules.regions import check_region
+from portal.services.calling_rules.zones import check_time_zone
 from portal.services.dialers.base import cisco_length_problem
 from portal.services.enums import (
     BLOCKED_DNC,
@@ -67,6 +69,18 @@ class ContactIn(Schema):
     priority: int | None = Field(
         default=None, ge=-MAX_PRIORITY, le=MAX_PRIORITY, description="higher first"
     )
+    timeZone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the person's IANA time zone (America/Chicago); the calling "
+        "rules use it instead of the number's",
+    )
+    region: str | None = Field(
+        default=None,
+        max_length=10,
+        description='the person\'s rule region, ISO 3166 ("US", "US-FL"); the '
+        "calling rules use it instead of the number's",
+    )
     dialTime: str | None = Field(default=None, max_length=40)
     businessParam1: str | None = Field(default=None, max_length=MAX_TEXT)
     businessParam2: str | None = Field(default=None, max_length=MAX_TEXT)
@@ -97,7 +111,15 @@ class ContactIn(Schema):
 class ContactRow:
     """One contact's fields after validation, ready to insert (bulk import too)."""
 
-    __slots__ = ("values", "match_key", "dial_time", "priority", "other_keys")
+    __slots__ = (
+        "values",
+        "match_key",
+        "dial_time",
+        "priority",
+        "other_keys",
+        "time_zone",
+        "region",
+    )
 
     def __init__(
         self,
@@ -106,6 +128,8 @@ class ContactRow:
         dial_time: datetime,
         priority: int = 0,
         other_keys: tuple[str, ...] = (),
+        time_zone: str | None = None,
+        region: str | None = None,
     ) -> None:
         self.values = values
         self.match_key = match_key
@@ -113,16 +137,20 @@ class ContactRow:
         self.priority = priority
         # the match keys of phone2-phone5, for duplicates within one file
         self.other_keys = other_keys
+        self.time_zone = time_zone  # the person's zone and rule region, if given
+        self.region = region
 
 
-_PHONE, _PARAM, _TIME, _PRIORITY = 0, 1, 2, 3
+_PHONE, _PARAM, _TIME, _CHECKED = 0, 1, 2, 3
 _FIELD_SPECS: dict[str, tuple[int, str]] = {
     **{name: (_PHONE, name) for name in PHONES},
     **{
         f"businessParam{i}": (_PARAM, c) for i, c in enumerate(BUSINESS_PARAMS, start=1)
     },
     "dialTime": (_TIME, "dialTime"),
-    "priority": (_PRIORITY, "priority"),
+    "priority": (_CHECKED, "priority"),
+    "timeZone": (_CHECKED, "time_zone"),
+    "region": (_CHECKED, "region"),
 }
 _FIELD_ORDER = {name: i for i, name in enumerate(_FIELD_SPECS)}
 _NO_VALUES: dict[str, Any] = {column: None for column in (*PHONES, *BUSINESS_PARAMS)}
@@ -213,7 +241,7 @@ def _read_fields(
             raw_time = raw
         else:
             try:
-                row.priority = check_priority(raw)
+                setattr(row, column, _CHECKS[column](raw))
             except ValueError as exc:
                 errors[name] = str(exc)
     if others:
@@ -230,6 +258,13 @@ def check_priority(raw: Any) -> int:
     if abs(value) > MAX_PRIORITY:
         raise ValueError(f"must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")
     return value
+
+
+_CHECKS = {
+    "priority": check_priority,
+    "time_zone": check_time_zone,
+    "region": check_region,
+}
 
 
 def _dial_time(
@@ -348,6 +383,7 @@ def insert_contact(actor: User, data: dict) -> Contact:
     blocked = dnc.is_blocked(row.match_key)
     contact = Contact(**new_contact_values(campaign, row, blocked))
     contact.priority = row.priority
+    contact.time_zone, contact.region = row.time_zone, row.region
     db.session.add(contact)
     db.session.flush()
     audit.record(

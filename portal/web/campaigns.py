@@ -96,6 +96,8 @@ CONTACT_FIELDS = (
     "duplicateCallbacks",
     "duplicateScope",
     "priority",
+    "timeZone",
+    "region",
 )
 PAGE_SIZE = 50
 

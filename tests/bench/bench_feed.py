@@ -160,6 +160,33 @@ def load(app, total: int, now) -> list:
     return [db.session.get(Campaign, c.id) for c in made]
 
 
+def interleaved_ticks(app, pairs: int, now, dialer, run_tick) -> int:
+    """Ticks of 10 x 1,000 with the rules off and on in turn; the seconds used."""
+    rules_on = app.config["ECM_CALLING_RULES"]
+    times: dict[bool, list[float]] = {False: [], True: []}
+    n = 0
+    for _ in range(pairs):
+        for on in (False, True):
+            app.config["ECM_CALLING_RULES"] = on
+            t = time.perf_counter()
+            counts = run_tick(now + timedelta(seconds=n), dialer=dialer)
+            times[on].append(time.perf_counter() - t)
+            assert counts["dispatched"] == CAMPAIGNS * BATCH, counts
+            n += 1
+    app.config["ECM_CALLING_RULES"] = rules_on
+    off, on = statistics.median(times[False]), statistics.median(times[True])
+    print(
+        f"ticks of {CAMPAIGNS} x {BATCH:,}, rules off and on in turn ({pairs} each): "
+        f"off median {off:.3f} s {_list(times[False])}, "
+        f"on median {on:.3f} s {_list(times[True])}, ratio on/off {on / off:.2f}"
+    )
+    return n
+
+
+def _list(values: list[float]) -> str:
+    return "[" + ", ".join(f"{v:.2f}" for v in values) + "]"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
@@ -180,6 +207,15 @@ def main() -> None:
         choices=("on", "off"),
         default="on",
         help="the calling rules of issue #12 (ECM_CALLING_RULES)",
+    )
+    parser.add_argument(
+        "--interleave",
+        type=int,
+        default=0,
+        metavar="PAIRS",
+        help="first time PAIRS ticks with the rules off and PAIRS with them on, "
+        "alternating (off, on, off, on ...) on the one loaded database, so the "
+        "machine's load hits both alike; prints each median and their ratio",
     )
     args = parser.parse_args()
     global RANDOM_DUE
@@ -242,8 +278,11 @@ def main() -> None:
         )
 
         dialer = NullDialer()
+        offset = 0
+        if args.interleave:
+            offset = interleaved_ticks(app, args.interleave, now, dialer, run_tick)
         tick_times = []
-        for n in range(3):
+        for n in range(offset, offset + 3):
             t = time.perf_counter()
             counts = run_tick(now + timedelta(seconds=n), dialer=dialer)
             tick_times.append(time.perf_counter() - t)
@@ -254,7 +293,7 @@ def main() -> None:
         )
         t = time.perf_counter()
         counts = run_tick(
-            now + timedelta(seconds=5)
+            now + timedelta(seconds=offset + 5)
         )  # the simulator: results into the inbox
         print(
             f"one tick dispatching {counts.dispatched:,} to the simulator "
@@ -266,7 +305,7 @@ def main() -> None:
         ).all()
         db.session.execute(db.delete(CallResultInbox))
         codes = [8, 9, 10, 12, 3]
-        received = now + timedelta(seconds=30)
+        received = now + timedelta(seconds=offset + 30)
         rows = [
             {
                 "contact_id": cid,

@@ -31,7 +31,9 @@ TINY: dict[str, list[str]] = {
     "bench_contacts_page.py": [
         "--contacts", "3000", "--repeat", "1", "--url", bench_url("bench_contacts_page"),
     ],
-    "bench_feed.py": ["--contacts", "50000", "--url", bench_url("bench_feed")],
+    "bench_feed.py": [
+        "--contacts", "50000", "--interleave", "1", "--url", bench_url("bench_feed"),
+    ],
     "bench_uploads.py": [
         "--rows", "3000", "--dnc-rows", "1000", "--request-mb", "1",
         "--database", bench_url("bench_uploads"), "--redis", REDIS_URL,

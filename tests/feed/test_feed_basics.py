@@ -8,10 +8,17 @@ from types import SimpleNamespace
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import CallResultInbox, Contact, ContactAttempt, FeedHeartbeat
+from portal.models import (
+    CallResultInbox,
+    Campaign,
+    Contact,
+    ContactAttempt,
+    FeedHeartbeat,
+)
 from portal.services import dnc
 from portal.services.dialers import DialResult
 from portal.services.feed import apply_inbox, results, run_tick
+from portal.services.feed import claim as claims
 from portal.services.feed.plans import load_plan
 from portal.services.feed.results import decide
 from tests.feed.support import (
@@ -256,6 +263,30 @@ def test_compute_outcomes_is_a_pure_step_over_what_was_loaded(admin):
         [item(14, 1, CONNECTED, T0 - timedelta(1))], loaded, now
     )
     assert (older.done_inbox, older.stale, older.updates) == ([14], 1, [])
+
+
+def test_timeout_leaves_a_contact_whose_result_waits_in_the_inbox(admin):
+    """Worker A has stored a result and not applied it yet when worker B's timeout
+    sweep runs: the contact keeps its dispatch, the result applies, its retry delay
+    holds. The feed state machine found this with three workers ('retried before
+    its delay': the result went stale and the contact was redialed at once)."""
+    retry = {"call_result": NO_ANSWER, "attempt_number": 1, "delay": 10}
+    strategy = make_strategy(admin, [{"retryMap": [retry]}], max_attempts=3)
+    campaign = make_campaign(admin, strategy, responseTimeout=60)
+    answered, silent = add_contacts(campaign, 2)
+    run_tick(T0, dialer=RecordingDialer())
+    later = T0 + timedelta(minutes=5)  # both are past their response timeout
+    results.store_results([DialResult(answered, NO_ANSWER, "NA", None)], later)
+    db.session.expire_all()
+    assert claims.return_timed_out([db.session.get(Campaign, campaign.id)], later) == 1
+    assert _contact(answered).request_state == 1
+    assert apply_inbox(later) == {"applied": 1, "stale": 0}
+    c = _contact(answered)
+    assert (c.request_state, c.attempts_made, c.call_result) == (0, 1, NO_ANSWER)
+    assert c.dial_time == later + timedelta(minutes=10)
+    dialer = RecordingDialer()
+    run_tick(later, dialer=dialer)
+    assert [r.contact_id for r in dialer.dispatched] == [silent]
 
 
 def test_stale_and_duplicate_results_are_discarded(admin):

@@ -100,3 +100,35 @@ def test_duplicates_within_the_file_across_phone1_to_phone5(admin, campaign, tmp
     reasons = {r["line"]: r["reason"] for r in report(admin, done)}
     assert set(reasons) == {"2", "3"}
     assert "one of its numbers appears on an earlier row" in reasons["2"]
+
+
+def test_time_zone_and_region_columns_are_stored_and_checked(admin, campaign, tmp_path):
+    """Columns 20 and 21 (after priority): the contact's own zone and region."""
+    path = tmp_path / "where.csv"
+    rows = [
+        f"2025550131,,,,{EMPTY_PARAMS},,,America/Chicago,US-IL",
+        f"2025550132,,,,{EMPTY_PARAMS},,3,,us-fl",
+        f"2025550133,,,,{EMPTY_PARAMS},,,Nowhere/Land,",
+        f"2025550134,,,,{EMPTY_PARAMS},,,,US-QQ",
+        f"2025550135,,,,{EMPTY_PARAMS},,",
+        f"2025550136,,,,{EMPTY_PARAMS},,,America/Chicago,US-IL,extra",
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    done = run(upload_file(admin, "contacts", path, campaign))
+    assert (done.accepted, done.rejected) == (3, 3)
+    assert_balanced(done)
+    stored = {
+        phone: (zone, region, priority)
+        for phone, zone, region, priority in db.session.execute(
+            select(Contact.phone1, Contact.time_zone, Contact.region, Contact.priority)
+        )
+    }
+    assert stored == {
+        "2025550131": ("America/Chicago", "US-IL", 0),
+        "2025550132": (None, "US-FL", 3),
+        "2025550135": (None, None, 0),
+    }
+    reasons = {r["line"]: r["reason"] for r in report(admin, done)}
+    assert reasons["3"].startswith("timeZone: must be an IANA time zone")
+    assert reasons["4"] == "region: US-QQ is not a subdivision of US"
+    assert "at most 21" in reasons["6"]

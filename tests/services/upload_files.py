@@ -31,7 +31,7 @@ BAD_REASONS = {
     "too short": "phone1: too short",
     "too long": "phone1: too long",
     "bad dialTime": "dialTime: must be",
-    "too many columns": "has 20 columns",
+    "too many columns": "has 22 columns",
     "overlong param": "businessParam2: is longer than 255",
 }
 
@@ -75,7 +75,8 @@ def bad_cells(kind: str, i: int) -> list[str]:
     if kind == "bad dialTime":
         return [good] + [""] * 4 + params + [""] * 10 + ["next tuesday"]
     if kind == "too many columns":
-        return [good] + [""] * 18 + ["extra"]  # phone1 .. dialTime, priority, extra
+        # phone1 .. dialTime, priority, timeZone, region, extra
+        return [good] + [""] * 20 + ["extra"]
     if kind == "overlong param":
         return [good] + [""] * 4 + ["Acct", "x" * 256]
     raise ValueError(kind)

@@ -113,3 +113,33 @@ def test_contact_page_shows_the_next_dial_and_the_rule(app, web_admin, seed):
     assert "endDate 2020-01-01" in page
     dashboard = text(web_admin.get("/"))
     assert 'data-reason="campaign_ended"' in dashboard and "Next dial" in dashboard
+
+
+def test_contact_form_takes_the_contacts_zone_and_region(app, web_admin, seed):
+    cid = seed["campaign"]
+    bad = web_admin.post(
+        f"/campaigns/{cid}/contacts",
+        {"phone1": "+12125550177", "timeZone": "Mars/Olympus", "region": "US-XX"},
+        htmx=True,
+    )
+    assert bad.status_code == 422
+    assert "IANA time zone" in text(bad) and "not a subdivision" in text(bad)
+    good = web_admin.post(
+        f"/campaigns/{cid}/contacts",
+        {"phone1": "+12125550177", "timeZone": "America/Chicago", "region": "us-tx"},
+        htmx=True,
+    )
+    assert good.status_code == 200, text(good)
+    with app.app_context():
+        from sqlalchemy import select
+
+        from portal.extensions import db
+        from portal.models import Contact
+
+        contact = db.session.scalar(select(Contact))
+        assert (contact.time_zone, contact.region) == ("America/Chicago", "US-TX")
+        contact_id = contact.id
+    app.config["ECM_CALLING_RULES"] = True
+    page = text(web_admin.get(f"/contacts/{contact_id}"))
+    assert "America/Chicago (given)" in page and "US-TX (given)" in page
+    assert "Rule region: US-TX (given for the contact)" in page

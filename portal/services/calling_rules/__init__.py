@@ -32,7 +32,7 @@ from portal.services.calling_rules.policy import (
     safe_window,
 )
 from portal.services.calling_rules.regions import REGIONAL_RULES
-from portal.services.calling_rules.zones import regional_rule, zones_of
+from portal.services.calling_rules.zones import located, regional_rule, zones_of
 
 __all__ = [
     "CAMPAIGN_RULE_CODES",
@@ -89,13 +89,18 @@ def campaign_blocks(campaign: Campaign, now: datetime) -> list[Block]:
 
 
 def contact_rules(
-    campaign: Campaign, number: str | None, due: datetime | None, now: datetime
+    campaign: Campaign,
+    number: str | None,
+    due: datetime | None,
+    now: datetime,
+    time_zone: str | None = None,
+    region: str | None = None,
 ) -> ContactRules:
-    """One contact's rules, with its number's recent dials read once."""
+    """One contact's rules, with its number's recent dials read once; `time_zone`
+    and `region` are the contact's own, when given."""
     on = enabled()
     key = _key(number) if number else ""
-    zones = zones_of(number, key, _region()) if number else ()
-    region, rule = regional_rule(key, _region()) if key else (None, None)
+    zones, region, rule = located(number, key, _region(), time_zone, region)
     return ContactRules(
         campaign=campaign,
         policy=campaign_policy(campaign),
@@ -220,14 +225,18 @@ class ClaimRules:
             return []
         return caps.key_filters(self.limits, self.gap, Contact.match_key, self.now)
 
-    def allows(self, number: str) -> bool:
-        """Regional hours, unknown zone and restricted dates for this number now."""
+    def allows(
+        self, number: str, time_zone: str | None = None, region: str | None = None
+    ) -> bool:
+        """Regional hours, unknown zone and restricted dates for this number now, in
+        the contact's own zone and region when given (else the number's)."""
         if not self.on or not number:
             return True
         key = _key(number, self.region)
-        zones = zones_of(number, key, self.region)
-        region, rule = regional_rule(key, self.region)
-        self._where[number] = (key, region)
+        given = region
+        zones, region, rule = located(number, key, self.region, time_zone, given)
+        if not given:  # the number's own region, for record() and admit()
+            self._where[number] = (key, region)
         decided = self._decided.get((zones, region))
         if decided is None:
             ctx = ContactRules(self.campaign, self.policy, True, zones, region, rule)
@@ -247,8 +256,14 @@ class ClaimRules:
         """The chosen (row, attempt, number) the caps leave room for, in order."""
         if not self.on:
             return chosen
-        wanted = {keys[n] for _, _, n in chosen if n}
-        regions = {k: self._region_of(k) for k in wanted}
+        capped = {r for limit in self.limits for r in (limit.regions or ())}
+        regions: dict[str, str | None] = {}
+        for row, _, number in chosen:
+            if number:  # a contact's own region first; a capped one wins a tie
+                key = keys[number]
+                region = getattr(row, "region", None) or self._region_of(key, number)
+                if key not in regions or region in capped:
+                    regions[key] = region
         room = caps.quotas(self.limits, self.gap, regions, self.now)
         kept = []
         for item in chosen:
@@ -262,8 +277,11 @@ class ClaimRules:
             kept.append(item)
         return kept
 
-    def record(self, dispatched: list[tuple[int, str]], keys: dict[str, str]) -> None:
-        """Log the batch's dials (contact id, number) in the claim's transaction."""
+    def record(
+        self, dispatched: list[tuple[int, str, str | None]], keys: dict[str, str]
+    ) -> None:
+        """Log the batch's dials (contact id, number, the contact's own region or
+        None) in the claim's transaction."""
         if not self.on:
             return
         caps.record_dials(
@@ -272,9 +290,9 @@ class ClaimRules:
                     "contact_id": cid,
                     "campaign_id": self.campaign.id,
                     "match_key": keys[number][:32],
-                    "region": self._region_of(keys[number], number),
+                    "region": given or self._region_of(keys[number], number),
                 }
-                for cid, number in dispatched
+                for cid, number, given in dispatched
             ],
             self.now,
         )

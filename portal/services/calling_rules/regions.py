@@ -9,9 +9,11 @@ these hours; a campaign or system frequency cap applies on top of a region's cap
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import time
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 from phonenumbers import NumberParseException, geocoder
@@ -118,6 +120,36 @@ def _region_of_prefix(key: str, default_region: str) -> str | None:
 def region_of(key: str, default_region: str = "US") -> str | None:
     """The rule region of a match key ("US-FL", "US", "GB"), None when unknown."""
     return _region_of_prefix(key, default_region) if key else None
+
+
+_REGION_FORM = re.compile(r"^([A-Z]{2})(?:-([A-Z0-9]{1,3}))?$")
+
+
+@lru_cache(maxsize=1)
+def _subdivisions() -> dict[str, frozenset[str]]:
+    import holidays
+
+    return {
+        country: frozenset(codes)
+        for country, codes in holidays.list_supported_countries().items()
+    }
+
+
+def check_region(value: Any) -> str:
+    """A contact's rule region: ISO 3166-1 alpha-2 ("US") or ISO 3166-2 ("US-FL").
+
+    The country must be one phone numbers know; a subdivision must be one the
+    holidays package lists for that country (US states, Canadian provinces ...)."""
+    text = str(value).strip().upper()
+    found = _REGION_FORM.match(text)
+    if not found:
+        raise ValueError('must be an ISO 3166 code such as "US" or "US-FL"')
+    country, part = found.groups()
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{country} is not a country code phone numbers know")
+    if part is not None and part not in _subdivisions().get(country, frozenset()):
+        raise ValueError(f"{text} is not a subdivision of {country}")
+    return text
 
 
 def rule_for(region: str | None) -> RegionRule | None:

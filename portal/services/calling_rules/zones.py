@@ -11,6 +11,8 @@ decided by its area code, other countries' by their country code.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
+from zoneinfo import available_timezones
 
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
@@ -67,6 +69,39 @@ def _zones_by_prefix(key: str, default_region: str) -> tuple[str, ...]:
     if zones is None:
         zones = _by_prefix[prefix] = _lookup(key, default_region)
     return zones
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def check_time_zone(value: Any) -> str:
+    """A contact's time zone: an IANA name such as America/Chicago."""
+    text = str(value).strip()
+    if text not in _known_zones():
+        raise ValueError('must be an IANA time zone such as "America/Chicago"')
+    return text
+
+
+def located(
+    number: str | None,
+    key: str,
+    default_region: str,
+    time_zone: str | None = None,
+    region: str | None = None,
+) -> tuple[tuple[str, ...], str | None, RegionRule | None]:
+    """(zones, rule region, its rule) of a contact: its own time zone and region when
+    the integrator gave them (contacts.time_zone / region), else its number's."""
+    if time_zone:
+        zones: tuple[str, ...] = (time_zone,)
+    else:
+        zones = zones_of(number, key, default_region) if number else ()
+    if region:
+        return zones, region, rule_for(region)
+    if key:
+        return (zones, *regional_rule(key, default_region))
+    return zones, None, None
 
 
 def regional_rule(

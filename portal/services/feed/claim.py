@@ -47,7 +47,7 @@ from portal.services.feed._sql import (
 )
 from portal.services.feed.eligibility import contact_window_open, contact_zones, region
 from portal.services.feed.plans import StrategyPlan, number_for
-from portal.services.feed.windows import campaign_window
+from portal.services.feed.windows import Window, campaign_window
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ _CANDIDATE_COLUMNS = (
     Contact.attempt_number,
     *(getattr(Contact, p) for p in _PHONES),
     *(getattr(Contact, p) for p in _PARAMS),
+    Contact.time_zone,  # the contact's own zone and region, when given
+    Contact.region,
 )
 
 
@@ -75,6 +77,8 @@ class Claimed:
     channel: int
     phones: dict[str, str | None]
     params: dict[str, str | None]
+    time_zone: str | None = None  # the contact's own zone and region, when given
+    region: str | None = None
 
 
 @dataclass
@@ -97,9 +101,46 @@ def claim_due_contacts(
     if limit <= 0 or not plan.by_number:
         return result
     begin_write()
-    window = campaign_window(campaign)
-    check_zone = bool(campaign.respect_contact_time_zone)
     rules = calling_rules.ClaimRules(campaign, plan, now)
+    chosen = _candidates(campaign, plan, limit, now, rules, result)
+    region_code = region()
+    keys = {number: _key(number, region_code) for _, _, number in chosen if number}
+    chosen = rules.admit(chosen, keys)
+    channel_of = _channel_rule(campaign)
+    verdict = suppression.check_dial(
+        campaign.id,
+        [
+            (row.id, keys[number], channel_of(attempt))
+            for row, attempt, number in chosen
+            if number
+        ],
+        now,
+    )
+    dnc_ids, invalid_ids = _sort_claimed(chosen, verdict, channel_of, result)
+    _mark_dispatched(result.claimed, now)
+    rules.record([(c.contact_id, c.number, c.region) for c in result.claimed], keys)
+    result.skipped_rules = rules.skipped
+    _close(dnc_ids, BLOCKED_DNC, now, call_result=RESULT_ON_DNC)
+    _hold(verdict.held)
+    result.held = len(verdict.held)
+    _close(invalid_ids, INVALID, now)
+    result.dnc_blocked = len(dnc_ids)
+    result.invalid = len(invalid_ids)
+    db.session.commit()
+    return result
+
+
+def _candidates(
+    campaign: Campaign,
+    plan: StrategyPlan,
+    limit: int,
+    now: datetime,
+    rules: calling_rules.ClaimRules,
+    result: Claim,
+) -> list[tuple[Any, Any, str]]:
+    """Up to `limit` (row, attempt, number) due now, each source in turn (callbacks,
+    then the dial order), row-locked on PostgreSQL; contact-zone and calling-rule
+    checks that cannot be SQL skip rows, so those campaigns read a few pages."""
     base = select(*_CANDIDATE_COLUMNS).where(
         Contact.campaign_id == campaign.id,
         Contact.request_state == PENDING,
@@ -108,9 +149,11 @@ def claim_due_contacts(
         (Contact.expires_at.is_(None)) | (Contact.expires_at > now),
         *rules.filters(),
     )
-    chosen: list[tuple[Any, Any, str]] = []
+    check_zone = bool(campaign.respect_contact_time_zone)
+    window = campaign_window(campaign) if check_zone else None
     pages = SCAN_PAGES if check_zone or rules.on else 1
     keep = contact_filters.campaign_condition(campaign)
+    chosen: list[tuple[Any, Any, str]] = []
     for query, ordering in dial_order.sources(
         base, campaign.dial_order, now, limit, keep
     ):
@@ -120,78 +163,102 @@ def claim_due_contacts(
         for _ in range(pages):
             page_query = query if after is None else query.where(ordering.after(after))
             rows = db.session.execute(page_query).all()
-            ruled_out = suppression.number_blocks(row.id for row in rows)
-            for row in rows:
-                phones_ = dict(zip(_PHONES, row[4:9], strict=True))
-                attempt = plan.attempt_for(row.attempt_id, row.attempt_number)
-                number = number_for(phones_, attempt)
-                number = suppression.pick_number(phones_, number, ruled_out.get(row.id))
-                if (
-                    number
-                    and check_zone
-                    and not contact_window_open(window, contact_zones(number), now)
-                ):
-                    result.skipped_time_zone += 1
-                    continue
-                if number and not rules.allows(number):
-                    continue
-                chosen.append((row, attempt, number))
-                if len(chosen) >= limit:
-                    break
+            _choose(rows, plan, window, now, rules, result, chosen, limit)
             if len(chosen) >= limit or len(rows) < limit:
                 break
             after = rows[-1]
         if len(chosen) >= limit:
             break
-    region_code = region()
-    keys = {number: _key(number, region_code) for _, _, number in chosen if number}
-    chosen = rules.admit(chosen, keys)
-    sms_campaign = campaign.type == CampaignType.SMS
-    verdict = suppression.check_dial(
-        campaign.id,
-        [
-            (row.id, keys[number], Channel.SMS if sms_campaign else attempt.channel)
-            for row, attempt, number in chosen
-            if number
-        ],
-        now,
-    )
-    dispatch_rows: list[dict[str, Any]] = []
+    return chosen
+
+
+def _choose(
+    rows: list,
+    plan: StrategyPlan,
+    window: Window | None,
+    now: datetime,
+    rules: calling_rules.ClaimRules,
+    result: Claim,
+    chosen: list[tuple[Any, Any, str]],
+    limit: int,
+) -> None:
+    """Add the page's rows whose number may be dialed now to `chosen`, up to `limit`.
+
+    `window` is the campaign's when it respects the contact's zone, else None. A row
+    left with no number is kept: it is closed as invalid."""
+    ruled_out = suppression.number_blocks(row.id for row in rows)
+    for row in rows:
+        phones_ = dict(zip(_PHONES, row[4:9], strict=True))
+        attempt = plan.attempt_for(row.attempt_id, row.attempt_number)
+        number = number_for(phones_, attempt)
+        number = suppression.pick_number(phones_, number, ruled_out.get(row.id))
+        if (
+            number
+            and window is not None
+            and not contact_window_open(
+                window, contact_zones(number, row.time_zone), now
+            )
+        ):
+            result.skipped_time_zone += 1
+            continue
+        if number and not rules.allows(number, row.time_zone, row.region):
+            continue
+        chosen.append((row, attempt, number))
+        if len(chosen) >= limit:
+            return
+
+
+def _channel_rule(campaign: Campaign):
+    """The channel a claimed attempt is sent on: every attempt of an SMS campaign
+    texts, the others use their attempt's channel."""
+    if campaign.type == CampaignType.SMS:
+        return lambda attempt: Channel.SMS
+    return lambda attempt: attempt.channel
+
+
+def _sort_claimed(
+    chosen: list[tuple[Any, Any, str]], verdict, channel_of, result: Claim
+) -> tuple[list[int], list[int]]:
+    """Claimed (into `result`), DNC-blocked and number-less ids; held ones wait."""
     dnc_ids: list[int] = []
     invalid_ids: list[int] = []
     for row, attempt, number in chosen:
         if not number:
             invalid_ids.append(row.id)
-            continue
-        if row.id in verdict.blocked:
+        elif row.id in verdict.blocked:
             dnc_ids.append(row.id)
-            continue
-        if row.id in verdict.held:
-            continue
-        channel = Channel.SMS if sms_campaign else attempt.channel
-        dispatch_rows.append(
-            {
-                "id": row.id,
-                "number_to_call": number,
-                "attempt_id": attempt.id,
-                "attempt_number": attempt.number,
-                "channel": channel,
-            }
-        )
-        result.claimed.append(
-            Claimed(
-                contact_id=row.id,
-                number=number,
-                attempt_id=attempt.id,
-                attempt_number=attempt.number,
-                channel=channel,
-                phones=dict(zip(_PHONES, row[4:9], strict=True)),
-                params=dict(zip(_PARAMS, row[9:21], strict=True)),
+        elif row.id not in verdict.held:
+            result.claimed.append(
+                Claimed(
+                    contact_id=row.id,
+                    number=number,
+                    attempt_id=attempt.id,
+                    attempt_number=attempt.number,
+                    channel=channel_of(attempt),
+                    phones=dict(zip(_PHONES, row[4:9], strict=True)),
+                    params=dict(zip(_PARAMS, row[9:21], strict=True)),
+                    time_zone=row.time_zone,
+                    region=row.region,
+                )
             )
-        )
+    return dnc_ids, invalid_ids
+
+
+def _mark_dispatched(claimed: list[Claimed], now: datetime) -> None:
+    """State 1 with the number, attempt and channel of the dial, one attempt used."""
+    stamp = ":now" if not is_postgres() else "CAST(:now AS timestamp)"
     bulk_update(
         "contacts",
-        dispatch_rows,
+        [
+            {
+                "id": c.contact_id,
+                "number_to_call": c.number,
+                "attempt_id": c.attempt_id,
+                "attempt_number": c.attempt_number,
+                "channel": c.channel,
+            }
+            for c in claimed
+        ],
         {
             "id": "bigint",
             "number_to_call": "text",
@@ -202,24 +269,12 @@ def claim_due_contacts(
         {
             "request_state": str(DISPATCHED),
             "attempts_made": "attempts_made + 1",
-            "request_time": ":now" if not is_postgres() else "CAST(:now AS timestamp)",
-            "last_status_update_time": (
-                ":now" if not is_postgres() else "CAST(:now AS timestamp)"
-            ),
+            "request_time": stamp,
+            "last_status_update_time": stamp,
             "callback_at": "NULL",  # a callback is one dial, then the strategy's
         },
         extra={"now": now},
     )
-    rules.record([(c.contact_id, c.number) for c in result.claimed], keys)
-    result.skipped_rules = rules.skipped
-    _close(dnc_ids, BLOCKED_DNC, now, call_result=RESULT_ON_DNC)
-    _hold(verdict.held)
-    result.held = len(verdict.held)
-    _close(invalid_ids, INVALID, now)
-    result.dnc_blocked = len(dnc_ids)
-    result.invalid = len(invalid_ids)
-    db.session.commit()
-    return result
 
 
 def _hold(held: dict[int, tuple[datetime, str]]) -> None:
@@ -296,7 +351,7 @@ def dial_requests(campaign: Campaign, claimed: list[Claimed]) -> list[DialReques
                 if v is not None
             },
             phone_fields={k: v for k, v in c.phones.items() if v},
-            time_zone=_single_zone(c.number, region),
+            time_zone=c.time_zone or _single_zone(c.number, region),
         )
         for c in claimed
     ]
@@ -369,7 +424,14 @@ def dispatch_claimed(
 
 def return_timed_out(campaigns: list[Campaign], now: datetime) -> int:
     """Dispatched contacts with no result after the response timeout go back to
-    pending without using an attempt (the dialer never said it dialed them)."""
+    pending without using an attempt (the dialer never said it dialed them).
+
+    A contact whose result is already in the inbox has a result (SPEC section 4,
+    step 2 takes only those with none): another worker stored it and has not applied
+    it yet. Returning it would make that result stale and the contact due at once,
+    ahead of the retry delay the result sets (found by the feed state machine with
+    three workers).
+    """
     default = int(current_app.config.get("ECM_RESPONSE_TIMEOUT", 1800))
     lock = " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
     total = 0
@@ -381,7 +443,10 @@ def return_timed_out(campaigns: list[Campaign], now: datetime) -> int:
             "attempts_made = CASE WHEN attempts_made > 0 THEN attempts_made - 1 "
             "ELSE 0 END, last_status_update_time = :now "
             "WHERE id IN (SELECT id FROM contacts WHERE request_state = 1 "
-            f"AND campaign_id = :c AND request_time <= :cutoff{lock})",
+            "AND campaign_id = :c AND request_time <= :cutoff "
+            "AND NOT EXISTS (SELECT 1 FROM call_result_inbox i "
+            "WHERE i.contact_id = contacts.id AND i.received_at <= :now)"
+            f"{lock})",
             {"pending": PENDING, "now": now, "cutoff": cutoff, "c": campaign.id},
         )
         total += result.rowcount or 0

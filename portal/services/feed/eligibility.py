@@ -92,6 +92,9 @@ class Eligibility:
     time_zones: list[str] = field(default_factory=list)
     next_eligible_at: datetime | None = None
     never_because: str | None = None  # the reason code when next_eligible_at is None
+    region: str | None = None  # the rule region the calling rules applied
+    # where the zone and region came from: "contact", "number" or None (unknown)
+    located_by: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def eligible(self) -> bool:
@@ -149,8 +152,11 @@ def region() -> str:
     return current_app.config.get("ECM_DEFAULT_REGION", "US")
 
 
-def contact_zones(number: str) -> list[str]:
-    """The IANA zones the number may ring in ([] when unknown)."""
+def contact_zones(number: str, time_zone: str | None = None) -> list[str]:
+    """The IANA zones the number may ring in ([] when unknown); the contact's own
+    zone instead, when the integrator gave one."""
+    if time_zone:
+        return [time_zone]
     if not number:
         return []
     try:  # cached on the prefix phonenumbers decides by (calling_rules.zones)
@@ -185,6 +191,25 @@ def evaluate(
     """Every reason this contact cannot be dialed at `now` (none: it is eligible)."""
     answer = Eligibility(contact_id=contact.id, checked_at=now)
     answer.reasons.extend(campaign_blockers(campaign, plan, now))
+    ruled_out = _what_to_dial(answer, contact, campaign, plan)
+    answer.reasons.extend(_contact_reasons(contact, plan, now))
+    if contact.callback_at is None and contact_filters.excludes(campaign, contact.id):
+        answer.reasons.append(
+            Reason(
+                "excluded_by_filter",
+                "The filter keeps " + contact_filters.describe(campaign.contact_filter),
+            )
+        )
+    _number_reasons(answer, ruled_out, campaign, now, contact.time_zone)
+    _apply_calling_rules(answer, contact, campaign, now)
+    return answer
+
+
+def _what_to_dial(
+    answer: Eligibility, contact: Contact, campaign: Campaign, plan: StrategyPlan | None
+) -> set[str] | None:
+    """The number, attempt and channel the next dial would use, as the claim picks
+    them; returns the numbers a result ruled out for this contact."""
     attempt = (
         plan.attempt_for(contact.attempt_id, contact.attempt_number) if plan else None
     )
@@ -198,53 +223,62 @@ def evaluate(
         answer.channel = Channel.SMS
     else:
         answer.channel = attempt.channel if attempt else contact.channel
+    return ruled_out
+
+
+def _contact_reasons(
+    contact: Contact, plan: StrategyPlan | None, now: datetime
+) -> list[Reason]:
+    """The contact's own state: pending, due, attempts left, retry not expired."""
+    reasons = []
     if contact.request_state != PENDING:
         state = REQUEST_STATES.get(contact.request_state, str(contact.request_state))
-        answer.reasons.append(Reason("not_pending", f"Request state is {state}"))
+        reasons.append(Reason("not_pending", f"Request state is {state}"))
     if contact.dial_time and contact.dial_time > now:
-        answer.reasons.append(Reason("not_due", f"Due at {iso_z(contact.dial_time)}"))
+        reasons.append(Reason("not_due", f"Due at {iso_z(contact.dial_time)}"))
     max_attempts = plan.max_attempts if plan else 0
     if contact.attempts_made >= max_attempts:
-        answer.reasons.append(
+        reasons.append(
             Reason(
                 "no_attempts_left",
                 f"{contact.attempts_made} of {max_attempts} attempts made",
             )
         )
     if contact.expires_at is not None and contact.expires_at <= now:
-        answer.reasons.append(
+        reasons.append(
             Reason("retry_expired", f"Expired at {iso_z(contact.expires_at)}")
         )
-    if contact.callback_at is None and contact_filters.excludes(campaign, contact.id):
-        answer.reasons.append(
-            Reason(
-                "excluded_by_filter",
-                "The filter keeps " + contact_filters.describe(campaign.contact_filter),
-            )
-        )
+    return reasons
+
+
+def _number_reasons(
+    answer: Eligibility,
+    ruled_out: set[str] | None,
+    campaign: Campaign,
+    now: datetime,
+    time_zone: str | None = None,
+) -> None:
+    """No number left, or the number's suppressions and contact-zone window."""
+    number = answer.number_to_call
     if not number:
         why = (
             "every phone was ruled out by a result" if ruled_out else "phone1 is empty"
         )
         answer.reasons.append(Reason("no_dialable_number", why))
-    else:
-        answer.reasons.extend(
-            suppression_reasons(number, campaign.id, answer.channel, now)
-        )
-        if campaign.respect_contact_time_zone:
-            answer.time_zones = contact_zones(number)
-            window = campaign_window(campaign)
-            closed = [
-                f"{local_time(now, z):%a %H:%M} {z}"
-                for z in answer.time_zones
-                if not window.open_at(local_time(now, z))
-            ]
-            if closed:
-                answer.reasons.append(
-                    Reason("contact_outside_window", "It is " + ", ".join(closed))
-                )
-    _apply_calling_rules(answer, contact, campaign, now)
-    return answer
+        return
+    answer.reasons.extend(suppression_reasons(number, campaign.id, answer.channel, now))
+    if campaign.respect_contact_time_zone:
+        answer.time_zones = contact_zones(number, time_zone)
+        window = campaign_window(campaign)
+        closed = [
+            f"{local_time(now, z):%a %H:%M} {z}"
+            for z in answer.time_zones
+            if not window.open_at(local_time(now, z))
+        ]
+        if closed:
+            answer.reasons.append(
+                Reason("contact_outside_window", "It is " + ", ".join(closed))
+            )
 
 
 def suppression_reasons(
@@ -274,8 +308,18 @@ def _apply_calling_rules(
 ) -> None:
     """Issue #12's reasons (number and zone rules) and the next moment to dial."""
     rules = calling_rules.contact_rules(
-        campaign, answer.number_to_call, contact.dial_time, now
+        campaign,
+        answer.number_to_call,
+        contact.dial_time,
+        now,
+        time_zone=contact.time_zone,
+        region=contact.region,
     )
+    answer.region = rules.region
+    answer.located_by = {
+        "timeZone": _given_or_number(contact.time_zone, rules.zones),
+        "region": _given_or_number(contact.region, rules.region),
+    }
     if answer.number_to_call and rules.rules_on:
         own = {"campaign_not_started", "campaign_ended"}  # campaign_blockers has them
         answer.reasons.extend(
@@ -289,6 +333,13 @@ def _apply_calling_rules(
     answer.next_eligible_at, answer.never_because = calling_rules.next_dial(
         rules, answer.reasons, now, contact.expires_at
     )
+
+
+def _given_or_number(given: str | None, derived) -> str | None:
+    """Where a contact's zone or region came from: the contact, its number, or none."""
+    if given:
+        return "contact"
+    return "number" if derived else None
 
 
 def contact_eligibility(contact: Contact, now: datetime | None = None) -> Eligibility:
@@ -315,6 +366,9 @@ def as_dict(answer: Eligibility) -> dict[str, Any]:
         "attemptNumber": answer.attempt_number,
         "channel": answer.channel,
         "timeZones": answer.time_zones,
+        "region": answer.region,
+        "timeZoneFrom": answer.located_by.get("timeZone"),
+        "regionFrom": answer.located_by.get("region"),
         "reasons": [r.as_dict() for r in answer.reasons],
         "nextEligibleAt": (
             iso_z(answer.next_eligible_at) if answer.next_eligible_at else None

@@ -22,6 +22,8 @@ CONTACT_FIELDS = (
     *(f"businessParam{i}" for i in range(1, 13)),
     "dialTime",
     "priority",
+    "timeZone",
+    "region",
 )
 MAX_LINE_BYTES = 1 << 20
 COUNT_BLOCK = 4 << 20

@@ -142,6 +142,8 @@ class Importer:
             "match_key",
             "dial_time",
             "priority",
+            "time_zone",
+            "region",
             *default_columns,
             "upload_id",
             "row_number",
@@ -280,7 +282,8 @@ class Importer:
             if problem is None and len(cells) > width:
                 problem = (
                     f"has {len(cells)} columns; a contact row has at most {width} "
-                    "(phone1-phone5, businessParam1-12, dialTime, priority)"
+                    "(phone1-phone5, businessParam1-12, dialTime, priority, "
+                    "timeZone, region)"
                 )
             if problem is not None:
                 self.refuse(chunk, line, problem, cells, delimiter)
@@ -332,9 +335,7 @@ class Importer:
             if blocked:
                 counters.dnc_flagged += 1
             counters.accepted += 1
-            rows.append(
-                encode(row.values, key, row.dial_time, blocked, line, row.priority)
-            )
+            rows.append(encode(row.values, key, row.dial_time, blocked, line, row))
 
     def _duplicate(
         self, key: str, others: tuple[str, ...], taken: set[str], anywhere: set[str]

@@ -53,7 +53,7 @@ def _lite(value: Any) -> Any:
 # A stored contact row is (campaign prefix, phones and business params, match key,
 # dial time, the per-file defaults for pending or DNC-blocked contacts, upload id,
 # line number); the constant parts are encoded once per file.
-ContactEncoder = Callable[[dict, str, datetime, bool, int], Any]
+ContactEncoder = Callable[..., Any]  # (values, key, dial time, blocked, line, row)
 
 
 def contact_encoder(
@@ -84,7 +84,7 @@ def _contact_copy_encoder(
         dial_time: datetime,
         blocked: bool,
         line: int,
-        priority: int = 0,
+        row: Any = None,
     ):
         parts = values_of(values)
         # NUL marks SQL NULL here: the reader has refused rows containing NUL
@@ -94,7 +94,13 @@ def _contact_copy_encoder(
         else:
             body = body.replace("\x00", COPY_NULL)
         dial = now_text if dial_time is now else dial_time.isoformat(" ")
-        return f"{head}{body}\t{key}\t{dial}\t{priority}\t{tail_text[blocked]}{line}\n"
+        if row is None:
+            where = f"0\t{COPY_NULL}\t{COPY_NULL}"
+        else:  # validated: a number, an IANA name, an ISO code - nothing to escape
+            where = "\t".join(
+                (str(row.priority), row.time_zone or COPY_NULL, row.region or COPY_NULL)
+            )
+        return f"{head}{body}\t{key}\t{dial}\t{where}\t{tail_text[blocked]}{line}\n"
 
     return encode
 
@@ -112,13 +118,19 @@ def _contact_tuple_encoder(
         dial_time: datetime,
         blocked: bool,
         line: int,
-        priority: int = 0,
+        row: Any = None,
     ):
         dial = now_lite if dial_time is now else _lite(dial_time)
+        where = (
+            (0, None, None)
+            if row is None
+            else (row.priority, row.time_zone, row.region)
+        )
         return (
             prefix
             + values_of(values)
-            + (key, dial, priority)
+            + (key, dial)
+            + where
             + lite_tails[blocked]
             + (line,)
         )
