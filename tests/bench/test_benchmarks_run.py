@@ -29,7 +29,8 @@ TINY: dict[str, list[str]] = {
         "--count", "2000", "--reference-sample", "500", "--repeat", "1",
     ],
     "bench_contacts_page.py": [
-        "--contacts", "3000", "--repeat", "1", "--url", bench_url("bench_contacts_page"),
+        "--contacts", "3000", "--repeat", "1",
+        "--url", bench_url("bench_contacts_page"),
     ],
     "bench_feed.py": [
         "--contacts", "50000", "--interleave", "1", "--url", bench_url("bench_feed"),

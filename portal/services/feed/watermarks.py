@@ -54,7 +54,7 @@ def pull_dialer_results(adapter: Any, now: datetime, errors: list[str]) -> int:
             found = outcomes.final_results(dispatched_at_by_cisco_campaign(now))
         except DialerUnavailable as exc:
             log.warning("feed: %s", exc)
-            counts["errors"].append(f"results: {exc}")
+            errors.append(f"results: {exc}")
             return 0
         return store_dialer_results(found, now)
     source = getattr(adapter, "result_source", None)
