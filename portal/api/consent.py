@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from portal.api.core import actor, body, endpoint, listing, paging, target_id
+from portal.api.core import (
+    actor,
+    body,
+    endpoint,
+    id_param,
+    listing,
+    paging,
+    target_id,
+)
+from portal.api.uploads import FILE
 from portal.models import DncList, DncListEntry, iso_z
 from portal.services import dnc_lists, erasure, optouts, result_effects
+from portal.services.suppression import INSTANT_SCHEMA as INSTANT
 
 CHANNELS = ["voice", "sms", "both"]
 LIST = {
@@ -76,7 +86,7 @@ ERASED = {
         "removed": {"type": "object", "additionalProperties": {"type": "integer"}},
     },
 }
-ID_PARAM = [{"name": "id", "in": "query", "schema": {"type": "integer"}}]
+ID_PARAM = id_param()
 PAGE_PARAMS = [
     {"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}}
     for n in ("max", "offset", "page", "size")
@@ -223,6 +233,7 @@ def entries_delete():
     "number,name,expiresAt,reason,source by position)",
     "consent",
     content="multipart/form-data",
+    form={"type": "object", "required": ["file"], "properties": {"file": FILE}},
     response={"type": "object"},
 )
 def entries_upload(list_id: int):
@@ -250,8 +261,9 @@ def opt_out_save():
     "Opt-outs received in a range, with when each took effect and the deadline",
     "consent",
     response={"type": "array", "items": OPT_OUT},
+    # an empty value is read as not given
     params=[
-        {"name": n, "in": "query", "schema": {"type": "string", "format": "date-time"}}
+        {"name": n, "in": "query", "schema": {"anyOf": [INSTANT, {"const": ""}]}}
         for n in ("from", "to")
     ],
 )
@@ -292,7 +304,7 @@ def effects_save():
     "Return a call result to its default effect (204)",
     "consent",
     status=204,
-    params=[{"name": "callResult", "in": "query", "schema": {"type": "integer"}}],
+    params=id_param("callResult"),
 )
 def effects_delete():
     payload = body()
