@@ -11,6 +11,7 @@ from portal.api.core import (
     id_param,
     listing,
     paging,
+    paging_params,
     target_id,
 )
 from portal.api.uploads import FILE
@@ -87,10 +88,7 @@ ERASED = {
     },
 }
 ID_PARAM = id_param()
-PAGE_PARAMS = [
-    {"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}}
-    for n in ("max", "offset", "page", "size")
-]
+PAGE_PARAMS = paging_params()
 
 
 def list_json(item: DncList, counts: dict[int, int] | None = None) -> dict:

@@ -61,6 +61,12 @@ def cases(ids, named, entry):
         ("PUT", "/umm/ecm/campaign/update", {"id": campaign, "dialOrder": None}),
         ("PUT", "/umm/ecm/campaign/update", {"id": campaign, "weekDays": None}),
         ("PUT", "/umm/ecm/campaign/update", {"id": campaign, "dialOrder": "fast"}),
+        ("PUT", "/umm/ecm/campaign/update", {"id": campaign, "restrictedDates": [{}]}),
+        (
+            "PUT",
+            "/umm/ecm/campaign/update",
+            {"id": campaign, "holidayCalendars": ["US!"]},
+        ),
         ("PUT", "/umm/ecm/dncList/update", {"id": named.id, "channel": None}),
         ("PUT", "/umm/ecm/dncList/update", {"id": named.id, "name": None}),
         ("PUT", "/umm/ecm/contact/update", {"id": entry.id, "primaryNumber": None}),
@@ -123,6 +129,18 @@ def test_what_the_document_allows_the_server_accepts(document, api, records):
             {"id": ids["campaign"], "dialOrder": " Due"},
         ),
         ("PUT", "/umm/ecm/dncList/update", {"id": named.id, "campaignId": None}),
+        (
+            "PUT",
+            "/umm/ecm/campaign/update",
+            {
+                "id": ids["campaign"],
+                "holidayCalendars": ["US-FL"],
+                "restrictedDates": [
+                    "2026-12-24",
+                    {"name": "Sale", "from": "2026-11-27", "to": "2026-11-28"},
+                ],
+            },
+        ),
         ("PUT", "/umm/ecm/contact/update", {"id": entry.id, "expiresAt": None}),
         (
             "POST",
@@ -148,6 +166,16 @@ def test_ids_the_server_needs_are_required_parameters(document):
     for path in ("/umm/ecm/callStrategyAttempt/update",):
         for op in document["paths"][path].values():
             assert op["requestBody"]["required"] is True  # needs id or csAttempt
+
+
+def test_a_named_list_pages_in_the_ranges_paging_enforces(document, api, records):
+    named = records[1]
+    path = "/umm/ecm/dncList/{list_id}/entries"
+    params = {p["name"]: p for p in document["paths"][path]["get"]["parameters"]}
+    for name, refused in (("max", 0), ("size", 10_001)):
+        assert not allowed(document, params[name]["schema"], refused)
+        res = api.get(f"/umm/ecm/dncList/{named.id}/entries?{name}={refused}")
+        assert res.status_code == 406, res.get_json()
 
 
 def test_an_empty_opt_out_report_bound_is_allowed_and_read_as_absent(document, api):
