@@ -176,8 +176,7 @@ def lists_delete():
     "A named list's entries (search with ?q=)",
     "consent",
     response={"type": "array", "items": ENTRY},
-    params=[{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 40}}]
-    + PAGE_PARAMS,
+    params=[{"name": "q", "in": "query", "schema": {"type": "string"}}] + PAGE_PARAMS,
 )
 def entries_index(list_id: int):
     offset, size = paging(default_size=50)

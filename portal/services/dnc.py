@@ -35,7 +35,7 @@ class ConsentFields(Schema):
     expiresAt: datetime | None = Field(
         default=None,
         json_schema_extra=lambda s: s.update(
-            anyOf=[suppression.INSTANT_SCHEMA, {"type": "null"}]
+            anyOf=[suppression.INSTANT_SCHEMA, {"const": ""}, {"type": "null"}]
         ),
     )
     source: str | None = Field(default=None, max_length=SOURCE_MAX)

@@ -62,7 +62,7 @@ ID_CHUNK = 1000
 
 class EraseIn(Schema):
     number: PhoneText = Field(max_length=64, json_schema_extra=phone_schema)
-    keepSuppressed: bool | None = None
+    keepSuppressed: bool | None = Field(default=None, strict=True)  # true/false only
 
 
 @dataclass

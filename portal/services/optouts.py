@@ -33,7 +33,12 @@ REPORT_LIMIT = 10_000
 class OptOutIn(Schema):
     number: PhoneText = Field(max_length=64, json_schema_extra=phone_schema)
     channel: ListChannel = ListChannel.BOTH
-    receivedAt: datetime | None = None
+    receivedAt: datetime | None = Field(
+        default=None,
+        json_schema_extra=lambda s: s.update(
+            anyOf=[suppression.INSTANT_SCHEMA, {"const": ""}, {"type": "null"}]
+        ),
+    )
     source: str | None = Field(default=None, max_length=dnc.SOURCE_MAX)
 
     _received = field_validator("receivedAt", mode="before")(

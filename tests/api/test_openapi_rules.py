@@ -75,6 +75,16 @@ def cases(ids, named, entry):
         ("POST", "/umm/ecm/contact/save", {"primaryNumber": "1" * 21}),
         ("POST", "/umm/ecm/contact/save", {"primaryNumber": 1234.5}),
         ("POST", "/umm/ecm/optOut", {"number": 0.0}),
+        (
+            "POST",
+            "/umm/ecm/privacy/erase",
+            {"number": "4155550100", "keepSuppressed": 0},
+        ),
+        (
+            "PUT",
+            "/umm/ecm/campaign/update",
+            {"id": campaign, "restrictedDates": [{"date": "2026-12-24", "to": {}}]},
+        ),
         ("POST", "/umm/ecm/privacy/erase", {"number": "0" * 63}),
         (
             "POST",
@@ -122,7 +132,12 @@ def test_what_the_document_allows_the_server_accepts(document, api, records):
     accepted = [
         ("POST", "/umm/ecm/contact/save", {"primaryNumber": "+1 (415) 555-0142"}),
         ("POST", "/umm/ecm/contact/save", {"primaryNumber": 4155550143}),
-        ("POST", "/umm/ecm/optOut", {"number": "415.555.0144"}),
+        ("POST", "/umm/ecm/optOut", {"number": "415.555.0144", "receivedAt": ""}),
+        (
+            "POST",
+            "/umm/ecm/contact/save",
+            {"primaryNumber": "+14155550145", "expiresAt": ""},
+        ),
         (
             "PUT",
             "/umm/ecm/campaign/update",
