@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from portal.api.core import actor, body, endpoint, listing, paging, target_id
+from portal.api.core import (
+    actor,
+    body,
+    endpoint,
+    id_param,
+    listing,
+    paging,
+    paging_params,
+    target_id,
+)
+from portal.api.uploads import FILE
 from portal.models import DncList, DncListEntry, iso_z
 from portal.services import dnc_lists, erasure, optouts, result_effects
+from portal.services.suppression import INSTANT_SCHEMA as INSTANT
 
 CHANNELS = ["voice", "sms", "both"]
 LIST = {
@@ -76,11 +87,8 @@ ERASED = {
         "removed": {"type": "object", "additionalProperties": {"type": "integer"}},
     },
 }
-ID_PARAM = [{"name": "id", "in": "query", "schema": {"type": "integer"}}]
-PAGE_PARAMS = [
-    {"name": n, "in": "query", "schema": {"type": "integer", "minimum": 0}}
-    for n in ("max", "offset", "page", "size")
-]
+ID_PARAM = id_param()
+PAGE_PARAMS = paging_params()
 
 
 def list_json(item: DncList, counts: dict[int, int] | None = None) -> dict:
@@ -168,8 +176,7 @@ def lists_delete():
     "A named list's entries (search with ?q=)",
     "consent",
     response={"type": "array", "items": ENTRY},
-    params=[{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 40}}]
-    + PAGE_PARAMS,
+    params=[{"name": "q", "in": "query", "schema": {"type": "string"}}] + PAGE_PARAMS,
 )
 def entries_index(list_id: int):
     offset, size = paging(default_size=50)
@@ -223,6 +230,7 @@ def entries_delete():
     "number,name,expiresAt,reason,source by position)",
     "consent",
     content="multipart/form-data",
+    form={"type": "object", "required": ["file"], "properties": {"file": FILE}},
     response={"type": "object"},
 )
 def entries_upload(list_id: int):
@@ -250,8 +258,9 @@ def opt_out_save():
     "Opt-outs received in a range, with when each took effect and the deadline",
     "consent",
     response={"type": "array", "items": OPT_OUT},
+    # an empty value is read as not given
     params=[
-        {"name": n, "in": "query", "schema": {"type": "string", "format": "date-time"}}
+        {"name": n, "in": "query", "schema": {"anyOf": [INSTANT, {"const": ""}]}}
         for n in ("from", "to")
     ],
 )
@@ -292,7 +301,7 @@ def effects_save():
     "Return a call result to its default effect (204)",
     "consent",
     status=204,
-    params=[{"name": "callResult", "in": "query", "schema": {"type": "integer"}}],
+    params=id_param("callResult"),
 )
 def effects_delete():
     payload = body()

@@ -146,8 +146,9 @@ def _request_body(ep: Endpoint, method: str, components: dict) -> dict | None:
         components[name] = schema
         reference = {"$ref": f"#/components/schemas/{name}"}
         return {
-            # a body whose every field is optional may be left out
-            "required": bool(schema.get("required")),
+            # a body whose every field is optional may be left out; one that must
+            # name one of several fields (anyOf) may not
+            "required": bool(schema.get("required") or schema.get("anyOf")),
             "content": {"application/json": {"schema": reference}},
         }
     if ep.content != "application/json" and method == "POST":

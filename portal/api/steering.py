@@ -91,7 +91,8 @@ PERIOD = [
     {
         "name": name,
         "in": "query",
-        "schema": {"type": "string", "format": "date"},
+        # an empty value is read as not given (ReportQuery)
+        "schema": {"anyOf": [{"type": "string", "format": "date"}, {"const": ""}]},
         "description": f"{what} day (YYYY-MM-DD, campaign zone, included)",
     }
     for name, what in (("from", "First"), ("to", "Last"))

@@ -43,8 +43,15 @@ STATUS = {
     },
 }
 FORM = "multipart/form-data"
-# a CSV text file: NUL bytes mark a binary file (xlsx, UTF-16, images), refused
-FILE = {"type": "string", "pattern": "^[^\\u0000]*$", "contentMediaType": "text/csv"}
+# a CSV text file sent as a file part (format binary), not empty; NUL bytes mark a
+# binary file (xlsx, UTF-16, images), refused
+FILE = {
+    "type": "string",
+    "format": "binary",
+    "minLength": 1,
+    "pattern": "^[^\\u0000]*$",
+    "contentMediaType": "text/csv",
+}
 FLAG = {"type": "string"}  # 1/true/yes/on force; anything else does not
 DNC_FORM = {
     "type": "object",

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
 from portal.extensions import db
@@ -14,7 +14,7 @@ from portal.models import CallStrategy, Campaign, User
 from portal.models._base import name_key
 from portal.services import audit, cisco, contact_filters, paging, recycling
 from portal.services.calling_rules.fields import CampaignRuleFields, rule_values
-from portal.services.dial_order import check_dial_order
+from portal.services.dial_order import DialOrder, check_dial_order
 from portal.services.enums import (
     CAMPAIGN_STATUS,
     CAMPAIGN_TYPES,
@@ -28,11 +28,13 @@ from portal.services.validation import (
     MAX_TEXT,
     WEEK_DAYS_PATTERN,
     Schema,
+    any_case,
     as_int,
     check_hhmm,
     check_time_zone,
     check_week_days,
     parse,
+    strip_null,
     zone_names,
 )
 
@@ -43,13 +45,11 @@ def _zones() -> list[dict]:
     return [{"type": "string", "enum": sorted(zone_names())}, {"type": "null"}]
 
 
-def _any_case(words) -> str:
-    """A JSON-schema pattern matching any of these words in any letter case."""
-    spelled = [
-        "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
-        for word in words
-    ]
-    return "(" + "|".join(spelled) + ")"
+def _dial_orders() -> list[dict]:
+    """check_dial_order: one of the names, any case, spaces trimmed (or null)."""
+    words = [o.value for o in DialOrder]
+    pattern = r"^\s*" + any_case(words) + r"\s*$"
+    return [{"type": "string", "pattern": pattern}, {"type": "null"}]
 
 
 def _week_days_schema(schema: dict) -> None:
@@ -98,7 +98,7 @@ class CampaignFields(CampaignRuleFields):
     )
     dialerType: str | None = Field(
         default=None,
-        json_schema_extra={"pattern": r"^\s*" + _any_case(DIALER_TYPES) + r"?\s*$"},
+        json_schema_extra={"pattern": r"^\s*" + any_case(DIALER_TYPES) + r"?\s*$"},
     )
     skillGroup: str | None = Field(default=None, max_length=MAX_TEXT)
     smsTemplate: str | None = Field(default=None, max_length=1600)
@@ -106,7 +106,9 @@ class CampaignFields(CampaignRuleFields):
     responseTimeout: int | None = Field(default=None, ge=10, le=7 * 86400)
     maxAbandonRate: float | None = Field(default=None, gt=0, le=100)
     dialOrder: str | None = Field(
-        default=None, description="due, priority, newest or random"
+        default=None,
+        description="due, priority, newest or random",
+        json_schema_extra=lambda s: s.update(anyOf=_dial_orders()),
     )
     contactFilter: contact_filters.ContactFilter | None = None
     recycleRules: list[recycling.RecycleRule] | None = Field(
@@ -169,7 +171,21 @@ class CampaignBySkillGroup(CampaignCreate):
 
 
 class CampaignUpdate(CampaignFields):
+    """null is refused for a column that must have a value (update_campaign)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=lambda s: strip_null(s, _not_nullable_fields())
+    )
     id: int
+
+
+def _not_nullable_fields() -> list[str]:
+    columns = Campaign.__table__.c
+    return [
+        key
+        for key, column in COLUMN_OF.items()
+        if column in columns and not columns[column].nullable
+    ]
 
 
 STATUS_WORDS = {
@@ -187,7 +203,7 @@ def _status_schema(schema: dict) -> None:
     schema.clear()
     schema["anyOf"] = [
         {"type": "integer", "enum": [0, 1]},
-        {"type": "string", "pattern": r"^\s*" + _any_case(STATUS_WORDS) + r"\s*$"},
+        {"type": "string", "pattern": r"^\s*" + any_case(STATUS_WORDS) + r"\s*$"},
     ]
 
 

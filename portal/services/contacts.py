@@ -36,7 +36,14 @@ from portal.services.enums import (
 )
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
-from portal.services.validation import MAX_TEXT, Schema, as_int, parse, parse_dial_time
+from portal.services.validation import (
+    MAX_TEXT,
+    Schema,
+    as_int,
+    parse,
+    parse_dial_time,
+    words_pattern,
+)
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 50
@@ -60,9 +67,12 @@ class ContactIn(Schema):
     phone3: str | None = Field(default=None, max_length=64)
     phone4: str | None = Field(default=None, max_length=64)
     phone5: str | None = Field(default=None, max_length=64)
-    duplicateCallbacks: str = "allow"
+    duplicateCallbacks: str = Field(
+        default="allow", json_schema_extra={"pattern": words_pattern(("allow", "deny"))}
+    )
     duplicateScope: str = Field(
         default="campaign",
+        json_schema_extra={"pattern": words_pattern(DUPLICATE_SCOPES)},
         description="with duplicateCallbacks deny: campaign (open contacts of this "
         "campaign) or all (open contacts of every campaign)",
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy import func, or_, select
 
 from portal.extensions import db
@@ -15,7 +15,15 @@ from portal.models import DncEntry, User
 from portal.services import audit, phones, suppression
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
-from portal.services.validation import MAX_TEXT, Schema, as_int, parse
+from portal.services.validation import (
+    MAX_TEXT,
+    PhoneText,
+    Schema,
+    as_int,
+    parse,
+    phone_schema,
+    strip_null,
+)
 
 MAX_SEARCH = 40  # characters of a DNC search
 SOURCE_MAX = 64
@@ -24,7 +32,12 @@ SOURCE_MAX = 64
 class ConsentFields(Schema):
     """Beyond ECM (SPEC section 8): optional on every DNC entry, default list too."""
 
-    expiresAt: datetime | None = None
+    expiresAt: datetime | None = Field(
+        default=None,
+        json_schema_extra=lambda s: s.update(
+            anyOf=[suppression.INSTANT_SCHEMA, {"const": ""}, {"type": "null"}]
+        ),
+    )
     source: str | None = Field(default=None, max_length=SOURCE_MAX)
     reason: str | None = Field(default=None, max_length=MAX_TEXT)
 
@@ -47,13 +60,18 @@ def consent_values(body: ConsentFields) -> dict[str, Any]:
 
 class DncIn(ConsentFields):
     name: str | None = Field(default=None, max_length=MAX_TEXT)
-    primaryNumber: str
+    primaryNumber: PhoneText = Field(json_schema_extra=phone_schema)
 
 
 class DncUpdate(ConsentFields):
+    model_config = ConfigDict(
+        json_schema_extra=lambda s: strip_null(s, ("primaryNumber",))
+    )
     id: int
     name: str | None = Field(default=None, max_length=MAX_TEXT)
-    primaryNumber: str | None = None
+    primaryNumber: PhoneText | None = Field(
+        default=None, json_schema_extra=phone_schema
+    )
     # accepted because the seed's update example echoes a whole entry back
     updateById: int | None = None
     dataCreated: str | None = None

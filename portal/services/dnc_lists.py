@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy import func, or_, select
 
 from portal.extensions import db
@@ -21,7 +21,15 @@ from portal.services import audit, dnc, suppression
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.suppression import ListChannel
-from portal.services.validation import MAX_TEXT, Schema, as_int, parse
+from portal.services.validation import (
+    MAX_TEXT,
+    PhoneText,
+    Schema,
+    as_int,
+    parse,
+    phone_schema,
+    strip_null,
+)
 
 UPLOAD_CHUNK = 5000
 MAX_UPLOAD_ERRORS = 1000
@@ -35,6 +43,9 @@ class DncListIn(Schema):
 
 
 class DncListUpdate(Schema):
+    model_config = ConfigDict(
+        json_schema_extra=lambda s: strip_null(s, ("name", "channel"))
+    )
     id: int
     name: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
     description: str | None = Field(default=None, max_length=4000)
@@ -44,13 +55,18 @@ class DncListUpdate(Schema):
 
 class ListEntryIn(dnc.ConsentFields):
     name: str | None = Field(default=None, max_length=MAX_TEXT)
-    primaryNumber: str
+    primaryNumber: PhoneText = Field(json_schema_extra=phone_schema)
 
 
 class ListEntryUpdate(dnc.ConsentFields):
+    model_config = ConfigDict(
+        json_schema_extra=lambda s: strip_null(s, ("primaryNumber",))
+    )
     id: int
     name: str | None = Field(default=None, max_length=MAX_TEXT)
-    primaryNumber: str | None = None
+    primaryNumber: PhoneText | None = Field(
+        default=None, json_schema_extra=phone_schema
+    )
 
     @field_validator("primaryNumber")
     @classmethod

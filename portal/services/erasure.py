@@ -49,7 +49,7 @@ from portal.models import (
 from portal.services import audit, dnc, suppression
 from portal.services.roles import ADMIN, require
 from portal.services.uploads.storage import DB_PREFIX
-from portal.services.validation import Schema, parse
+from portal.services.validation import PhoneText, Schema, parse, phone_schema
 
 ERASED = "[erased]"
 NAMES = {
@@ -61,8 +61,8 @@ ID_CHUNK = 1000
 
 
 class EraseIn(Schema):
-    number: str = Field(max_length=64)
-    keepSuppressed: bool | None = None
+    number: PhoneText = Field(max_length=64, json_schema_extra=phone_schema)
+    keepSuppressed: bool | None = Field(default=None, strict=True)  # true/false only
 
 
 @dataclass

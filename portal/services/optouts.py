@@ -23,7 +23,7 @@ from portal.services.enums import BLOCKED_DNC, PENDING, RESULT_ON_DNC
 from portal.services.errors import ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.suppression import ListChannel
-from portal.services.validation import Schema, parse
+from portal.services.validation import PhoneText, Schema, parse, phone_schema
 
 SATURDAY = 5
 SMS_CAMPAIGN = 2
@@ -31,9 +31,14 @@ REPORT_LIMIT = 10_000
 
 
 class OptOutIn(Schema):
-    number: str = Field(max_length=64)
+    number: PhoneText = Field(max_length=64, json_schema_extra=phone_schema)
     channel: ListChannel = ListChannel.BOTH
-    receivedAt: datetime | None = None
+    receivedAt: datetime | None = Field(
+        default=None,
+        json_schema_extra=lambda s: s.update(
+            anyOf=[suppression.INSTANT_SCHEMA, {"const": ""}, {"type": "null"}]
+        ),
+    )
     source: str | None = Field(default=None, max_length=dnc.SOURCE_MAX)
 
     _received = field_validator("receivedAt", mode="before")(

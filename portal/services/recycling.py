@@ -28,6 +28,7 @@ from portal.services.enums import (
     MAX_ATTEMPTS,
     PENDING,
     RESULT_ON_DNC,
+    result_codes,
 )
 from portal.services.errors import ValidationFailed
 from portal.services.feed._sql import begin_write, id_list_clause, is_postgres, run
@@ -157,11 +158,28 @@ def recycle_due(campaigns: list[Campaign], now: datetime) -> int:
     return total
 
 
+NON_EMPTY = {"type": "array", "minItems": 1}
+
+
 class RecycleIn(Schema):
     """A one-off recycle: these contact ids, or closed contacts with these results."""
 
+    # recycle_selection needs a non-empty ids or callResults
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: NON_EMPTY}}
+                for name in ("ids", "callResults")
+            ]
+        }
+    )
+
     ids: list[int] | None = Field(default=None, max_length=MAX_SELECTION)
-    callResults: list[int] | None = Field(default=None, max_length=40)
+    callResults: list[int] | None = Field(
+        default=None,
+        max_length=40,
+        json_schema_extra=lambda s: s["anyOf"][0]["items"].update(enum=result_codes()),
+    )
 
     _codes = field_validator("callResults")(
         lambda cls, v: None if v is None else _known_codes(v)

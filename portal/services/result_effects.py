@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask import current_app
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -36,6 +36,7 @@ from portal.services.enums import (
     COMPLETED,
     PENDING,
     call_result_name,
+    result_codes,
 )
 from portal.services.errors import ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
@@ -81,7 +82,7 @@ class Mapping:
 
 
 class EffectIn(Schema):
-    callResult: int
+    callResult: int = Field(json_schema_extra={"enum": result_codes()})
     effect: Effect
     listId: int | None = None
 

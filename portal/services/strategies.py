@@ -58,13 +58,30 @@ class StrategyNameIn(Schema):
     maxAttempts: int | None = Field(default=None, ge=1, le=MAX_ATTEMPTS_LIMIT)
 
 
+PHONE_CHOICES = ["1", "2", "3", "4", "5"]
+
+
+def _phone_schema(schema: dict) -> None:
+    """AttemptIn._phone: 1 to 5 as text or a number; empty means 1."""
+    choice = {"enum": [*PHONE_CHOICES, "", *map(int, PHONE_CHOICES)]}
+    if "anyOf" in schema:
+        schema["anyOf"] = [choice, {"type": "null"}]
+    else:
+        schema.pop("type", None)
+        schema.update(choice)
+
+
 class AttemptIn(Schema):
     csId: int
     name: str = Field(default="Attempt", min_length=1, max_length=MAX_TEXT)
-    phone: str = "1"
-    channel: int = 0
+    phone: str = Field(default="1", json_schema_extra=lambda s: _phone_schema(s))
+    channel: int = Field(default=0, json_schema_extra={"enum": sorted(CHANNELS)})
     attemptNumber: int | None = Field(default=None, ge=1, le=MAX_ATTEMPTS_LIMIT)
-    retryMap: list[RetryRuleIn] = Field(default_factory=list, max_length=200)
+    # one rule per call_result: uniqueItems states it for identical rules; two rules
+    # for one code with different delays are refused too (no JSON Schema keyword)
+    retryMap: list[RetryRuleIn] = Field(
+        default_factory=list, max_length=200, json_schema_extra={"uniqueItems": True}
+    )
 
     @field_validator("phone", mode="before")
     @classmethod
@@ -108,8 +125,10 @@ class AttemptUpdateIn(AttemptIn):
     csAttempt: int | None = None
     csId: int | None = None
     name: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
-    phone: str | None = None
-    channel: int | None = None
+    phone: str | None = Field(default=None, json_schema_extra=_phone_schema)
+    channel: int | None = Field(
+        default=None, json_schema_extra={"enum": [*sorted(CHANNELS), None]}
+    )
 
     @field_validator("phone", mode="before")
     @classmethod

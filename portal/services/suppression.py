@@ -35,6 +35,10 @@ from portal.services import phones
 
 QUERY_CHUNK = 5000
 MIN_YEAR, MAX_YEAR = 2000, 9998
+# For the OpenAPI document: the years parse_instant accepts (2000 to 9998).
+YEAR_PATTERN = r"^(2[0-9]{3}|[3-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
+INSTANT_SCHEMA = {"type": "string", "format": "date-time", "pattern": YEAR_PATTERN}
+# (parse_instant reads "" as not given: the fields add {"const": ""} beside it)
 VOICE, SMS = 0, 1
 
 

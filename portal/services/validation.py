@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic import ValidationError as PydanticError
 
 from portal.services.errors import ValidationFailed
@@ -39,6 +39,70 @@ class Schema(BaseModel):
             if isinstance(value, bool) and _takes_int(info.annotation):
                 data = {**data, name: str(value).lower()}
         return data
+
+
+def any_case(words) -> str:
+    """A JSON-schema pattern matching any of these words in any letter case."""
+    spelled = [
+        "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+        for word in words
+    ]
+    return "(" + "|".join(spelled) + ")"
+
+
+def words_pattern(words) -> str:
+    """One of the words, any case, spaces trimmed; empty means the default."""
+    return r"^\s*" + any_case(words) + r"?\s*$"
+
+
+def _phone_pattern() -> str:
+    """phones.clean_number's rule as a pattern: formatting characters anywhere, one
+    leading '+', '#' and '*' anywhere, and 3 to 20 digits (of any script)."""
+    from portal.services.phones import FORMATTING, MAX_DIGITS, MIN_DIGITS
+
+    fmt = "[" + "".join(re.escape(ch) for ch in FORMATTING) + "]*"
+    marks = "(?:[#*\uff03\uff0a]" + fmt + ")*"
+    digit = r"(?:\d" + fmt + marks + ")"
+    plus = "(?:[+\uff0b]" + fmt + ")?"
+    return f"^{fmt}{plus}{marks}{digit}{{{MIN_DIGITS},{MAX_DIGITS}}}$"
+
+
+def _phone_input(value: Any) -> Any:
+    """A phone number is text or a whole number: 1234.5 is not read as "12345"."""
+    if isinstance(value, float):
+        raise ValueError("must be text or a whole number")
+    return value
+
+
+def phone_schema(schema: dict) -> None:
+    """json_schema_extra of a phone number field: text by the number rule, or a
+    whole number of 3 to 20 digits."""
+    text: dict = {"type": "string", "pattern": _phone_pattern()}
+    options = schema.pop("anyOf", None) or [dict(schema)]
+    for option in options:
+        if "maxLength" in option:
+            text["maxLength"] = option["maxLength"]
+    nullable = any(o.get("type") == "null" for o in options)
+    for key in ("type", "maxLength", "minLength"):
+        schema.pop(key, None)
+    whole = {"type": "integer", "minimum": 100, "maximum": 10**20 - 1}
+    schema["anyOf"] = [text, whole] + ([{"type": "null"}] if nullable else [])
+
+
+def strip_null(schema: dict, names) -> None:
+    """For the OpenAPI document: these optional fields may be left out but not sent
+    as null (the service refuses null where the stored value must exist)."""
+    for name in names:
+        prop = schema.get("properties", {}).get(name)
+        if prop is None or "anyOf" not in prop:
+            continue
+        options = [o for o in prop["anyOf"] if o.get("type") != "null"]
+        prop.pop("default", None)
+        if len(options) == 1:
+            del prop["anyOf"]
+            prop.update(options[0])
+        else:
+            prop["anyOf"] = options
 
 
 def _takes_int(annotation: Any) -> bool:
@@ -230,3 +294,8 @@ def as_int(value: Any, field: str) -> int:
     if not -(2**31) < number < 2**31:
         raise ValidationFailed({field: "is out of range"})
     return number
+
+
+# A phone number field: refuses fractions (see _phone_input); the OpenAPI document
+# states the number rule (add json_schema_extra=phone_schema on the Field)
+PhoneText = Annotated[str, BeforeValidator(_phone_input)]

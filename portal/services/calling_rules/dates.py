@@ -58,6 +58,9 @@ def parse_restricted(items: Any) -> list[dict[str, str]]:
             item = {"date": item}
         if not isinstance(item, dict) or set(item) - {"name", "date", "from", "to"}:
             raise ValueError("each entry is a date or {name, date} or {name, from, to}")
+        for key in ("date", "from", "to"):
+            if key in item:
+                _parse_date(item[key])  # every date given is a date, used or not
         first = _parse_date(item.get("date") or item.get("from"))
         last = _parse_date(item.get("to") or item.get("date") or item.get("from"))
         if last < first:

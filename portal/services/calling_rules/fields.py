@@ -10,7 +10,11 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from portal.services.calling_rules.dates import parse_calendars, parse_restricted
+from portal.services.calling_rules.dates import (
+    MAX_ENTRIES,
+    parse_calendars,
+    parse_restricted,
+)
 from portal.services.calling_rules.policy import MAX_CAP_HOURS
 from portal.services.validation import Schema
 
@@ -25,13 +29,46 @@ class FrequencyCap(Schema):
     hours: int = Field(ge=1, le=MAX_CAP_HOURS)
 
 
+def _restricted_schema(schema: dict) -> None:
+    """parse_restricted's entries: a date, {name?, date} or {name?, from, to?}.
+    (A range's end before its start, or longer than MAX_RANGE_DAYS, is 406 too:
+    two fields together, which no JSON Schema keyword relates.)"""
+    day = {"type": "string", "format": "date"}
+    entry = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"name": {}, "date": day, "from": day, "to": day},
+    }
+    item = {
+        "anyOf": [
+            day,
+            {**entry, "required": ["date"]},
+            {**entry, "required": ["from"]},
+        ]
+    }
+    listed = {"type": "array", "items": item, "maxItems": MAX_ENTRIES}
+    schema["anyOf"] = [listed, {"type": "null"}]
+
+
+def _calendars_schema(schema: dict) -> None:
+    """check_calendar's shape: a country code, optionally -subdivision, any case.
+    Which codes exist is the holidays package's data (406 naming the code)."""
+    code = {"type": "string", "pattern": r"^\s*[A-Za-z]{2,3}(-[0-9A-Za-z]{1,6})?\s*$"}
+    listed = {"type": "array", "items": code, "maxItems": 50}
+    schema["anyOf"] = [listed, {"type": "null"}]
+
+
 class PolicyFields(Schema):
     """frequencyCap, minGapMinutes, restrictedDates, holidayCalendars."""
 
     frequencyCap: FrequencyCap | None = None
     minGapMinutes: int | None = Field(default=None, ge=0, le=MAX_GAP_MINUTES)
-    restrictedDates: list[Any] | None = None
-    holidayCalendars: list[Any] | None = None
+    restrictedDates: list[Any] | None = Field(
+        default=None, json_schema_extra=_restricted_schema
+    )
+    holidayCalendars: list[Any] | None = Field(
+        default=None, json_schema_extra=_calendars_schema
+    )
 
     @field_validator("restrictedDates")
     @classmethod

@@ -49,7 +49,7 @@ from portal.services.feed._sql import (
 )
 from portal.services.feed.plans import StrategyPlan, load_plans
 from portal.services.roles import WRITERS, require
-from portal.services.validation import Schema, parse
+from portal.services.validation import PhoneText, Schema, parse, phone_schema
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ class ResultIn(Schema):
                 {
                     "required": ["numberToCall", "campaignId"],
                     "properties": {
-                        "numberToCall": {"type": "string"},
+                        "numberToCall": {"type": ["string", "integer"]},
                         "campaignId": {"type": "integer"},
                     },
                 },
@@ -197,7 +197,9 @@ class ResultIn(Schema):
     )
 
     id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    numberToCall: str | None = Field(default=None, max_length=64)
+    numberToCall: PhoneText | None = Field(
+        default=None, max_length=64, json_schema_extra=phone_schema
+    )
     campaignId: int | None = Field(default=None, ge=1, le=MAX_ID)
     callResult: int = Field(json_schema_extra={"enum": result_codes()})
     raw: str | None = Field(default=None, max_length=RAW_MAX)

@@ -36,6 +36,7 @@ from portal.services.phones.replay import (
 )
 
 __all__ = [
+    "FORMATTING",
     "MAX_DIGITS",
     "MIN_DIGITS",
     "InvalidNumber",
@@ -62,6 +63,7 @@ _FORMATTING = (
     "()[]\uff08\uff09\uff3b\uff3d"  # brackets
     "/\uff0f"  # slashes
 )
+FORMATTING = _FORMATTING  # for the OpenAPI document (validation.phone_schema)
 _FORMAT_TABLE = {ord(ch): None for ch in _FORMATTING}
 _FORMAT_TABLE.update({0xFF0B: "+", 0xFF03: "#", 0xFF0A: "*"})  # full-width forms
 _ALLOWED = frozenset("0123456789+#*")

@@ -1,0 +1,217 @@
+"""The OpenAPI document states the rules the server enforces (issue #17, finding 11).
+
+Each case is a request the schemathesis CLI found refused with 406 although the
+document allowed it: now the document's schema refuses it too, and the server still
+answers 406. Each neighbour a client would rely on (a formatted number, a null
+where null is allowed, an empty optional query value) is allowed by both.
+"""
+
+from __future__ import annotations
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from portal.services import dnc, dnc_lists
+from tests.security.builders import new_campaign
+
+
+@pytest.fixture
+def document(client):
+    return client.get("/umm/openapi.json").get_json()
+
+
+def _rebase(schema):
+    if isinstance(schema, dict):
+        return {
+            k: "urn:doc" + v if k == "$ref" and v.startswith("#/") else _rebase(v)
+            for k, v in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_rebase(v) for v in schema]
+    return schema
+
+
+def allowed(document, schema, value) -> bool:
+    registry = Registry().with_resource("urn:doc", Resource.opaque(document))
+    validator = Draft202012Validator(
+        _rebase(schema),
+        registry=registry,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+    return validator.is_valid(value)
+
+
+def body_schema(document, method: str, path: str) -> dict:
+    op = document["paths"][path][method.lower()]
+    return op["requestBody"]["content"]["application/json"]["schema"]
+
+
+@pytest.fixture
+def records(admin):
+    campaign = new_campaign(admin)
+    named = dnc_lists.create_list(admin, {"name": "Rules list"})
+    entry = dnc.add_entry(admin, {"primaryNumber": "+14155550177"})
+    return {"campaign": campaign.id, "strategy": campaign.strategy_id}, named, entry
+
+
+def cases(ids, named, entry):
+    campaign, strategy = ids["campaign"], ids["strategy"]
+    return [
+        ("PUT", "/umm/ecm/campaign/update", {"id": campaign, "dialOrder": None}),
+        ("PUT", "/umm/ecm/campaign/update", {"id": campaign, "weekDays": None}),
+        ("PUT", "/umm/ecm/campaign/update", {"id": campaign, "dialOrder": "fast"}),
+        ("PUT", "/umm/ecm/campaign/update", {"id": campaign, "restrictedDates": [{}]}),
+        (
+            "PUT",
+            "/umm/ecm/campaign/update",
+            {"id": campaign, "holidayCalendars": ["US!"]},
+        ),
+        ("PUT", "/umm/ecm/dncList/update", {"id": named.id, "channel": None}),
+        ("PUT", "/umm/ecm/dncList/update", {"id": named.id, "name": None}),
+        ("PUT", "/umm/ecm/contact/update", {"id": entry.id, "primaryNumber": None}),
+        ("POST", "/umm/ecm/contact/save", {"primaryNumber": "00"}),
+        ("POST", "/umm/ecm/contact/save", {"primaryNumber": "12ab345"}),
+        ("POST", "/umm/ecm/contact/save", {"primaryNumber": "1" * 21}),
+        ("POST", "/umm/ecm/contact/save", {"primaryNumber": 1234.5}),
+        ("POST", "/umm/ecm/optOut", {"number": 0.0}),
+        (
+            "POST",
+            "/umm/ecm/privacy/erase",
+            {"number": "4155550100", "keepSuppressed": 0},
+        ),
+        (
+            "PUT",
+            "/umm/ecm/campaign/update",
+            {"id": campaign, "restrictedDates": [{"date": "2026-12-24", "to": {}}]},
+        ),
+        ("POST", "/umm/ecm/privacy/erase", {"number": "0" * 63}),
+        (
+            "POST",
+            "/umm/ecm/contact/save",
+            {"primaryNumber": "+14155550123", "expiresAt": "1999-06-01T00:00:00Z"},
+        ),
+        ("POST", "/umm/ecm/callStrategyAttempt/save", {"csId": strategy, "channel": 7}),
+        ("POST", "/umm/ecm/callStrategyAttempt/save", {"csId": strategy, "phone": 6}),
+        (
+            "POST",
+            "/umm/ecm/callStrategyAttempt/save",
+            {
+                "csId": strategy,
+                "retryMap": [{"call_result": 2, "attempt_number": 1}] * 2,
+            },
+        ),
+        ("PUT", "/umm/ecm/resultEffects/save", {"callResult": 0, "effect": "none"}),
+        ("POST", f"/umm/ecm/campaign/{campaign}/recycle", {"ids": []}),
+        ("POST", f"/umm/ecm/campaign/{campaign}/recycle", {"callResults": None}),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": campaign, "phone1": "4155550100", "duplicateScope": "x"},
+        ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": campaign, "phone1": "4155550100", "duplicateCallbacks": 1},
+        ),
+    ]
+
+
+def test_what_the_server_refuses_the_document_forbids(document, api, records):
+    for method, path, value in cases(*records):
+        rule = path.replace(str(records[0]["campaign"]), "{campaign_id}")
+        assert not allowed(document, body_schema(document, method, rule), value), (
+            f"the document allows {method} {path} {value}"
+        )
+        res = api.call(method, path, json=value)
+        assert res.status_code == 406, (method, path, value, res.get_json())
+
+
+def test_what_the_document_allows_the_server_accepts(document, api, records):
+    ids, named, entry = records
+    accepted = [
+        ("POST", "/umm/ecm/contact/save", {"primaryNumber": "+1 (415) 555-0142"}),
+        ("POST", "/umm/ecm/contact/save", {"primaryNumber": 4155550143}),
+        ("POST", "/umm/ecm/optOut", {"number": "415.555.0144", "receivedAt": ""}),
+        (
+            "POST",
+            "/umm/ecm/contact/save",
+            {"primaryNumber": "+14155550145", "expiresAt": ""},
+        ),
+        (
+            "PUT",
+            "/umm/ecm/campaign/update",
+            {"id": ids["campaign"], "dialOrder": " Due"},
+        ),
+        ("PUT", "/umm/ecm/dncList/update", {"id": named.id, "campaignId": None}),
+        (
+            "PUT",
+            "/umm/ecm/campaign/update",
+            {
+                "id": ids["campaign"],
+                "holidayCalendars": ["US-FL"],
+                "restrictedDates": [
+                    "2026-12-24",
+                    {"name": "Sale", "from": "2026-11-27", "to": "2026-11-28"},
+                ],
+            },
+        ),
+        ("PUT", "/umm/ecm/contact/update", {"id": entry.id, "expiresAt": None}),
+        (
+            "POST",
+            "/umm/ecm/callStrategyAttempt/save",
+            {"csId": ids["strategy"], "phone": "2", "channel": 1},
+        ),
+    ]
+    for method, path, value in accepted:
+        assert allowed(document, body_schema(document, method, path), value), value
+        res = api.call(method, path, json=value)
+        assert res.status_code == 200, (method, path, value, res.get_json())
+
+
+def test_ids_the_server_needs_are_required_parameters(document):
+    for path, name in [
+        ("/umm/ecm/dncList/delete", "id"),
+        ("/umm/ecm/dncList/entries/delete", "id"),
+        ("/umm/ecm/resultEffects/delete", "callResult"),
+    ]:
+        for op in document["paths"][path].values():
+            (param,) = [p for p in op["parameters"] if p["name"] == name]
+            assert param["required"] is True, path
+    for path in ("/umm/ecm/callStrategyAttempt/update",):
+        for op in document["paths"][path].values():
+            assert op["requestBody"]["required"] is True  # needs id or csAttempt
+
+
+def test_a_named_list_pages_in_the_ranges_paging_enforces(document, api, records):
+    named = records[1]
+    path = "/umm/ecm/dncList/{list_id}/entries"
+    params = {p["name"]: p for p in document["paths"][path]["get"]["parameters"]}
+    for name, refused in (("max", 0), ("size", 10_001)):
+        assert not allowed(document, params[name]["schema"], refused)
+        res = api.get(f"/umm/ecm/dncList/{named.id}/entries?{name}={refused}")
+        assert res.status_code == 406, res.get_json()
+
+
+def test_an_empty_opt_out_report_bound_is_allowed_and_read_as_absent(document, api):
+    (param,) = [
+        p
+        for p in document["paths"]["/umm/ecm/optOut/report"]["get"]["parameters"]
+        if p["name"] == "to"
+    ]
+    assert allowed(document, param["schema"], "")
+    assert not allowed(document, param["schema"], "1999-01-01T00:00:00Z")
+    assert api.get("/umm/ecm/optOut/report?to=").status_code == 200
+
+
+def test_upload_forms_send_a_non_empty_file_part(document):
+    for path in (
+        "/umm/ecm/contact/uploadCsv",
+        "/umm/ecm/callback/uploadBulkCaller",
+        "/umm/ecm/dncList/{list_id}/upload",
+    ):
+        form = document["paths"][path]["post"]["requestBody"]["content"]
+        schema = form["multipart/form-data"]["schema"]
+        assert "file" in schema["required"], path
+        assert schema["properties"]["file"]["format"] == "binary"
+        assert schema["properties"]["file"]["minLength"] == 1
