@@ -23,6 +23,8 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("contacts", schema=None) as batch_op:
-        batch_op.drop_column("region")
-        batch_op.drop_column("time_zone")
+    # a plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch operation would
+    # rebuild the table on SQLite and lose the expression index ix_contacts_shuffle,
+    # which the steering migration's downgrade then drops
+    op.drop_column("contacts", "region")
+    op.drop_column("contacts", "time_zone")
