@@ -270,19 +270,19 @@ def test_timeout_leaves_a_contact_whose_result_waits_in_the_inbox(admin):
     sweep runs: the contact keeps its dispatch, the result applies, its retry delay
     holds. The feed state machine found this with three workers ('retried before
     its delay': the result went stale and the contact was redialed at once)."""
-    retry = {"call_result": NO_ANSWER, "attempt_number": 1, "delay": 10}
+    retry = {"call_result": BUSY, "attempt_number": 1, "delay": 10}
     strategy = make_strategy(admin, [{"retryMap": [retry]}], max_attempts=3)
     campaign = make_campaign(admin, strategy, responseTimeout=60)
     answered, silent = add_contacts(campaign, 2)
     run_tick(T0, dialer=RecordingDialer())
     later = T0 + timedelta(minutes=5)  # both are past their response timeout
-    results.store_results([DialResult(answered, NO_ANSWER, "NA", None)], later)
+    results.store_results([DialResult(answered, BUSY, "BUSY", None)], later)
     db.session.expire_all()
     assert claims.return_timed_out([db.session.get(Campaign, campaign.id)], later) == 1
     assert _contact(answered).request_state == 1
     assert apply_inbox(later) == {"applied": 1, "stale": 0}
     c = _contact(answered)
-    assert (c.request_state, c.attempts_made, c.call_result) == (0, 1, NO_ANSWER)
+    assert (c.request_state, c.attempts_made, c.call_result) == (0, 1, BUSY)
     assert c.dial_time == later + timedelta(minutes=10)
     dialer = RecordingDialer()
     run_tick(later, dialer=dialer)

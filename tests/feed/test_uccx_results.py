@@ -97,8 +97,8 @@ def test_finished_rows_become_results_and_the_rest_wait(ctx, admin, hds):
             ],
         )
     adapter = SimpleNamespace(outcome_source=UccxDialingListReader(url))
-    counts = {"errors": []}
-    assert watermarks.pull_dialer_results(adapter, NOW, counts) == 3
+    errors: list[str] = []
+    assert watermarks.pull_dialer_results(adapter, NOW, errors) == 3
     assert inbox() == {
         a: (10, None),
         b: (8, None),
@@ -109,7 +109,7 @@ def test_finished_rows_become_results_and_the_rest_wait(ctx, admin, hds):
     )
     assert raw == "UCCX callstatus=5 callresult=15 dialinglistid=20781"
 
-    assert watermarks.pull_dialer_results(adapter, NOW, counts) == 3  # polled again
+    assert watermarks.pull_dialer_results(adapter, NOW, errors) == 3  # polled again
     applied = results.apply_inbox(NOW)
     assert applied["applied"] == 3 and applied["stale"] == 3  # each applied once
     db.session.expire_all()
@@ -120,7 +120,7 @@ def test_finished_rows_become_results_and_the_rest_wait(ctx, admin, hds):
     assert states[a] == (2, 10) and states[c] == (0, 14)
     assert states[d] == (1, 0) and states[e] == (1, 0)  # still dispatched
     assert db.session.get(Contact, c).callback_at == datetime(2026, 3, 5, 21, 30)
-    assert watermarks.pull_dialer_results(adapter, NOW, counts) == 0
+    assert watermarks.pull_dialer_results(adapter, NOW, errors) == 0
 
 
 def test_a_newer_import_of_the_same_account_is_the_one_read(ctx, admin, hds):
@@ -139,9 +139,9 @@ def test_an_unreachable_db_cra_is_a_feed_error_not_a_crash(ctx, admin, tmp_path)
     (a,) = dispatched(admin, 1)
     missing = f"sqlite:///{tmp_path / 'no-such-dir' / 'db_cra.sqlite3'}"
     adapter = SimpleNamespace(outcome_source=UccxDialingListReader(missing))
-    counts = {"errors": []}
-    assert watermarks.pull_dialer_results(adapter, NOW, counts) == 0
-    assert any("DialingList" in e for e in counts["errors"])
+    errors: list[str] = []
+    assert watermarks.pull_dialer_results(adapter, NOW, errors) == 0
+    assert any("DialingList" in e for e in errors)
 
 
 def test_the_uccx_dialer_reads_db_cra_when_the_url_is_set(hds):
