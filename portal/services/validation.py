@@ -70,6 +70,8 @@ def _phone_pattern() -> str:
 def _phone_input(value: Any) -> Any:
     """A phone number is text or a whole number: 1234.5 is not read as "12345"."""
     if isinstance(value, float):
+        if value.is_integer():  # JSON's 4155550100.0 is the whole number
+            return str(int(value))
         raise ValueError("must be text or a whole number")
     return value
 

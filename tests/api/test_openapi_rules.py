@@ -132,6 +132,7 @@ def test_what_the_document_allows_the_server_accepts(document, api, records):
     accepted = [
         ("POST", "/umm/ecm/contact/save", {"primaryNumber": "+1 (415) 555-0142"}),
         ("POST", "/umm/ecm/contact/save", {"primaryNumber": 4155550143}),
+        ("POST", "/umm/ecm/contact/save", {"primaryNumber": 4155550146.0}),
         ("POST", "/umm/ecm/optOut", {"number": "415.555.0144", "receivedAt": ""}),
         (
             "POST",

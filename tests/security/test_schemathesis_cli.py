@@ -152,9 +152,9 @@ def failures(report: Path) -> list[str]:
 
 @pytest.mark.xfail(
     strict=False,
-    reason="issue #17 open: no whole run at this budget has passed yet; the last "
-    "partial run (coverage phase, before commit 6b4470f) found 13 disagreements, "
-    "all of kinds that commit addresses; remove this mark once a run passes",
+    reason="issue #17 open: no whole run has passed yet; run 5 (598a8b8, stateful "
+    "phase) had 12 failures, among them a 503 (a cleaned number longer than the "
+    "varchar(32) column); see /work/notes/probe.md. Remove once a run passes",
 )
 def test_schemathesis_cli_checks_all_finds_nothing(server, tmp_path):
     url, password, env, log = server
