@@ -492,3 +492,12 @@ def test_upload_dnc_csv_seed_example(api, app):
 
 def test_bulk_uploads_are_post_only(api):
     assert api.get("/umm/ecm/callback/uploadBulkCaller").status_code == 405
+
+
+def test_a_number_longer_than_its_column_is_a_field_error_not_a_503(api):
+    """20 digits and a run of '#'/'*' once passed the digit rule and overflowed the
+    32-character column on PostgreSQL (schemathesis found the 503)."""
+    long_number = "+" + "1" * 20 + "#" * 12
+    res = api.post("/umm/ecm/contact/save", {"primaryNumber": long_number})
+    assert res.status_code == 406, res.get_data(as_text=True)
+    assert "primaryNumber" in res.get_data(as_text=True)

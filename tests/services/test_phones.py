@@ -116,6 +116,8 @@ def test_clean_number_strips_formatting(raw: str | int, cleaned: str) -> None:
         ("*#", "too short (min 3 digits)"),
         ("1" * 21, "too long (max 20 digits)"),
         ("+" + "1" * 21, "too long (max 20 digits)"),
+        ("+" + "1" * 20 + "#" * 10, "too long (max 30 characters)"),
+        ("*" * 12 + "1" * 19, "too long (max 30 characters)"),
         (12, "too short (min 3 digits)"),
         (-2125550123, "negative number"),
         (True, "not a phone number (boolean)"),
