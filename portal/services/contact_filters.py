@@ -315,7 +315,7 @@ def _zone(op: Op, value: Any) -> ColumnElement:
     by_length: dict[int, list[str]] = {}
     for prefix in prefixes:
         by_length.setdefault(len(prefix), []).append(prefix)
-    hit = or_(
+    by_number = or_(
         false(),
         *(
             func.substr(Contact.match_key, 1, n).in_(
@@ -324,6 +324,14 @@ def _zone(op: Op, value: Any) -> ColumnElement:
             for n, group in sorted(by_length.items())
         ),
     )
+    # a zone the integrator gave for the person (contact timeZone) wins, as in
+    # the calling rules; the number's prefix places everyone else
+    given = Contact.time_zone.is_not(None)
+    if op in NO_VALUE_OPS:
+        hit = or_(given, by_number)
+    else:
+        names = sorted({*value, *wanted})
+        hit = or_(and_(given, Contact.time_zone.in_(names)), and_(~given, by_number))
     return hit if op in (Op.IN, Op.NOT_EMPTY) else not_(hit)
 
 

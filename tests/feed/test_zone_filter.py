@@ -184,3 +184,21 @@ def test_prefix_sets_are_prefix_free_and_cover_each_number_once() -> None:
         )
     assert zone_prefixes.table_names("Asia/Kolkata") == ("Asia/Calcutta",)
     assert zone_prefixes.table_names("Europe/Paris") == ("Europe/Paris",)
+
+
+def test_a_zone_given_for_the_person_wins_over_the_numbers(admin, campaign):
+    """A contact's own timeZone (issue #12) places it, as in the calling rules; the
+    number's prefix places those without one."""
+    ids = _add(campaign, [NUMBERS["new_york"], NUMBERS["london"], NUMBERS["unplaced"]])
+    db.session.execute(
+        update(Contact)
+        .where(Contact.id.in_(ids[:1] + ids[2:]))
+        .values(time_zone="America/Chicago")
+    )
+    db.session.commit()
+    chicago = {NUMBERS["new_york"], NUMBERS["unplaced"]}
+    assert _kept(admin, campaign, "in", ["America/Chicago"]) == chicago
+    assert _kept(admin, campaign, "in", ["America/New_York"]) == set()
+    assert _kept(admin, campaign, "not_in", ["America/Chicago"]) == {NUMBERS["london"]}
+    assert _kept(admin, campaign, "not_empty") == {*chicago, NUMBERS["london"]}
+    assert _kept(admin, campaign, "empty") == set()
