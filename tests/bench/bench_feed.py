@@ -171,7 +171,7 @@ def interleaved_ticks(app, pairs: int, now, dialer, run_tick) -> int:
             t = time.perf_counter()
             counts = run_tick(now + timedelta(seconds=n), dialer=dialer)
             times[on].append(time.perf_counter() - t)
-            assert counts["dispatched"] == CAMPAIGNS * BATCH, counts
+            assert counts.dispatched == CAMPAIGNS * BATCH, counts
             n += 1
     app.config["ECM_CALLING_RULES"] = rules_on
     off, on = statistics.median(times[False]), statistics.median(times[True])

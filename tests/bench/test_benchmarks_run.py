@@ -33,7 +33,7 @@ TINY: dict[str, list[str]] = {
         "--url", bench_url("bench_contacts_page"),
     ],
     "bench_feed.py": [
-        "--contacts", "50000", "--interleave", "1", "--url", bench_url("bench_feed"),
+        "--contacts", "100000", "--interleave", "1", "--url", bench_url("bench_feed"),
     ],
     "bench_uploads.py": [
         "--rows", "3000", "--dnc-rows", "1000", "--request-mb", "1",
