@@ -51,6 +51,7 @@ from portal.models import (
 )
 from portal.services import dnc, dnc_lists, optouts, phones
 from portal.services.dialers import DialResult
+from portal.services.enums import CISCO_NOT_DIALED
 from portal.services.errors import ValidationFailed
 from portal.services.feed import contact_eligibility, run_tick
 from portal.services.feed.results import store_results
@@ -242,6 +243,7 @@ def machine_for(world):
             self.earliest: dict[int, datetime] = {}
             self.closed: set[int] = set()
             self.pending_results: dict[int, int] = {}
+            self.uncounted: dict[int, int] = {}  # Cisco-uncounted results so far
             # match key -> [(channels, until or None, campaign or None)] suppressing it;
             # a campaign's named list holds that campaign's contacts only, as
             # services/suppression.hits scopes it (global lists have no campaign)
@@ -342,7 +344,7 @@ def machine_for(world):
             # results applied this tick: derive the earliest next dial ourselves
             for cid, code in queued.items():
                 attempt = state[cid][1]
-                made = state[cid][2]
+                made = state[cid][2] - self._gives_back(cid, code)
                 if code in (10, 100):
                     self.closed.add(cid)
                 elif code == 3:  # default effect: rule the number out, try the next
@@ -435,6 +437,14 @@ def machine_for(world):
         @rule(data=st.data())
         def result(self, data) -> None:
             self._draw_results(data)
+
+        def _gives_back(self, cid: int, code: int) -> int:
+            """1 when Cisco's table leaves this result uncounted (allowance left)."""
+            if code not in CISCO_NOT_DIALED:
+                return 0
+            used = self.uncounted.get(cid, 0)
+            self.uncounted[cid] = used + 1
+            return 1 if used < MAX_ATTEMPTS else 0
 
         def _draw_results(self, data) -> None:
             # The draws have one shape whatever the database holds: which contacts
@@ -567,7 +577,12 @@ def machine_for(world):
                         ContactAttempt.contact_id == cid
                     )
                 ).all()
-                assert len(dials) <= contact.attempts_made
+                # Cisco's "Counted as Attempt? No" codes give the attempt back, up to
+                # maxAttempts of them (results.gives_attempt_back), so a contact is
+                # dialed at most twice its cap
+                free = min(sum(c in CISCO_NOT_DIALED for c in dials), MAX_ATTEMPTS)
+                assert len(dials) - free <= contact.attempts_made
+                assert len(dials) <= 2 * MAX_ATTEMPTS
                 if any(code in (10, 100) for code in dials):
                     assert contact.request_state == 2
 
