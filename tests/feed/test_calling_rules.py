@@ -269,3 +269,33 @@ def test_a_refused_batch_is_not_a_dial_and_old_dials_are_pruned(admin):
     dialer = RecordingDialer()
     run_tick(MON + timedelta(minutes=1), dialer=dialer)  # no gap: it was never dialed
     assert len(dialer.dispatched) == 1
+
+
+def test_a_numbers_zones_do_not_depend_on_which_number_was_looked_up_first():
+    """zones_of caches per table prefix only where every number under it shares its
+    zones; it had kept the first number's answer for its whole prefix, so a mobile
+    seen first gave later landlines its country's zones, or a landline gave mobiles
+    one zone (an Australian mobile called at 08:00 in Sydney is 06:00 in Perth)."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
+    from portal.services.calling_rules import zones
+
+    numbers = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                numbers.append(
+                    phonenumbers.format_number(example, PhoneNumberFormat.E164)
+                )
+
+    def answers(order):
+        zones._by_prefix.clear()
+        zones._nanp_zones.cache_clear()
+        zones._zones_of_number.cache_clear()
+        return {n: zones.zones_of(n, n, "US") for n in order}
+
+    assert answers(numbers) == answers(list(reversed(numbers)))
+    mobile = "+61412345678"
+    assert len(answers([mobile])[mobile]) > 1  # Australia's zones, not Sydney alone

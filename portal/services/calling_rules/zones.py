@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
 
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 from portal.services import phones
@@ -23,7 +24,7 @@ NANP_AREA = 5  # "+1" and the area code
 NANP_EXCHANGE = 8  # "+1", the area code and the exchange
 NANP_LENGTH = 12
 OTHER_PREFIX = 8
-_by_prefix: dict[str, tuple[str, ...]] = {}
+_by_prefix: dict[str, tuple[str, ...] | None] = {}
 _by_area: dict[str, tuple[str | None, RegionRule | None]] = {}
 
 
@@ -58,17 +59,42 @@ def zones_of(number: str, key: str, default_region: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=262144)
 def _nanp_zones(exchange: str, default_region: str) -> tuple[str, ...]:
-    return _zones_by_prefix(exchange + "0100", default_region)
+    # one number of the exchange answers for all of it (the table's NANP prefixes
+    # stop at the exchange); every NANP prefix differs from "1"'s country zones
+    return _lookup(exchange + "0100", default_region)
 
 
 def _zones_by_prefix(key: str, default_region: str) -> tuple[str, ...]:
     prefix = _matching_prefix(key[1:])
     if prefix is None:
         return _zones_of_number(key, default_region)
-    zones = _by_prefix.get(prefix)
-    if zones is None:
-        zones = _by_prefix[prefix] = _lookup(key, default_region)
-    return zones
+    if prefix not in _by_prefix:
+        _by_prefix[prefix] = _shared_zones(prefix)
+    zones = _by_prefix[prefix]
+    return _zones_of_number(key, default_region) if zones is None else zones
+
+
+def _shared_zones(prefix: str) -> tuple[str, ...] | None:
+    """The zones every number under this table prefix rings in, or None.
+
+    phonenumbers gives a geographic number its prefix's zones and any other
+    number (a mobile in most countries, toll-free, VoIP) its country's. Where the
+    two agree, the prefix decides for all its numbers; where they differ, only
+    the number's type does, so such numbers are looked up one by one (and never
+    take the answer of whichever number came first).
+    """
+    own = tuple(TIMEZONE_DATA[prefix])
+    country = next(
+        (cc for n in (1, 2, 3) if (cc := prefix[:n]) in COUNTRY_CODE_TO_REGION_CODE),
+        None,
+    )
+    if country is None:
+        return None
+    for n in range(len(country), 0, -1):
+        if country[:n] in TIMEZONE_DATA:
+            whole = tuple(TIMEZONE_DATA[country[:n]])
+            return own if set(whole) == set(own) else None
+    return None
 
 
 @lru_cache(maxsize=1)
