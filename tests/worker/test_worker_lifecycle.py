@@ -188,7 +188,16 @@ def test_two_schedulers_enqueue_each_period_once(app_factory, tmp_path, rq_redis
     schedulers = [spawn_flask(["scheduler"], env, log) for log in logs]
     started = time.monotonic()
     try:
-        time.sleep(6)  # the schedulers' own periods are what is counted here
+        # both loops running (their signal handlers installed), however long the
+        # app takes to start on a loaded machine; then their own periods count
+        wait_for(
+            lambda: all(
+                log.exists() and "feed-tick: " in log.read_text() for log in logs
+            ),
+            90,
+            "both schedulers running",
+        )
+        time.sleep(6)
     finally:
         for proc in schedulers:
             os.kill(proc.pid, signal.SIGTERM)
