@@ -299,3 +299,15 @@ def test_a_numbers_zones_do_not_depend_on_which_number_was_looked_up_first():
     assert answers(numbers) == answers(list(reversed(numbers)))
     mobile = "+61412345678"
     assert len(answers([mobile])[mobile]) > 1  # Australia's zones, not Sydney alone
+
+
+def test_a_prefix_every_number_shares_is_answered_from_the_cache():
+    """Germany rings in one zone whatever the number's type, so its prefix is
+    cached; Australia's 612 is not (its mobiles get all of Australia's zones)."""
+    from portal.services.calling_rules import zones
+
+    zones._by_prefix.clear()
+    assert zones.zones_of("+4930123456", "+4930123456", "US") == ("Europe/Berlin",)
+    assert zones._by_prefix["49"] == ("Europe/Berlin",)
+    zones.zones_of("+61298765432", "+61298765432", "US")
+    assert zones._by_prefix["612"] is None

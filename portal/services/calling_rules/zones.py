@@ -85,7 +85,7 @@ def _shared_zones(prefix: str) -> tuple[str, ...] | None:
     """
     own = tuple(TIMEZONE_DATA[prefix])
     country = next(
-        (cc for n in (1, 2, 3) if (cc := prefix[:n]) in COUNTRY_CODE_TO_REGION_CODE),
+        (cc for n in (1, 2, 3) if int(cc := prefix[:n]) in COUNTRY_CODE_TO_REGION_CODE),
         None,
     )
     if country is None:
