@@ -84,22 +84,29 @@ def backends_of(scenario: Scenario, host: str) -> int:
     return int(count)
 
 
-def describe_held(scenario: Scenario, held: list[tuple]) -> str:
-    """What the database holds for the held contacts, and the feed's last tick."""
+def describe_held(
+    scenario: Scenario, held: list[tuple], only: set[int] | None = None
+) -> str:
+    """What the database holds for the held contacts (or those of them in `only`),
+    their numbers' abandoned-call lockouts, and the feed's last tick."""
     if not held:
         return "no batch was held"
+    ids = sorted(only) if only else [r[2] for r in held]
     rows = scenario.sql(
         "SELECT c.id, c.campaign_id, c.request_state, c.request_time, c.dial_time,"
-        " c.attempts_made, k.status, k.enabled FROM contacts c"
+        " c.attempts_made, k.status, k.enabled, c.phone1 FROM contacts c"
         " JOIN campaigns k ON k.id = c.campaign_id WHERE c.id = ANY(:ids)"
         " ORDER BY c.id LIMIT 5",
-        ids=[r[2] for r in held],
+        ids=ids,
     )
+    locks = scenario.sql("SELECT count(*) FROM number_lockouts")
     beat = scenario.sql("SELECT at, detail FROM feed_heartbeats")
     return (
-        f"held at {held[0][4]} ({len(held)} contacts); first held contacts "
+        f"held at {held[0][4]} ({len(held)} contacts); "
+        f"{'those' if only else 'first'} held contacts "
         "(id, campaign, state, requestTime, dialTime, attempts, campaign status,"
-        f" enabled): {rows}; feed heartbeat: {beat}"
+        f" enabled, phone1): {rows}; number lockouts: {locks};"
+        f" feed heartbeat: {beat}"
     )
 
 

@@ -111,7 +111,7 @@ def write_csv(path: Path, rows: int, bad_every: int) -> int:
                 phone = "not-a-number"
                 bad += 1
             else:
-                phone = drama_number(i)
+                phone = upload_number(i)
             out.write(f"{phone},,,,,acct-{i},segment-{i % 7},,,,,,,,,,,\n")
     return bad
 
@@ -457,7 +457,9 @@ class Scenario:
             lambda: (
                 f"{len(events.redialed_after(self, out.held, earliest))} of the"
                 " lost host's contacts were not dialed again: "
-                + events.describe_held(self, out.held)
+                + events.describe_held(
+                    self, out.held, events.redialed_after(self, out.held, earliest)
+                )
             ),
             every=0.5,
         )
@@ -510,6 +512,15 @@ def drama_number(i: int) -> str:
     """London's range Ofcom keeps for drama (020 7946 0xxx): no real person, and no
     regional calling-hours rule, so the campaign dials at any hour of the day."""
     return f"+442079460{i % 1000:03d}"
+
+
+def upload_number(i: int) -> str:
+    """Manchester's drama range (0161 496 0xxx) for the uploaded rows. Not London's:
+    an abandoned call (16) locks its number out for ECM_ABANDON_LOCKOUT_HOURS, and
+    were the upload dialing the dialing campaign's numbers, a lost host's contact
+    whose number the upload campaign had abandoned would rightly wait 72 hours
+    instead of being dialed again (CI, stop 19: 1 of 100 held contacts)."""
+    return f"+441614960{i % 1000:03d}"
 
 
 def seed_campaigns(sizes: Sizes) -> list[int]:
