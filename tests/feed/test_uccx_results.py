@@ -17,7 +17,13 @@ from types import SimpleNamespace
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import CallResultInbox, CiscoCampaign, Contact, utcnow
+from portal.models import (
+    CallResultInbox,
+    CiscoCampaign,
+    Contact,
+    ContactAttempt,
+    utcnow,
+)
 from portal.services.dialers import build_dialer
 from portal.services.dialers.uccx_results import DIALING_LIST, UccxDialingListReader
 from portal.services.feed import results, watermarks
@@ -156,3 +162,55 @@ def test_the_uccx_dialer_reads_db_cra_when_the_url_is_set(hds):
     assert isinstance(dialer.outcome_source, UccxDialingListReader)
     del config["ECM_UCCX_RESULTS_URL"]
     assert build_dialer("uccx", {}, config).outcome_source is None
+
+
+def test_a_row_already_applied_is_not_applied_to_the_next_dispatch(ctx, admin, hds):
+    """Re-dispatched within the second of its closed row, before UCCX has imported
+    the new one: the old row still looks like this dispatch's (createdatetime is
+    whole seconds), but its dialinglistid is in the contact's attempt history."""
+    url, engine = hds
+    (a,) = dispatched(admin, 1)
+    first = SENT.replace(microsecond=200_000)
+    contact = db.session.get(Contact, a)
+    contact.request_time = first
+    db.session.commit()
+    with engine.begin() as conn:  # imported and closed busy within the second
+        conn.execute(
+            DIALING_LIST.insert(), [dialing_row(1, a, 3, 11, createdatetime=SENT)]
+        )
+    adapter = SimpleNamespace(outcome_source=UccxDialingListReader(url))
+    errors: list[str] = []
+    read_at = SENT.replace(microsecond=500_000)
+    assert watermarks.pull_dialer_results(adapter, read_at, errors) == 1
+    assert results.apply_inbox(read_at)["applied"] == 1
+    # the strategy's retry is due at once; the feed dispatches the contact again
+    again = SENT.replace(microsecond=800_000)
+    db.session.expire_all()
+    contact = db.session.get(Contact, a)
+    contact.request_state, contact.request_time = 1, again
+    contact.attempts_made += 1
+    db.session.commit()
+
+    assert watermarks.pull_dialer_results(adapter, again, errors) == 0
+    assert watermarks.pull_dialer_results(adapter, NOW, errors) == 0
+    assert results.apply_inbox(NOW) == {"applied": 0, "stale": 0}
+    db.session.expire_all()
+    assert db.session.get(Contact, a).request_state == 1  # waits for its own row
+
+    with engine.begin() as conn:  # UCCX imports the new dispatch and closes it
+        conn.execute(
+            DIALING_LIST.insert(), [dialing_row(2, a, 3, 1, createdatetime=SENT)]
+        )
+    assert watermarks.pull_dialer_results(adapter, NOW, errors) == 1
+    assert results.apply_inbox(NOW)["applied"] == 1
+    attempts = db.session.scalars(
+        select(ContactAttempt.raw_code)
+        .where(ContactAttempt.contact_id == a)
+        .order_by(ContactAttempt.id)
+    ).all()
+    assert attempts == [
+        "UCCX callstatus=3 callresult=11 dialinglistid=20780",
+        "UCCX callstatus=3 callresult=1 dialinglistid=20781",
+    ]
+    assert db.session.get(Contact, a).request_state == 2
+    assert errors == []

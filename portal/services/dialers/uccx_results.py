@@ -17,6 +17,14 @@ after the dispatch (every dispatch is a new import; an older row is an earlier
 attempt's). Only a row UCCX has finished with gives a result. A result applied
 twice, by two workers, is discarded by the inbox like any duplicate.
 
+``createdatetime`` is whole seconds, so "at or after the dispatch" is taken to the
+second: a contact dispatched again within the second of its previous row, before
+UCCX has imported the new one, still sees the old, closed row as its newest. The
+row's dialinglistid is therefore part of the result's raw text, which the feed
+keeps in the contact's attempt history (``contact_attempts.raw_code``); the feed
+hands those back (``applied``) and a row already applied to the contact is never
+applied again - the contact waits for its new row instead.
+
 The connection is any SQLAlchemy URL (``ECM_UCCX_RESULTS_URL``): db_cra is an
 Informix database on the UCCX node, read with the historical-reporting user; the
 tests use a table of the same shape in PostgreSQL and SQLite. Same guide, "Database
@@ -28,7 +36,8 @@ are UTC, and the UCCX and ECM clocks must agree (NTP).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import (
@@ -111,10 +120,22 @@ UCCX_CALL_RESULTS: dict[int, int] = {
 # 13 "Callback Failed - this value is not written to the database". A closed
 # record with callresult 0 (never set) or an unlisted value maps to 2 (error).
 UNLISTED_AS = 2
+# A result's raw text, kept as the attempt's raw_code: the row it came from.
+RAW_PREFIX = "UCCX callstatus="
+RAW = RAW_PREFIX + "{status} callresult={result} dialinglistid={row}"
+_ROW_IN_RAW = re.compile(r"UCCX callstatus=\d+ callresult=\d+ dialinglistid=(\d+)")
+
+
+def dialinglistid_of(raw: str | None) -> int | None:
+    """The DialingList row an applied result's raw text names, if it names one."""
+    match = _ROW_IN_RAW.search(raw or "")
+    return int(match.group(1)) if match else None
 
 
 class UccxDialingListReader:
     """Ask db_cra's DialingList how UCCX finished the contacts we dispatched."""
+
+    raw_prefix = RAW_PREFIX  # the attempt history the feed hands back (applied)
 
     def __init__(self, url: str) -> None:
         if not url:
@@ -122,9 +143,18 @@ class UccxDialingListReader:
         self.engine = engine_for(url)
 
     def final_results(
-        self, dispatched: Mapping[str, Mapping[int, datetime]]
+        self,
+        dispatched: Mapping[str, Mapping[int, datetime]],
+        applied: Mapping[int, Iterable[str | None]] | None = None,
     ) -> list[DialResult]:
-        """One result per dispatched contact whose newest row UCCX has finished."""
+        """One result per dispatched contact whose newest row UCCX has finished.
+
+        ``applied``: each contact's attempt history (raw codes); a row named there
+        was applied to the contact already and gives no result again."""
+        done = {
+            contact_id: {dialinglistid_of(raw) for raw in raws}
+            for contact_id, raws in (applied or {}).items()
+        }
         results: list[DialResult] = []
         for campaign_id, contacts in dispatched.items():
             if not str(campaign_id).strip().isdigit() or not contacts:
@@ -136,6 +166,8 @@ class UccxDialingListReader:
                 if account.isdigit() and int(account) in contacts:
                     newest[int(account)] = row
             for contact_id, row in newest.items():
+                if row.dialinglistid in done.get(contact_id, ()):
+                    continue  # applied already: this dispatch's row is not there yet
                 result = self._result(contact_id, row, contacts[contact_id])
                 if result is not None:
                     results.append(result)
@@ -178,9 +210,8 @@ class UccxDialingListReader:
         callback_local = None
         if row.callstatus == CALLBACK:
             code, callback_local = 14, row.callbackdatetime
-        raw = (
-            f"UCCX callstatus={row.callstatus} callresult={row.callresult} "
-            f"dialinglistid={row.dialinglistid}"
+        raw = RAW.format(
+            status=row.callstatus, result=row.callresult, row=row.dialinglistid
         )
         return DialResult(
             contact_id, code, raw, callback_local=callback_local, callback_zone="UTC"

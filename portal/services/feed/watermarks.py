@@ -50,8 +50,13 @@ def pull_dialer_results(adapter: Any, now: datetime, errors: list[str]) -> int:
     """
     outcomes = getattr(adapter, "outcome_source", None)
     if outcomes is not None:  # UCCX: db_cra's DialingList, no mark to keep
+        dispatched = dispatched_at_by_cisco_campaign(now)
+        history = applied_raw_codes(
+            [i for contacts in dispatched.values() for i in contacts],
+            getattr(outcomes, "raw_prefix", ""),
+        )
         try:
-            found = outcomes.final_results(dispatched_at_by_cisco_campaign(now))
+            found = outcomes.final_results(dispatched, history)
         except DialerUnavailable as exc:
             log.warning("feed: %s", exc)
             errors.append(f"results: {exc}")
@@ -91,6 +96,25 @@ def dispatched_at_by_cisco_campaign(until: datetime) -> dict[str, dict[int, date
     found: dict[str, dict[int, datetime]] = {}
     for contact_id, cisco_id, request_time in rows:
         found.setdefault(str(cisco_id).strip(), {})[int(contact_id)] = request_time
+    return found
+
+
+def applied_raw_codes(
+    contact_ids: list[int], prefix: str = "", chunk: int = 5000
+) -> dict[int, list[str]]:
+    """The raw codes of the results already applied to these contacts (their
+    attempt history), those containing ``prefix`` (no wildcards), per contact."""
+    found: dict[int, list[str]] = {}
+    ids = sorted(set(contact_ids))
+    for start in range(0, len(ids), chunk):
+        where, params = id_list_clause(ids[start : start + chunk], column="contact_id")
+        rows = run(
+            f"SELECT contact_id, raw_code FROM contact_attempts WHERE {where} "
+            "AND raw_code LIKE :prefix",
+            {**params, "prefix": f"%{prefix}%"},
+        ).all()
+        for contact_id, raw_code in rows:
+            found.setdefault(int(contact_id), []).append(raw_code)
     return found
 
 
