@@ -11,6 +11,8 @@ invalid. Sources (cited again beside each constant):
   Table" (CallResult Codes and Values, CallStatusZone Values, CallResults Table).
 - [UCCX-CC] UCCX Developer Guide, "Data Structure for Campaign Contacts", "Add
   Contacts to Campaign", "Get Campaign Contacts Import Status".
+- [UCCX-DB] Cisco Unified CCX Database Schema Guide, Release 12.5(1), chapter
+  "Database Schema", table "DialingList" (db_cra), and "Database Table Details".
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import re
 import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from werkzeug.wrappers import Request, Response
@@ -144,6 +147,27 @@ UCCX_HEADERS = frozenset(
         "dial time",
     }
 )
+# [UCCX-DB] DialingList.callstatus: "1 = Pending. The record is ready to be
+# dialed."; the final ones: "3 = Closed. The record is closed.", "4 = Callback.
+# The record is marked for a callback.", "5 = Max Calls. Maximum attempts have
+# been reached for this record (considered closed)."
+UCCX_PENDING = 1
+UCCX_FINAL_STATUSES = frozenset({3, 4, 5})
+# [UCCX-DB] DialingList.callresult values 1-18 ("1 = Voice" ... "18 = Customer
+# abandoned"); "13 = Callback Failed - this value is not written to the database".
+UCCX_CALL_RESULTS = frozenset(range(1, 19)) - {13}
+# [UCCX-DB] DialingList: accountnumber nvarchar(25,0), firstname and lastname
+# nvarchar(50,0), phone01-03 varchar(28,0). What the Admin API answers to a
+# longer value is not documented, so the fake notes it (``problems``) instead of
+# inventing an answer.
+UCCX_COLUMN_LENGTHS = {
+    "account number": 25,
+    "first name": 50,
+    "last name": 50,
+    "phone1": 28,
+    "phone2": 28,
+    "phone3": 28,
+}
 # [UCCX-CC] "Tomcat has a 3 MB size restriction".
 UCCX_MAX_BODY_BYTES = 3 * 1024 * 1024
 # [UCCX-CC] "Add Contacts to Campaign": HTTPS Success Code 200, 202; the success
@@ -508,7 +532,11 @@ class FakeUccx(FakeServer):
         username: str = "uccxadmin",
         password: str = "secret",
         campaigns: list[FakeCampaign] | None = None,
+        dialing_list=None,  # noqa: ANN001
     ) -> None:
+        """``dialing_list``: an engine holding db_cra's DialingList ([UCCX-DB],
+        ``dialers.uccx_results.DIALING_LIST``); each import then writes a row per
+        contact and ``dial`` closes it."""
         super().__init__()
         self.username = username
         self.password = password
@@ -521,8 +549,19 @@ class FakeUccx(FakeServer):
         self.bodies: list[ET.Element] = []
         self.fail_imports = 0  # the next N imports end with result FAILURE
         self.location = False  # name the status in a Location header
-        self.waiting: set[str] = set()  # imported, not dialed yet (see dial)
+        # imported, not dialed yet (see dial): account -> its DialingList row
+        self.waiting: dict[str, dict] = {}
         self.double_imports: list[str] = []
+        self.dialing_list = dialing_list
+        # UCCX imports in the background ([UCCX-CC]: "Add Contacts to Campaign"
+        # answers 202, "Get Campaign Contacts Import Status" reports the import's
+        # startTime and numContactsImported): with import_lag the rows of an
+        # accepted import reach DialingList only at the next dial(), after the
+        # POST has been answered
+        self.import_lag = False
+        self.problems: list[str] = []  # values too long for their DialingList column
+        self._unwritten: list[dict] = []
+        self._row_key = 0
         self._last_result: dict[str, str] = {}
 
     def authorized(self, request: Request) -> bool:
@@ -594,15 +633,7 @@ class FakeUccx(FakeServer):
             self.fail_imports -= 1 if failed else 0
             self._last_result[campaign.id] = "FAILURE" if failed else "SUCCESS"
             if not failed:
-                self.bodies.append(root)
-                self.imports.append(ImportedBatch(campaign.id, header, rows))
-                for row in rows:
-                    account = next(
-                        (v for k, v in row.items() if k.lower() == "account number"), ""
-                    )
-                    if account in self.waiting:
-                        self.double_imports.append(account)
-                    self.waiting.add(account)
+                self._accept(campaign, root, header, rows)
         body = UCCX_ADD_CONTACTS_RESPONSE.format(
             name=escape(campaign.name), base=self.url, id=campaign.id
         )
@@ -613,11 +644,72 @@ class FakeUccx(FakeServer):
             )
         return Response(body, status=202, content_type=XML, headers=headers)
 
-    def dial(self) -> list[str]:
-        """Dial every contact imported and not dialed yet; return their accounts."""
+    def _accept(self, campaign: FakeCampaign, root, header, rows) -> None:  # noqa: ANN001
+        """Keep an accepted import; with db_cra, write its DialingList rows."""
+        self.bodies.append(root)
+        self.imports.append(ImportedBatch(campaign.id, header, rows))
+        created = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        new = []
+        self.problems.extend(_uccx_too_long(rows))
+        for row in rows:
+            account = _uccx_field(row, "account number")
+            if account in self.waiting:
+                self.double_imports.append(account)
+            self._row_key += 1
+            self.waiting[account] = _dialing_list_row(
+                self._row_key, campaign.id, created, row
+            )
+            new.append(self.waiting[account])
+        if self.import_lag:
+            self._unwritten.extend(new)
+        else:
+            self._write_rows(new)
+
+    def _write_rows(self, rows: list[dict]) -> None:
+        if self.dialing_list is not None and rows:
+            from portal.services.dialers.uccx_results import DIALING_LIST
+
+            with self.dialing_list.begin() as conn:
+                conn.execute(DIALING_LIST.insert(), rows)
+
+    def dial(self, outcome_for=None) -> list[str]:  # noqa: ANN001
+        """Dial every contact imported and not dialed yet, once; return their
+        accounts. With db_cra, close each one's DialingList row with
+        ``outcome_for(account, phone)`` = (final callstatus, callresult)."""
         with self._lock:
-            accounts, self.waiting = sorted(self.waiting), set()
-        return accounts
+            waiting, self.waiting = self.waiting, {}
+            unwritten, self._unwritten = self._unwritten, []
+        self._write_rows(unwritten)
+        if waiting and outcome_for is not None and self.dialing_list is not None:
+            self._close_rows(waiting, outcome_for)
+        return sorted(waiting)
+
+    def _close_rows(self, waiting: dict[str, dict], outcome_for) -> None:  # noqa: ANN001
+        from sqlalchemy import bindparam
+
+        from portal.services.dialers.uccx_results import DIALING_LIST
+
+        closes = []
+        for account, row in sorted(waiting.items()):
+            status, result = outcome_for(account, row["phone01"])
+            if status not in UCCX_FINAL_STATUSES or result not in UCCX_CALL_RESULTS:
+                raise ValueError(f"not a final DialingList outcome: {status}, {result}")
+            closes.append(
+                {"key": row["dialinglistid"], "status": status, "result": result}
+            )
+        t = DIALING_LIST.c
+        close = (
+            DIALING_LIST.update()
+            .where(t.dialinglistid == bindparam("key"))
+            .values(
+                callstatus=bindparam("status"),
+                callresult=bindparam("result"),
+                lastnumberdialed=1,
+                callsmadetophone01=1,
+            )
+        )
+        with self.dialing_list.begin() as conn:
+            conn.execute(close, closes)
 
     def _status(self, campaign: FakeCampaign) -> Response:
         result = self._last_result.get(campaign.id, "SUCCESS")
@@ -628,3 +720,48 @@ class FakeUccx(FakeServer):
             key="success" if result == "SUCCESS" else "failure",
         )
         return Response(body, content_type=XML)
+
+
+def _uccx_field(row: dict[str, str], name: str) -> str:
+    """A csvdata value by its case-insensitive header ([UCCX-CC])."""
+    return next((v for k, v in row.items() if k.lower() == name), "")
+
+
+def _uccx_too_long(rows: list[dict[str, str]]) -> list[str]:
+    """The values longer than their DialingList column ([UCCX-DB])."""
+    return [
+        f"{name} {_uccx_field(row, name)!r} longer than {limit}"
+        for row in rows
+        for name, limit in UCCX_COLUMN_LENGTHS.items()
+        if len(_uccx_field(row, name)) > limit
+    ]
+
+
+def _dialing_list_row(
+    key: int, campaign_id: str, created: datetime, row: dict[str, str]
+) -> dict:
+    """A freshly imported contact as db_cra's DialingList holds it ([UCCX-DB]):
+    pending, no call made, no result yet (callresult 0, as the column is NOT
+    NULL and Cisco lists no value for "none"); createdatetime in UTC ("Database
+    Table Details") and, as "datetime year to second", whole seconds.
+    dialinglistid counts on from 20779, the CTI Protocol Developer Guide's
+    outbound example ("BADialedListID: 20779")."""
+    return {
+        "recordid": key,
+        "dialinglistid": 20779 + key,
+        "profileid": 1,
+        "campaignid": int(campaign_id),
+        "createdatetime": created,
+        "accountnumber": _uccx_field(row, "account number"),
+        "firstname": _uccx_field(row, "first name") or None,
+        "lastname": _uccx_field(row, "last name") or None,
+        "phone01": _uccx_field(row, "phone1"),
+        "phone02": _uccx_field(row, "phone2") or None,
+        "phone03": _uccx_field(row, "phone3") or None,
+        "gmtzonephone01": 0,
+        "dstphone01": 0,
+        "callstatus": UCCX_PENDING,
+        "callresult": 0,
+        "callsmadetophone01": 0,
+        "active": True,
+    }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,8 +30,9 @@ from portal.extensions import db
 from portal.models import Contact, ContactAttempt, User, utcnow
 from portal.services import preferences, users
 from portal.services.dialers.dialer_detail import DIALER_DETAIL
+from portal.services.dialers.uccx_results import DIALING_LIST
 from portal.services.enums import CISCO_NOT_DIALED
-from portal.services.feed import results, watermarks
+from portal.services.feed import watermarks
 from tests.conftest import base_config
 from tests.fakes.cisco import FakeUcce, FakeUccx
 from tests.fakes.outbound_import import FakeOutboundImport
@@ -41,6 +43,16 @@ CONTACTS = 500
 RESTART_AFTER = 200  # closed contacts before the first worker is killed
 DEADLINE_S = 240
 NOT_A_DIAL = 18  # agent rejected a preview: Cisco's CallResults table
+# How UCCX writes CiscoSide's outcomes into db_cra's DialingList (Cisco Unified CCX
+# Database Schema Guide 12.5(1), "DialingList"): (callstatus, callresult). The
+# campaign makes one attempt (FakeCampaign's maxDialAttempts 1, operations.md), so
+# an unanswered or busy record ends "5 = Max Calls", the others "3 = Closed".
+UCCX_OUTCOMES = {
+    10: (3, 1),  # "1 = Voice. Customer answered and was connected to agent."
+    9: (5, 11),  # "11 = Busy. Busy signal detected or marked busy by agent."
+    8: (5, 15),  # "15 = Customer's phone timed out ... Ring No Answer (RNA)"
+    NOT_A_DIAL: (3, 9),  # "9 = Skip/Reject. Agent skipped or rejected a preview call."
+}
 
 
 class CiscoSide:
@@ -236,29 +248,66 @@ def test_file_drop_500_contacts_to_closure_across_a_worker_restart(
         check_every_dial_applied_once(cisco, ids)
 
 
+@pytest.mark.parametrize("import_lag", [False, True], ids=["import", "lagged"])
 def test_uccx_500_contacts_to_closure_across_a_worker_restart(
-    app_factory, backend, tmp_path
+    app_factory, backend, tmp_path, hds, import_lag
 ):
+    """Results only through db_cra's DialingList. "lagged": UCCX writes an
+    import's rows after answering the POST, so a contact dispatched again within
+    the second of its closed row is read before its new row exists."""
+    url, engine = hds
     cisco = CiscoSide()
-    with FakeUccx() as fake:
+
+    def outcome(account: str, phone: str) -> tuple[int, int]:
+        return UCCX_OUTCOMES[cisco.result_for(account, phone)]
+
+    with FakeUccx(dialing_list=engine) as fake:
+        fake.import_lag = import_lag
         dialer = {
             "ECM_DIALER": "uccx",
             "ECM_UCCX_URL": fake.url,
             "ECM_UCCX_USER": fake.username,
             "ECM_UCCX_PASSWORD": fake.password,
+            "ECM_UCCX_RESULTS_URL": url,
         }
         app = app_factory(**dialer)
         with app.app_context():
             ids = setup_campaign("200")
-            admin = db.session.scalar(select(User).where(User.username == "admin"))
-
-            def play() -> None:
-                for account in fake.dial():
-                    code = cisco.result_for(account, None)
-                    results.receive_result(
-                        admin, {"id": int(account), "callResult": code}
-                    )
-
-            assert drive(tmp_path, worker_config(app, tmp_path, **dialer), play)
-            assert fake.double_imports == []
+            assert drive(
+                tmp_path,
+                worker_config(app, tmp_path, **dialer),
+                lambda: fake.dial(outcome),
+            )
+            assert fake.double_imports == [] and fake.problems == []
             check_every_dial_applied_once(cisco, ids)
+            check_dialing_list(engine, cisco, ids)
+
+
+def check_dialing_list(engine, cisco: CiscoSide, ids: list[int]) -> None:  # noqa: ANN001
+    """One DialingList row per dial, each closed, and each applied once, to its
+    own contact, with its own outcome: the attempts name exactly UCCX's rows."""
+    t = DIALING_LIST.c
+    with engine.connect() as conn:
+        written = {
+            row.dialinglistid: row
+            for row in conn.execute(
+                select(t.dialinglistid, t.accountnumber, t.callstatus, t.callresult)
+            )
+        }
+    assert Counter(row.accountnumber for row in written.values()) == cisco.dials
+    db.session.expire_all()
+    attempts = db.session.execute(
+        select(
+            ContactAttempt.contact_id,
+            ContactAttempt.call_result,
+            ContactAttempt.raw_code,
+        ).where(ContactAttempt.contact_id.in_(ids))
+    ).all()
+    applied = Counter(
+        int(re.search(r"dialinglistid=(\d+)", a.raw_code).group(1)) for a in attempts
+    )
+    assert applied.keys() == written.keys() and set(applied.values()) == {1}
+    for a in attempts:
+        row = written[int(re.search(r"dialinglistid=(\d+)", a.raw_code).group(1))]
+        assert row.accountnumber == str(a.contact_id)
+        assert (row.callstatus, row.callresult) == UCCX_OUTCOMES[a.call_result]
