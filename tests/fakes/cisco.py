@@ -22,6 +22,7 @@ import csv
 import io
 import re
 import threading
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -555,12 +556,12 @@ class FakeUccx(FakeServer):
         self.dialing_list = dialing_list
         # UCCX imports in the background ([UCCX-CC]: "Add Contacts to Campaign"
         # answers 202, "Get Campaign Contacts Import Status" reports the import's
-        # startTime and numContactsImported): with import_lag the rows of an
-        # accepted import reach DialingList only at the next dial(), after the
-        # POST has been answered
-        self.import_lag = False
+        # startTime and numContactsImported): with import_lag (seconds) the rows
+        # of an accepted import reach DialingList that long after the POST has
+        # been answered, at the first dial() after it; only then are they dialed
+        self.import_lag = 0.0
         self.problems: list[str] = []  # values too long for their DialingList column
-        self._unwritten: list[dict] = []
+        self._unwritten: list[tuple[float, dict]] = []  # (accepted at, row)
         self._row_key = 0
         self._last_result: dict[str, str] = {}
 
@@ -661,9 +662,22 @@ class FakeUccx(FakeServer):
             )
             new.append(self.waiting[account])
         if self.import_lag:
-            self._unwritten.extend(new)
+            self._unwritten.extend((time.monotonic(), row) for row in new)
         else:
             self._write_rows(new)
+
+    def _imported_rows(self) -> list[dict]:
+        """The rows of imports accepted at least import_lag seconds ago, not
+        written yet (taken off the list)."""
+        now = time.monotonic()
+        due = [row for at, row in self._unwritten if now - at >= self.import_lag]
+        self._unwritten = [
+            (at, row) for at, row in self._unwritten if now - at < self.import_lag
+        ]
+        created = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        for row in due:  # the record is created when the import writes it
+            row["createdatetime"] = created
+        return due
 
     def _write_rows(self, rows: list[dict]) -> None:
         if self.dialing_list is not None and rows:
@@ -673,13 +687,19 @@ class FakeUccx(FakeServer):
                 conn.execute(DIALING_LIST.insert(), rows)
 
     def dial(self, outcome_for=None) -> list[str]:  # noqa: ANN001
-        """Dial every contact imported and not dialed yet, once; return their
-        accounts. With db_cra, close each one's DialingList row with
+        """Dial every contact imported (its row written) and not dialed yet, once;
+        return their accounts. With db_cra, close each one's DialingList row with
         ``outcome_for(account, phone)`` = (final callstatus, callresult)."""
         with self._lock:
-            waiting, self.waiting = self.waiting, {}
-            unwritten, self._unwritten = self._unwritten, []
-        self._write_rows(unwritten)
+            self._write_rows(self._imported_rows())
+            unwritten = {row["dialinglistid"] for _, row in self._unwritten}
+            waiting = {
+                account: row
+                for account, row in self.waiting.items()
+                if row["dialinglistid"] not in unwritten
+            }
+            for account in waiting:
+                del self.waiting[account]
         if waiting and outcome_for is not None and self.dialing_list is not None:
             self._close_rows(waiting, outcome_for)
         return sorted(waiting)
