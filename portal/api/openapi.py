@@ -7,6 +7,7 @@ import re
 from flask import jsonify
 
 from portal.api.core import ENDPOINTS, Endpoint, bp
+from portal.services.validation import NUL_FREE
 
 ERROR = {
     "type": "object",
@@ -62,7 +63,7 @@ def _numbers_for_strings(node):
                     option["type"] = ["string", "number"]
                 if option.get("type") in ("string", ["string", "number"]):
                     # reject_unstorable_text: no NUL in any text
-                    option.setdefault("pattern", "^[^\\u0000]*$")
+                    option.setdefault("pattern", NUL_FREE)
         for value in node.values():
             if isinstance(value, (dict, list)):
                 _numbers_for_strings(value)

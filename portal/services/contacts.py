@@ -38,10 +38,13 @@ from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.validation import (
     MAX_TEXT,
+    PhoneText,
     Schema,
     as_int,
+    optional_phone_schema,
     parse,
     parse_dial_time,
+    phone_schema,
     words_pattern,
 )
 
@@ -62,11 +65,20 @@ def check_duplicate_scope(value: Any) -> str:
 class ContactIn(Schema):
     campaignId: int
     crmCampaignId: str | None = Field(default=None, max_length=MAX_TEXT)
-    phone1: str | None = Field(default=None, max_length=64)
-    phone2: str | None = Field(default=None, max_length=64)
-    phone3: str | None = Field(default=None, max_length=64)
-    phone4: str | None = Field(default=None, max_length=64)
-    phone5: str | None = Field(default=None, max_length=64)
+    # validate_contact_fields requires phone1 (every adapter); the API states it
+    phone1: PhoneText = Field(max_length=64, json_schema_extra=phone_schema)
+    phone2: PhoneText | None = Field(
+        default=None, max_length=64, json_schema_extra=optional_phone_schema
+    )
+    phone3: PhoneText | None = Field(
+        default=None, max_length=64, json_schema_extra=optional_phone_schema
+    )
+    phone4: PhoneText | None = Field(
+        default=None, max_length=64, json_schema_extra=optional_phone_schema
+    )
+    phone5: PhoneText | None = Field(
+        default=None, max_length=64, json_schema_extra=optional_phone_schema
+    )
     duplicateCallbacks: str = Field(
         default="allow", json_schema_extra={"pattern": words_pattern(("allow", "deny"))}
     )

@@ -18,6 +18,8 @@ HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 HHMM_PATTERN = r"^\s*([01][0-9]|2[0-3]):[0-5][0-9](:00)?\s*$"
 WEEK_DAYS_PATTERN = r"^[\s,]*[0-6]\s*(,[\s,]*[0-6]\s*)*[\s,]*$"
 MAX_TEXT = 255
+# reject_unstorable_text: no NUL in any text (the OpenAPI document's patterns)
+NUL_FREE = "^[^\\u0000]*$"
 MAX_BODY_ITEMS = 10_000
 
 
@@ -89,6 +91,13 @@ def phone_schema(schema: dict) -> None:
         schema.pop(key, None)
     whole = {"type": "integer", "minimum": 100, "maximum": 10**20 - 1}
     schema["anyOf"] = [text, whole] + ([{"type": "null"}] if nullable else [])
+
+
+def optional_phone_schema(schema: dict) -> None:
+    """json_schema_extra of an optional phone field where blank means "not given"
+    (validate_contact_fields skips None and "", and surrounding spaces are trimmed)."""
+    phone_schema(schema)
+    schema["anyOf"].append({"type": "string", "pattern": r"^\s*$"})
 
 
 def strip_null(schema: dict, names) -> None:
