@@ -26,6 +26,9 @@ ERROR_CODES = {
     "405": "Method not allowed",
     "406": "Validation failed",
     "413": "Too large",
+    # gunicorn's own refusals, in the same JSON shape (portal/http/gunicorn_errors.py)
+    "414": "Request line too long (gunicorn: over 4094 bytes)",
+    "431": "Request headers too large",
     "429": "Too many requests",
     "503": "Service unavailable",
 }
