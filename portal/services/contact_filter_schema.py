@@ -15,15 +15,13 @@ from zoneinfo import available_timezones
 
 import phonenumbers
 
-from portal.services.validation import MAX_TEXT, NUL_FREE, any_case
-
-_YEAR = r"(19[7-9]\d|[2-8]\d{3}|9000)"  # validation.DIAL_YEARS, 1970 to 9000
-# YYYY-MM-DD HH:MM[:SS] (T or a space; a trailing Z); days 01-28 are valid in
-# every month, so a generated date is never refused
-DIAL_TIME = (
-    rf"^\s*{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])[ T]([01]\d|2[0-3]):[0-5]\d"
-    r"(:[0-5]\d)?Z?\s*$"
+from portal.services.validation import (
+    DIAL_TIME_PATTERN,
+    MAX_TEXT,
+    NUL_FREE,
+    any_case,
 )
+
 WHOLE_TEXT = r"^\s*-?\d{1,9}\s*$"  # int(str(value).strip()), within 32 bits
 
 
@@ -59,7 +57,7 @@ def _values() -> dict[str, dict]:
             ]
         },
         "zone": {"type": "string", "pattern": _one_of_words(zones)},
-        "time": {"type": "string", "pattern": DIAL_TIME},
+        "time": {"type": "string", "pattern": DIAL_TIME_PATTERN},
     }
 
 

@@ -206,6 +206,8 @@ def _check_value(kind: str, op: Op, value: Any, where: str) -> Any:
 def _one_value(kind: str, value: Any, where: str) -> Any:
     if isinstance(value, (dict, list)) or value is None:
         raise ValueError(f"{where}: must be a single value")
+    if isinstance(value, float) and value.is_integer() and kind != "text":
+        value = int(value)  # JSON's 57.0 is the whole number 57
     text = str(value).strip()
     if kind in ("upload", "number"):
         if isinstance(value, bool) or not text.lstrip("-").isdigit():

@@ -22,8 +22,8 @@ from portal.models import (
     utcnow,
 )
 from portal.services import audit, campaigns, dnc, paging, phones
-from portal.services.calling_rules.regions import check_region
-from portal.services.calling_rules.zones import check_time_zone
+from portal.services.calling_rules.regions import check_region, region_pattern
+from portal.services.calling_rules.zones import check_time_zone, time_zone_pattern
 from portal.services.dialers.base import cisco_length_problem
 from portal.services.enums import (
     BLOCKED_DNC,
@@ -37,6 +37,7 @@ from portal.services.enums import (
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.validation import (
+    DIAL_TIME_PATTERN,
     MAX_TEXT,
     PhoneText,
     Schema,
@@ -60,6 +61,17 @@ def check_duplicate_scope(value: Any) -> str:
     if text not in DUPLICATE_SCOPES:
         raise ValueError("must be campaign or all")
     return text
+
+
+def _given_or_blank(schema: dict, pattern: str) -> None:
+    """An optional field validate_contact_fields checks when given: text by its rule,
+    or null or blank (not given)."""
+    schema.pop("anyOf", None)
+    schema["anyOf"] = [
+        {"type": "string", "pattern": pattern},
+        {"type": "string", "pattern": r"^\s*$"},
+        {"type": "null"},
+    ]
 
 
 class ContactIn(Schema):
@@ -96,14 +108,20 @@ class ContactIn(Schema):
         max_length=64,
         description="the person's IANA time zone (America/Chicago); the calling "
         "rules use it instead of the number's",
+        json_schema_extra=lambda s: _given_or_blank(s, time_zone_pattern()),
     )
     region: str | None = Field(
         default=None,
         max_length=10,
         description='the person\'s rule region, ISO 3166 ("US", "US-FL"); the '
         "calling rules use it instead of the number's",
+        json_schema_extra=lambda s: _given_or_blank(s, region_pattern()),
     )
-    dialTime: str | None = Field(default=None, max_length=40)
+    dialTime: str | None = Field(
+        default=None,
+        max_length=40,
+        json_schema_extra=lambda s: _given_or_blank(s, DIAL_TIME_PATTERN),
+    )
     businessParam1: str | None = Field(default=None, max_length=MAX_TEXT)
     businessParam2: str | None = Field(default=None, max_length=MAX_TEXT)
     businessParam3: str | None = Field(default=None, max_length=MAX_TEXT)

@@ -291,11 +291,14 @@ def delete_entry(actor: User, entry_id: Any) -> None:
 SCAN_BLOCK = 1 << 20
 
 
-def _refuse_nul_bytes(stream: IO[bytes]) -> None:
-    """Refuse the whole file before a row is stored if it has a NUL byte (no CSV text
-    file has one: binary, or UTF-16), so a refused file adds nothing, even though the
-    rows are committed in chunks."""
+def _refuse_unreadable_file(stream: IO[bytes]) -> None:
+    """Refuse the whole file before a row is stored if it is empty or has a NUL byte
+    (no CSV text file has one: binary, or UTF-16), so a refused file adds nothing,
+    even though the rows are committed in chunks."""
     start, line = stream.tell(), 1
+    if not stream.read(1):
+        raise ValidationFailed({"file": "is empty"}, "Empty file")
+    stream.seek(start)
     while block := stream.read(SCAN_BLOCK):
         at = block.find(b"\x00")
         if at >= 0:
@@ -352,7 +355,7 @@ def upload_entries(
     item = get_list(actor, list_id)
     if stream is None:
         raise ValidationFailed({"file": "is required"})
-    _refuse_nul_bytes(stream)
+    _refuse_unreadable_file(stream)
     region_code = dnc.region()
     counts: dict[str, Any] = {"added": 0, "updated": 0, "rejected": 0, "errors": []}
     batch: dict[str, dict[str, Any]] = {}

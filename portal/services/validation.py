@@ -282,6 +282,16 @@ def parse_dial_time(value: str) -> datetime:
 
 
 DIAL_YEARS = (1970, 9000)
+_DAY = (
+    r"((0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])"
+    r"|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+)
+# parse_dial_time's seed formats as a pattern, for the OpenAPI document: years
+# 1970-9000 (DIAL_YEARS), real days (Feb 29 left out), seconds optional, a trailing Z
+DIAL_TIME_PATTERN = (
+    r"^\s*(19[7-9]\d|[2-8]\d{3}|9000)-" + _DAY + r"[ T]([01]\d|2[0-3]):[0-5]\d"
+    r"(:[0-5]\d(\.\d{1,6})?)?Z?\s*$"
+)
 
 
 def _dial_time_in_range(value: datetime) -> datetime:

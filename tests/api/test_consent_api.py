@@ -168,7 +168,7 @@ def test_openapi_documents_the_new_names(api):
     assert "number" in schemas["EraseIn"]["properties"]
 
 
-def test_a_named_list_upload_with_a_nul_byte_is_refused_whole(api):
+def test_a_named_list_upload_that_is_empty_or_has_a_nul_byte_is_refused(api):
     """A NUL byte means the file is no CSV text file: a 406 naming the line, and the
     list keeps exactly what it had (no row of the refused file is added)."""
     lid = api.post("/umm/ecm/dncList/save", {"name": "NUL list"}).get_json()["id"]
@@ -196,3 +196,11 @@ def test_a_named_list_upload_with_a_nul_byte_is_refused_whole(api):
         assert body["fields"]["file"].startswith(f"line {line} contains a NUL byte")
         entries = api.get(f"/umm/ecm/dncList/{lid}/entries").get_json()
         assert [e["primaryNumber"] for e in entries] == ["+14155550110"]
+    res = api.client.post(
+        f"/umm/ecm/dncList/{lid}/upload",
+        data={"file": (io.BytesIO(b""), "empty.csv")},
+        headers={"Authorization": f"Bearer {api.token}"},
+        content_type="multipart/form-data",
+    )
+    assert res.status_code == 406, res.get_json()  # the document: minLength 1
+    assert res.get_json()["fields"] == {"file": "is empty"}

@@ -133,6 +133,27 @@ def cases(ids, named, entry):
             "/umm/ecm/callback/insertCallback",
             {"campaignId": campaign, "phone1": "4155550100", "phone2": "ab"},
         ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": campaign, "phone1": "4155550100", "dialTime": -2.3e-166},
+        ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": campaign, "phone1": "4155550100", "dialTime": "2030-02-30"},
+        ),
+        # timeZone and region: an IANA zone and an ISO 3166 code, not any text
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": campaign, "phone1": "4155550100", "timeZone": -3.5e16},
+        ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": campaign, "phone1": "4155550100", "region": "US-XX"},
+        ),
     ]
 
 
@@ -186,6 +207,27 @@ def test_what_the_document_allows_the_server_accepts(document, api, records):
             "POST",
             "/umm/ecm/callback/insertCallback",
             {"campaignId": ids["campaign"], "phone1": "(415) 555-0148", "phone3": None},
+        ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {
+                "campaignId": ids["campaign"],
+                "phone1": "4155550149",
+                "timeZone": " America/Chicago",
+                "region": "us-fl ",
+                "dialTime": "2030-12-31T09:30:00Z",
+            },
+        ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {
+                "campaignId": ids["campaign"],
+                "phone1": "4155550150",
+                "timeZone": "",
+                "region": None,
+            },
         ),
         (
             "POST",
@@ -276,8 +318,8 @@ ACCEPTED_FILTERS = [
     {"rules": [{"field": "zone", "op": "in", "value": ["Asia/Kolkata"]}]},
     {"rules": [{"field": "zone", "op": "not_empty", "value": None}]},
     {"rules": [{"field": "uploadId", "op": "empty"}]},
-    {"rules": [{"field": "uploadId", "op": "in", "value": ["12", -3]}]},
-    {"rules": [{"field": "prefix", "op": "in", "value": ["+4420", 1212]}]},
+    {"rules": [{"field": "uploadId", "op": "in", "value": ["12", -3, 57.0]}]},
+    {"rules": [{"field": "prefix", "op": "in", "value": ["+4420", 1212, 44.0]}]},
     {"rules": [{"field": "priority", "op": "lte", "value": " -5 "}]},
     {
         "rules": [
