@@ -57,7 +57,8 @@ DUPLICATE_SCOPES = ("campaign", "all")
 
 def check_duplicate_scope(value: Any) -> str:
     """duplicateScope: `campaign` (the default, ECM's rule) or `all` campaigns."""
-    text = "campaign" if value in (None, "") else str(value).strip().lower()
+    text = "" if value is None else str(value).strip().lower()
+    text = text or "campaign"  # blank is the default, as words_pattern states
     if text not in DUPLICATE_SCOPES:
         raise ValueError("must be campaign or all")
     return text
@@ -138,7 +139,7 @@ class ContactIn(Schema):
     @field_validator("duplicateCallbacks", mode="before")
     @classmethod
     def _policy(cls, v: Any) -> str:
-        text = "allow" if v in (None, "") else str(v).strip().lower()
+        text = ("" if v is None else str(v).strip().lower()) or "allow"  # blank
         if text not in ("allow", "deny"):
             raise ValueError("must be allow or deny")
         return text

@@ -217,6 +217,8 @@ def test_what_the_document_allows_the_server_accepts(document, api, records):
                 "timeZone": " America/Chicago",
                 "region": "us-fl ",
                 "dialTime": "2030-12-31T09:30:00Z",
+                "duplicateCallbacks": "\t\f ",  # blank: the default (allow)
+                "duplicateScope": " \n",
             },
         ),
         (
