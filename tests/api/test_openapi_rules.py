@@ -67,6 +67,16 @@ def cases(ids, named, entry):
         (
             "PUT",
             "/umm/ecm/campaign/update",
+            {"id": campaign, "restrictedDates": [{"name": {}, "date": "2026-12-24"}]},
+        ),
+        (
+            "PUT",
+            "/umm/ecm/campaign/update",
+            {"id": campaign, "restrictedDates": [{"name": True, "date": "2026-12-24"}]},
+        ),
+        (
+            "PUT",
+            "/umm/ecm/campaign/update",
             {"id": campaign, "holidayCalendars": ["US!"]},
         ),
         ("PUT", "/umm/ecm/dncList/update", {"id": named.id, "channel": None}),
@@ -194,6 +204,8 @@ def test_what_the_document_allows_the_server_accepts(document, api, records):
                 "restrictedDates": [
                     "2026-12-24",
                     {"name": "Sale", "from": "2026-11-27", "to": "2026-11-28"},
+                    {"name": 42, "date": "2026-12-31"},
+                    {"name": None, "date": "2026-12-30"},
                 ],
             },
         ),
