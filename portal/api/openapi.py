@@ -7,6 +7,7 @@ import re
 from flask import jsonify
 
 from portal.api.core import ENDPOINTS, Endpoint, bp
+from portal.services.validation import NUL_FREE
 
 ERROR = {
     "type": "object",
@@ -25,6 +26,9 @@ ERROR_CODES = {
     "405": "Method not allowed",
     "406": "Validation failed",
     "413": "Too large",
+    # gunicorn's own refusals, in the same JSON shape (portal/http/gunicorn_errors.py)
+    "414": "Request line too long (gunicorn: over 4094 bytes)",
+    "431": "Request headers too large",
     "429": "Too many requests",
     "503": "Service unavailable",
 }
@@ -62,7 +66,7 @@ def _numbers_for_strings(node):
                     option["type"] = ["string", "number"]
                 if option.get("type") in ("string", ["string", "number"]):
                     # reject_unstorable_text: no NUL in any text
-                    option.setdefault("pattern", "^[^\\u0000]*$")
+                    option.setdefault("pattern", NUL_FREE)
         for value in node.values():
             if isinstance(value, (dict, list)):
                 _numbers_for_strings(value)

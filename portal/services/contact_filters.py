@@ -129,10 +129,17 @@ class FilterRule(BaseModel):
     rules: list[FilterRule] | None = Field(default=None, max_length=MAX_RULES)
 
 
+def _state_rules(schema: dict) -> None:
+    """State each rule as _check_rule checks it (contact_filter_schema)."""
+    from portal.services.contact_filter_schema import state_filter_rules
+
+    state_filter_rules(schema)
+
+
 class ContactFilter(BaseModel):
     """A campaign's contact filter: all or any of its rules must hold."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_state_rules)
 
     match: Match = Match.ALL
     rules: list[FilterRule] = Field(default_factory=list, max_length=MAX_RULES)
@@ -181,6 +188,8 @@ def _check_rule(rule: FilterRule, where: str, depth: int) -> dict[str, Any]:
 
 def _check_value(kind: str, op: Op, value: Any, where: str) -> Any:
     if op in NO_VALUE_OPS:
+        if value is not None:
+            raise ValueError(f"{where}: {op.value} takes no value (leave it out)")
         return None
     if op in LIST_OPS:
         items = value if isinstance(value, list) else [value]
@@ -197,6 +206,8 @@ def _check_value(kind: str, op: Op, value: Any, where: str) -> Any:
 def _one_value(kind: str, value: Any, where: str) -> Any:
     if isinstance(value, (dict, list)) or value is None:
         raise ValueError(f"{where}: must be a single value")
+    if isinstance(value, float) and value.is_integer() and kind != "text":
+        value = int(value)  # JSON's 57.0 is the whole number 57
     text = str(value).strip()
     if kind in ("upload", "number"):
         if isinstance(value, bool) or not text.lstrip("-").isdigit():
@@ -398,6 +409,8 @@ def kept_counts(
 ) -> tuple[int, int, dict[str, Any] | None]:
     """(pending contacts the filter keeps, pending contacts, the normalised filter)."""
     require(actor, READERS)
+    if not isinstance(raw, dict):  # null is "no filter" on a campaign, not here
+        raise ValidationFailed({"body": "must be a JSON object (a contact filter)"})
     try:
         spec = parse_filter(raw)
     except ValueError as exc:

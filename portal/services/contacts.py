@@ -22,8 +22,8 @@ from portal.models import (
     utcnow,
 )
 from portal.services import audit, campaigns, dnc, paging, phones
-from portal.services.calling_rules.regions import check_region
-from portal.services.calling_rules.zones import check_time_zone
+from portal.services.calling_rules.regions import check_region, region_pattern
+from portal.services.calling_rules.zones import check_time_zone, time_zone_pattern
 from portal.services.dialers.base import cisco_length_problem
 from portal.services.enums import (
     BLOCKED_DNC,
@@ -37,11 +37,15 @@ from portal.services.enums import (
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.roles import READERS, WRITERS, require
 from portal.services.validation import (
+    DIAL_TIME_PATTERN,
     MAX_TEXT,
+    PhoneText,
     Schema,
     as_int,
+    optional_phone_schema,
     parse,
     parse_dial_time,
+    phone_schema,
     words_pattern,
 )
 
@@ -53,20 +57,41 @@ DUPLICATE_SCOPES = ("campaign", "all")
 
 def check_duplicate_scope(value: Any) -> str:
     """duplicateScope: `campaign` (the default, ECM's rule) or `all` campaigns."""
-    text = "campaign" if value in (None, "") else str(value).strip().lower()
+    text = "" if value is None else str(value).strip().lower()
+    text = text or "campaign"  # blank is the default, as words_pattern states
     if text not in DUPLICATE_SCOPES:
         raise ValueError("must be campaign or all")
     return text
 
 
+def _given_or_blank(schema: dict, pattern: str) -> None:
+    """An optional field validate_contact_fields checks when given: text by its rule,
+    or null or blank (not given)."""
+    schema.pop("anyOf", None)
+    schema["anyOf"] = [
+        {"type": "string", "pattern": pattern},
+        {"type": "string", "pattern": r"^\s*$"},
+        {"type": "null"},
+    ]
+
+
 class ContactIn(Schema):
     campaignId: int
     crmCampaignId: str | None = Field(default=None, max_length=MAX_TEXT)
-    phone1: str | None = Field(default=None, max_length=64)
-    phone2: str | None = Field(default=None, max_length=64)
-    phone3: str | None = Field(default=None, max_length=64)
-    phone4: str | None = Field(default=None, max_length=64)
-    phone5: str | None = Field(default=None, max_length=64)
+    # validate_contact_fields requires phone1 (every adapter); the API states it
+    phone1: PhoneText = Field(max_length=64, json_schema_extra=phone_schema)
+    phone2: PhoneText | None = Field(
+        default=None, max_length=64, json_schema_extra=optional_phone_schema
+    )
+    phone3: PhoneText | None = Field(
+        default=None, max_length=64, json_schema_extra=optional_phone_schema
+    )
+    phone4: PhoneText | None = Field(
+        default=None, max_length=64, json_schema_extra=optional_phone_schema
+    )
+    phone5: PhoneText | None = Field(
+        default=None, max_length=64, json_schema_extra=optional_phone_schema
+    )
     duplicateCallbacks: str = Field(
         default="allow", json_schema_extra={"pattern": words_pattern(("allow", "deny"))}
     )
@@ -84,14 +109,20 @@ class ContactIn(Schema):
         max_length=64,
         description="the person's IANA time zone (America/Chicago); the calling "
         "rules use it instead of the number's",
+        json_schema_extra=lambda s: _given_or_blank(s, time_zone_pattern()),
     )
     region: str | None = Field(
         default=None,
         max_length=10,
         description='the person\'s rule region, ISO 3166 ("US", "US-FL"); the '
         "calling rules use it instead of the number's",
+        json_schema_extra=lambda s: _given_or_blank(s, region_pattern()),
     )
-    dialTime: str | None = Field(default=None, max_length=40)
+    dialTime: str | None = Field(
+        default=None,
+        max_length=40,
+        json_schema_extra=lambda s: _given_or_blank(s, DIAL_TIME_PATTERN),
+    )
     businessParam1: str | None = Field(default=None, max_length=MAX_TEXT)
     businessParam2: str | None = Field(default=None, max_length=MAX_TEXT)
     businessParam3: str | None = Field(default=None, max_length=MAX_TEXT)
@@ -108,7 +139,7 @@ class ContactIn(Schema):
     @field_validator("duplicateCallbacks", mode="before")
     @classmethod
     def _policy(cls, v: Any) -> str:
-        text = "allow" if v in (None, "") else str(v).strip().lower()
+        text = ("" if v is None else str(v).strip().lower()) or "allow"  # blank
         if text not in ("allow", "deny"):
             raise ValueError("must be allow or deny")
         return text

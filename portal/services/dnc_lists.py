@@ -288,6 +288,32 @@ def delete_entry(actor: User, entry_id: Any) -> None:
 # -- bulk upload: number,name,expiresAt,reason,source by position ----------------------
 
 
+SCAN_BLOCK = 1 << 20
+
+
+def _refuse_unreadable_file(stream: IO[bytes]) -> None:
+    """Refuse the whole file before a row is stored if it is empty or has a NUL byte
+    (no CSV text file has one: binary, or UTF-16), so a refused file adds nothing,
+    even though the rows are committed in chunks."""
+    start, line = stream.tell(), 1
+    if not stream.read(1):
+        raise ValidationFailed({"file": "is empty"}, "Empty file")
+    stream.seek(start)
+    while block := stream.read(SCAN_BLOCK):
+        at = block.find(b"\x00")
+        if at >= 0:
+            line += block.count(b"\n", 0, at)
+            raise ValidationFailed(
+                {
+                    "file": f"line {line} contains a NUL byte, so it is not a CSV "
+                    "text file (binary, or UTF-16): save it as CSV UTF-8"
+                },
+                "Not a CSV file",
+            )
+        line += block.count(b"\n")
+    stream.seek(start)
+
+
 def _rows(stream: IO[bytes]) -> Iterator[tuple[int, list[str]]]:
     """Decoded CSV rows with their line numbers, streamed (a BOM and `;` are fine)."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
@@ -329,6 +355,7 @@ def upload_entries(
     item = get_list(actor, list_id)
     if stream is None:
         raise ValidationFailed({"file": "is required"})
+    _refuse_unreadable_file(stream)
     region_code = dnc.region()
     counts: dict[str, Any] = {"added": 0, "updated": 0, "rejected": 0, "errors": []}
     batch: dict[str, dict[str, Any]] = {}

@@ -18,6 +18,8 @@ HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 HHMM_PATTERN = r"^\s*([01][0-9]|2[0-3]):[0-5][0-9](:00)?\s*$"
 WEEK_DAYS_PATTERN = r"^[\s,]*[0-6]\s*(,[\s,]*[0-6]\s*)*[\s,]*$"
 MAX_TEXT = 255
+# reject_unstorable_text: no NUL in any text (the OpenAPI document's patterns)
+NUL_FREE = "^[^\\u0000]*$"
 MAX_BODY_ITEMS = 10_000
 
 
@@ -89,6 +91,13 @@ def phone_schema(schema: dict) -> None:
         schema.pop(key, None)
     whole = {"type": "integer", "minimum": 100, "maximum": 10**20 - 1}
     schema["anyOf"] = [text, whole] + ([{"type": "null"}] if nullable else [])
+
+
+def optional_phone_schema(schema: dict) -> None:
+    """json_schema_extra of an optional phone field where blank means "not given"
+    (validate_contact_fields skips None and "", and surrounding spaces are trimmed)."""
+    phone_schema(schema)
+    schema["anyOf"].append({"type": "string", "pattern": r"^\s*$"})
 
 
 def strip_null(schema: dict, names) -> None:
@@ -273,6 +282,16 @@ def parse_dial_time(value: str) -> datetime:
 
 
 DIAL_YEARS = (1970, 9000)
+_DAY = (
+    r"((0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])"
+    r"|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+)
+# parse_dial_time's seed formats as a pattern, for the OpenAPI document: years
+# 1970-9000 (DIAL_YEARS), real days (Feb 29 left out), seconds optional, a trailing Z
+DIAL_TIME_PATTERN = (
+    r"^\s*(19[7-9]\d|[2-8]\d{3}|9000)-" + _DAY + r"[ T]([01]\d|2[0-3]):[0-5]\d"
+    r"(:[0-5]\d(\.\d{1,6})?)?Z?\s*$"
+)
 
 
 def _dial_time_in_range(value: datetime) -> datetime:

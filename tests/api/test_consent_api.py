@@ -166,3 +166,41 @@ def test_openapi_documents_the_new_names(api):
     for name in ("CampaignCreate", "CampaignUpdate"):
         assert "maxAbandonRate" in schemas[name]["properties"], name
     assert "number" in schemas["EraseIn"]["properties"]
+
+
+def test_a_named_list_upload_that_is_empty_or_has_a_nul_byte_is_refused(api):
+    """A NUL byte means the file is no CSV text file: a 406 naming the line, and the
+    list keeps exactly what it had (no row of the refused file is added)."""
+    lid = api.post("/umm/ecm/dncList/save", {"name": "NUL list"}).get_json()["id"]
+    kept = api.post(
+        f"/umm/ecm/dncList/{lid}/entries/save", {"primaryNumber": "+14155550110"}
+    )
+    assert kept.status_code == 200
+    for content in (
+        b"+14155550111,Ann\n+14155550112,B\x00b\n+14155550113,Cy\n",
+        # past the first chunk of 5000 rows, which were already added to the session
+        b"".join(b"+1415556%04d,A\n" % n for n in range(6000)) + b"+1\x00\n",
+        b"\x00\x00+14155550115\n",
+    ):
+        res = api.client.post(
+            f"/umm/ecm/dncList/{lid}/upload",
+            data={"file": (io.BytesIO(content), "l.csv")},
+            headers={"Authorization": f"Bearer {api.token}"},
+            content_type="multipart/form-data",
+        )
+        assert res.status_code == 406, res.get_json()
+        body = res.get_json()
+        assert body["error"] == "not_acceptable"
+        assert body["message"] == "Not a CSV file"
+        line = content.count(b"\n", 0, content.index(b"\x00")) + 1
+        assert body["fields"]["file"].startswith(f"line {line} contains a NUL byte")
+        entries = api.get(f"/umm/ecm/dncList/{lid}/entries").get_json()
+        assert [e["primaryNumber"] for e in entries] == ["+14155550110"]
+    res = api.client.post(
+        f"/umm/ecm/dncList/{lid}/upload",
+        data={"file": (io.BytesIO(b""), "empty.csv")},
+        headers={"Authorization": f"Bearer {api.token}"},
+        content_type="multipart/form-data",
+    )
+    assert res.status_code == 406, res.get_json()  # the document: minLength 1
+    assert res.get_json()["fields"] == {"file": "is empty"}

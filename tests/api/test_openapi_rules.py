@@ -8,6 +8,8 @@ where null is allowed, an empty optional query value) is allowed by both.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -65,6 +67,16 @@ def cases(ids, named, entry):
         (
             "PUT",
             "/umm/ecm/campaign/update",
+            {"id": campaign, "restrictedDates": [{"name": {}, "date": "2026-12-24"}]},
+        ),
+        (
+            "PUT",
+            "/umm/ecm/campaign/update",
+            {"id": campaign, "restrictedDates": [{"name": True, "date": "2026-12-24"}]},
+        ),
+        (
+            "PUT",
+            "/umm/ecm/campaign/update",
             {"id": campaign, "holidayCalendars": ["US!"]},
         ),
         ("PUT", "/umm/ecm/dncList/update", {"id": named.id, "channel": None}),
@@ -114,6 +126,44 @@ def cases(ids, named, entry):
             "/umm/ecm/callback/insertCallback",
             {"campaignId": campaign, "phone1": "4155550100", "duplicateCallbacks": 1},
         ),
+        # phone1 is required (validate_contact_fields), as a number
+        ("POST", "/umm/ecm/callback/insertCallback", {"campaignId": campaign}),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": campaign, "phone1": " "},
+        ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": campaign, "phone1": None},
+        ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": campaign, "phone1": "4155550100", "phone2": "ab"},
+        ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": campaign, "phone1": "4155550100", "dialTime": -2.3e-166},
+        ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": campaign, "phone1": "4155550100", "dialTime": "2030-02-30"},
+        ),
+        # timeZone and region: an IANA zone and an ISO 3166 code, not any text
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": campaign, "phone1": "4155550100", "timeZone": -3.5e16},
+        ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": campaign, "phone1": "4155550100", "region": "US-XX"},
+        ),
     ]
 
 
@@ -154,10 +204,45 @@ def test_what_the_document_allows_the_server_accepts(document, api, records):
                 "restrictedDates": [
                     "2026-12-24",
                     {"name": "Sale", "from": "2026-11-27", "to": "2026-11-28"},
+                    {"name": 42, "date": "2026-12-31"},
+                    {"name": None, "date": "2026-12-30"},
                 ],
             },
         ),
         ("PUT", "/umm/ecm/contact/update", {"id": entry.id, "expiresAt": None}),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": ids["campaign"], "phone1": 4155550147, "phone2": " "},
+        ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {"campaignId": ids["campaign"], "phone1": "(415) 555-0148", "phone3": None},
+        ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {
+                "campaignId": ids["campaign"],
+                "phone1": "4155550149",
+                "timeZone": " America/Chicago",
+                "region": "us-fl ",
+                "dialTime": "2030-12-31T09:30:00Z",
+                "duplicateCallbacks": "\t\f ",  # blank: the default (allow)
+                "duplicateScope": " \n",
+            },
+        ),
+        (
+            "POST",
+            "/umm/ecm/callback/insertCallback",
+            {
+                "campaignId": ids["campaign"],
+                "phone1": "4155550150",
+                "timeZone": "",
+                "region": None,
+            },
+        ),
         (
             "POST",
             "/umm/ecm/callStrategyAttempt/save",
@@ -216,3 +301,75 @@ def test_upload_forms_send_a_non_empty_file_part(document):
         assert "file" in schema["required"], path
         assert schema["properties"]["file"]["format"] == "binary"
         assert schema["properties"]["file"]["minLength"] == 1
+
+
+PREVIEW = "/umm/ecm/campaign/{campaign_id}/filterPreview"
+REFUSED_FILTERS = [
+    None,  # a JSON null is no filter object
+    {"rules": [{}]},
+    {"rules": [{"field": "businessParam4", "op": "eq", "value": "x", "rules": []}]},
+    {"rules": [{"field": "businessParam4", "match": "any"}]},
+    {"rules": [{"field": "region", "op": "eq", "value": "GB"}]},
+    {"rules": [{"field": "region", "op": "in", "value": ["XX"]}]},
+    {"rules": [{"field": "zone", "op": "empty", "value": "x"}]},
+    {"rules": [{"field": "zone", "op": "in", "value": ["Mars/Base"]}]},
+    {"rules": [{"field": "priority", "op": "gte", "value": 1.5}]},
+    {"rules": [{"field": "priority", "op": "gte", "value": [1]}]},
+    {"rules": [{"field": "dialTime", "op": "between", "value": ["2026-12-01"]}]},
+    {"rules": [{"field": "dialTime", "op": "before", "value": "soon"}]},
+    {"rules": [{"field": "prefix", "op": "in", "value": []}]},
+    {"rules": [{"field": "businessParam1", "op": "eq", "value": "x" * 256}]},
+    {"rules": [{"match": "any", "op": "eq"}]},
+    {"rules": [{"rules": [{"rules": [{"rules": []}]}]}]},  # groups nest 3 deep at most
+]
+ACCEPTED_FILTERS = [
+    {},
+    {"match": "any", "rules": []},
+    {"rules": [{"field": "businessParam4", "op": "contains", "value": 7}]},
+    {"rules": [{"field": "businessParam2", "op": "in", "value": ["a", True, 1.5]}]},
+    {"rules": [{"field": "region", "op": "in", "value": [" gb", "US"]}]},
+    {"rules": [{"field": "region", "op": "not_in", "value": "ie"}]},
+    {"rules": [{"field": "zone", "op": "in", "value": ["Asia/Kolkata"]}]},
+    {"rules": [{"field": "zone", "op": "not_empty", "value": None}]},
+    {"rules": [{"field": "uploadId", "op": "empty"}]},
+    {"rules": [{"field": "uploadId", "op": "in", "value": ["12", -3, 57.0]}]},
+    {"rules": [{"field": "prefix", "op": "in", "value": ["+4420", 1212, 44.0]}]},
+    {"rules": [{"field": "priority", "op": "lte", "value": " -5 "}]},
+    {
+        "rules": [
+            {
+                "field": "dialTime",
+                "op": "between",
+                "value": ["2026-12-01 09:00", "2026-12-28T18:00:00Z"],
+            }
+        ]
+    },
+    {"rules": [{"match": "any", "rules": [{"rules": [], "match": None}]}]},
+    {"rules": [{"rules": [{"field": "region", "op": "in", "value": "GB"}]}]},
+]
+
+
+def _post_json(api, path: str, value):
+    """The value as the JSON body, null included (json=None sends no body)."""
+    return api.call(
+        "POST", path, data=json.dumps(value), content_type="application/json"
+    )
+
+
+def test_a_contact_filter_preview_is_refused_by_both_or_by_neither(
+    document, api, records
+):
+    schema = body_schema(document, "POST", PREVIEW)
+    path = PREVIEW.format(campaign_id=records[0]["campaign"])
+    for value in REFUSED_FILTERS:
+        assert not allowed(document, schema, value), value
+        res = _post_json(api, path, value)
+        assert res.status_code == 406, (value, res.get_json())
+        assert res.get_json()["error"] == "not_acceptable"
+    for value in ACCEPTED_FILTERS:
+        assert allowed(document, schema, value), value
+        res = _post_json(api, path, value)
+        assert res.status_code == 200, (value, res.get_json())
+    res = api.call("POST", path)
+    assert res.status_code == 200  # no body at all: no filter (the body is optional)
+    assert document["paths"][PREVIEW]["post"]["requestBody"]["required"] is False

@@ -3,6 +3,8 @@ callbacks, with the 406 shape for bad input (#14)."""
 
 from __future__ import annotations
 
+import json
+
 from tests.api.test_seed_endpoints import new_attempt, new_campaign, new_strategy
 
 
@@ -144,5 +146,15 @@ def test_filter_preview_counts_a_zone_and_openapi_names_it(api):
     )
     assert saved.status_code == 200 and saved.get_json()["contactFilter"]["rules"]
     doc = api.get("/umm/openapi.json").get_json()
-    rule = doc["components"]["schemas"]["FilterRule"]["properties"]
-    assert "zone" in rule["field"]["enum"] and "zone:" in rule["value"]["description"]
+    rule = doc["components"]["schemas"]["ContactFilter"]["properties"]["rules"]["items"]
+    assert "zone:" in rule["description"]
+    zone = [
+        o for o in rule["anyOf"] if "zone" in o["properties"]["field"].get("enum", [])
+    ]
+    assert {op for o in zone for op in o["properties"]["op"]["enum"]} == {
+        "in",
+        "not_in",
+        "empty",
+        "not_empty",
+    }
+    assert "America/Chicago" in json.dumps(zone)

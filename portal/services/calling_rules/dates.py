@@ -67,7 +67,10 @@ def parse_restricted(items: Any) -> list[dict[str, str]]:
             raise ValueError(f"{last} is before {first}")
         if (last - first).days >= MAX_RANGE_DAYS:
             raise ValueError(f"a range may span at most {MAX_RANGE_DAYS} days")
-        name = str(item.get("name") or "Restricted date")[:120]
+        name = item.get("name")
+        if isinstance(name, (bool, dict, list)):
+            raise ValueError("a restricted date's name is text")
+        name = str(name or "Restricted date")[:120]
         out.append(DateRange(name, first, last).as_dict())
     return out
 

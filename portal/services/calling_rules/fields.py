@@ -16,7 +16,7 @@ from portal.services.calling_rules.dates import (
     parse_restricted,
 )
 from portal.services.calling_rules.policy import MAX_CAP_HOURS
-from portal.services.validation import Schema
+from portal.services.validation import NUL_FREE, Schema
 
 MAX_CAP_COUNT = 1000
 MAX_GAP_MINUTES = 7 * 24 * 60
@@ -37,7 +37,12 @@ def _restricted_schema(schema: dict) -> None:
     entry = {
         "type": "object",
         "additionalProperties": False,
-        "properties": {"name": {}, "date": day, "from": day, "to": day},
+        "properties": {
+            "name": {"type": ["string", "number", "null"], "pattern": NUL_FREE},
+            "date": day,
+            "from": day,
+            "to": day,
+        },
     }
     item = {
         "anyOf": [

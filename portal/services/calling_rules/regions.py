@@ -135,6 +135,22 @@ def _subdivisions() -> dict[str, frozenset[str]]:
     }
 
 
+@lru_cache(maxsize=1)
+def region_pattern() -> str:
+    """check_region's rule as a JSON-schema pattern (any case, spaces trimmed)."""
+    from portal.services.validation import any_case
+
+    subdivisions = _subdivisions()
+    codes = []
+    for country in sorted(phonenumbers.SUPPORTED_REGIONS):
+        parts = sorted(
+            p for p in subdivisions.get(country, ()) if re.fullmatch("[A-Z0-9]{1,3}", p)
+        )
+        tail = f"(-{any_case(parts)})?" if parts else ""
+        codes.append(any_case([country]) + tail)
+    return r"^\s*(" + "|".join(codes) + r")\s*$"
+
+
 def check_region(value: Any) -> str:
     """A contact's rule region: ISO 3166-1 alpha-2 ("US") or ISO 3166-2 ("US-FL").
 

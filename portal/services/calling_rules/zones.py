@@ -10,6 +10,7 @@ decided by its area code, other countries' by their country code.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -100,6 +101,13 @@ def _shared_zones(prefix: str) -> tuple[str, ...] | None:
 @lru_cache(maxsize=1)
 def _known_zones() -> frozenset[str]:
     return frozenset(available_timezones())
+
+
+@lru_cache(maxsize=1)
+def time_zone_pattern() -> str:
+    """check_time_zone's rule as a JSON-schema pattern (spaces trimmed)."""
+    names = "|".join(re.escape(z) for z in sorted(_known_zones()))
+    return r"^\s*(" + names + r")\s*$"
 
 
 def check_time_zone(value: Any) -> str:

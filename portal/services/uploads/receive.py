@@ -60,7 +60,7 @@ def _flag(value: Any) -> bool:
 
 
 def _policy(value: Any) -> str:
-    text_value = "allow" if value in (None, "") else str(value).strip().lower()
+    text_value = ("" if value is None else str(value).strip().lower()) or "allow"
     if text_value not in ("allow", "deny"):
         raise ValidationFailed({"duplicateCallbacks": "must be allow or deny"})
     return text_value
