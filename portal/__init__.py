@@ -17,14 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: extensions, the API and portal blueprints, the CLI, the worker."""
-    app = Flask(
-        __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
-        instance_path=str(ROOT / "instance"),
-    )
+def _settings(config: dict[str, Any] | None, instance: Path) -> Config:
+    """The environment's settings, with a caller's overrides and what they imply."""
     settings = Config()
     for key, value in (config or {}).items():
         setattr(settings, key, value)
@@ -42,10 +36,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from portal.config import limiter_storage
 
         settings.RATELIMIT_STORAGE_URI = limiter_storage(config["REDIS_URL"])
-    settings.resolve_secrets(Path(app.instance_path))
+    settings.resolve_secrets(instance)
     if not settings.TESTING:
         settings.check_production_safety()
-    app.config.from_object(settings)
+    return settings
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: extensions, the API and portal blueprints, the CLI, the worker."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(_settings(config, Path(app.instance_path)))
 
     queue.init_app(app)  # before anything can start a thread that uses it
     db.init_app(app)
@@ -55,7 +60,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from portal import api, observability, web
-    from portal.http import errors, headers, multipart
+    from portal.http import errors, gunicorn_errors, headers, multipart
+
+    gunicorn_errors.install_if_served_by_gunicorn()
 
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)

@@ -1,9 +1,9 @@
 """gunicorn's own refusals answer in the API's JSON error shape (issue #17, finding 11).
 
 A request line over gunicorn's limit never reaches the app: gunicorn answers 414 (and
-431 for headers too large). The repository's gunicorn.conf.py, which gunicorn reads
-from the folder it starts in, makes that answer the documented JSON error instead of
-gunicorn's HTML page.
+431 for headers too large). create_app, under gunicorn, makes that answer the
+documented JSON error instead of gunicorn's HTML page, with no configuration file:
+the test starts gunicorn outside the repository folder.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import REDIS_URL
 from tests.faults.processes import process_env, stop, wait_for
-from tests.readme.product import ROOT, Client, free_port
+from tests.readme.product import Client, free_port
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def backend():
 
 @pytest.fixture(scope="module")
 def gunicorn(tmp_path_factory):
-    """gunicorn as the README starts it, from the repository folder."""
+    """gunicorn as the README starts it, from a folder of its own."""
     folder = tmp_path_factory.mktemp("gunicorn-errors")
     env = process_env(f"sqlite:///{folder / 'portal.db'}", REDIS_URL)
     port = free_port()
@@ -35,7 +35,7 @@ def gunicorn(tmp_path_factory):
     web = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "1", "--no-control-socket"]
         + ["-b", f"127.0.0.1:{port}", "portal:create_app()"],
-        cwd=ROOT,
+        cwd=folder,
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
