@@ -61,6 +61,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from portal import api, observability, web
     from portal.http import errors, gunicorn_errors, headers, multipart
+    from portal.services import token_cache
+
+    token_cache.init_app(app, db)
 
     gunicorn_errors.install_if_served_by_gunicorn()
 

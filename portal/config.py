@@ -81,6 +81,7 @@ class Setting(NamedTuple):
 # run mode or on another setting are in Config._derive.
 SETTINGS: tuple[Setting, ...] = (
     Setting("JWT_EXPIRES_IN", integer(36000), "ECM_JWT_EXPIRES_IN"),
+    Setting("ECM_TOKEN_CACHE", flag(True)),
     Setting("REFRESH_EXPIRES_IN", integer(30 * 86400), "ECM_REFRESH_EXPIRES_IN"),
     Setting("ECM_TIMEZONE", text("UTC")),
     Setting("ECM_DEFAULT_REGION", lambda value: (value or "US").upper()),

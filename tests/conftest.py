@@ -130,6 +130,9 @@ def app_factory(backend):
         runner = app.extensions.get("ecm_embedded_runner")
         if runner:
             runner.stop()
+        cache = app.extensions.get("ecm_token_cache")
+        if cache:
+            cache.close()  # its listening connection
     if made:
         truncate_all(made[0])
         for app in made:
