@@ -35,6 +35,7 @@ import os
 import select
 import threading
 import time
+import weakref
 from collections import OrderedDict
 
 from flask import Flask, current_app
@@ -187,15 +188,17 @@ def init_app(app: Flask, db) -> None:
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if not app.config.get("ECM_TOKEN_CACHE") or not url.startswith("postgresql"):
         return
-    app.extensions["ecm_token_cache"] = TokenCache(url)
+    cache = app.extensions["ecm_token_cache"] = TokenCache(url)
+    _CACHES.add(cache)
     _watch_own_commits(db)
 
 
 _watching: set[int] = set()
+_CACHES: weakref.WeakSet[TokenCache] = weakref.WeakSet()  # every app's, in this process
 
 
 def _watch_own_commits(db) -> None:
-    """Empty the cache when this process commits a change to the auth tables."""
+    """Empty every cache of this process when it commits a change to the auth tables."""
     if id(db) in _watching:
         return
     _watching.add(id(db))
@@ -218,16 +221,9 @@ def _watch_own_commits(db) -> None:
     @event.listens_for(session_class, "after_commit")
     def _committed(session) -> None:
         if session.info.pop("ecm_auth_changed", False):
-            cache = for_app() if _has_app() else None
-            if cache is not None:
+            for cache in list(_CACHES):
                 cache.clear()
 
     @event.listens_for(session_class, "after_rollback")
     def _rolled_back(session) -> None:
         session.info.pop("ecm_auth_changed", None)
-
-
-def _has_app() -> bool:
-    from flask import has_app_context
-
-    return has_app_context()
