@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import select
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import Pool
 
 from portal import queue
 from portal.config import Config
@@ -86,6 +89,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         with app.app_context():
             initialise_database(app)
     return app
+
+
+@event.listens_for(Pool, "checkout")
+def _closed_while_idle(dbapi_connection, _record, _proxy) -> None:
+    """Replace a pooled PostgreSQL connection the server ended while it sat idle.
+
+    This is the pool's pre-ping without its round trips (a ping cost three: BEGIN,
+    SELECT 1, ROLLBACK, on every request). An idle connection has nothing to read,
+    so a socket with something on it was ended by the server (a restart, an admin's
+    pg_terminate_backend, an idle timeout): the pool throws it away and checks out
+    another. A connection cut without a word from the server (a network cut) fails
+    on its first statement instead, which answers 503 and is replaced the same way.
+    """
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None:  # SQLite, or another driver: nothing to check
+        return
+    if pgconn.status != 0 or select.select([pgconn.socket], [], [], 0)[0]:
+        raise DisconnectionError("connection ended by the server while idle")
 
 
 @event.listens_for(Engine, "connect")

@@ -259,4 +259,5 @@ def _database_url(url: str) -> str:
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # no pool_pre_ping: portal/__init__.py checks a pooled connection's socket instead
+    return {"pool_size": 10, "max_overflow": 10}

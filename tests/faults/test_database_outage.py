@@ -31,7 +31,7 @@ def tagged_app(app_factory):
     name = f"ecm-fault-{uuid.uuid4().hex[:10]}"
     app = app_factory(
         SQLALCHEMY_ENGINE_OPTIONS={
-            "pool_pre_ping": True,
+            "pool_pre_ping": False,  # as in production: the checkout socket check
             "pool_size": 2,
             "connect_args": {"application_name": name},
         }
