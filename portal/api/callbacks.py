@@ -72,6 +72,7 @@ def insert_callback():
         },
     },
     params=model_params(contacts.ListFilter),
+    reads_only=True,
 )
 def get_list():
     items, total = contacts.list_contacts(actor(), merged_input(contacts.ListFilter))

@@ -129,6 +129,7 @@ def update_campaign():
     "campaign",
     response={"type": "array", "items": CAMPAIGN},
     params=paging_params(),
+    reads_only=True,
 )
 def list_campaigns():
     offset, size = paging()

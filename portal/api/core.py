@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from portal.extensions import db
 from portal.services import auth
 from portal.services.errors import (
     BadRequest,
@@ -59,14 +60,21 @@ def endpoint(
     content: str = "application/json",
     produces: str = "application/json",
     form: dict | None = None,
+    reads_only: bool = False,
 ) -> Callable:
-    """Register a route under /umm and describe it for the OpenAPI document."""
+    """Register a route under /umm and describe it for the OpenAPI document.
+
+    `reads_only`: the view never writes, so its statements run without a
+    transaction (see `without_transaction`).
+    """
     rules = [rule] if isinstance(rule, str) else rule
 
     def decorate(view: Callable) -> Callable:
         wrapped = view
         if auth_required:
             wrapped = token_required(view)
+        if reads_only:
+            wrapped = without_transaction(wrapped)
         for r in rules:
             bp.add_url_rule(
                 r,
@@ -93,6 +101,20 @@ def endpoint(
         return wrapped
 
     return decorate
+
+
+def without_transaction(view: Callable) -> Callable:
+    """Run a read-only view's statements in autocommit: no BEGIN and no ROLLBACK
+    round trip around them (two of a list request's three on PostgreSQL). Each
+    statement still sees one consistent snapshot, as under READ COMMITTED; a page
+    and its total were two statements before as well."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def token_required(view: Callable) -> Callable:

@@ -50,6 +50,7 @@ ENTRY = {
         }
     ]
     + paging_params(),
+    reads_only=True,
 )
 def list_dnc():
     offset, size = paging()

@@ -53,6 +53,7 @@ ID_PARAM = id_param()
     "strategy",
     response={"type": "array", "items": STRATEGY},
     params=paging_params(),
+    reads_only=True,
 )
 def list_strategies():
     offset, size = paging()
@@ -111,6 +112,7 @@ def delete_strategy():
     params=[
         {"name": "csId", "in": "query", "required": True, "schema": {"type": "integer"}}
     ],
+    reads_only=True,
 )
 def list_attempts():
     cs_id = request.args.get("csId")
