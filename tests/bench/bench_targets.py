@@ -115,7 +115,7 @@ class Row:
 
 
 def fmt(value: float) -> str:
-    if abs(value) >= 1000:
+    if abs(value) >= 1000 or (abs(value) >= 10 and value == int(value)):
         return f"{value:,.0f}"
     if abs(value) >= 10:
         return f"{value:.1f}"
