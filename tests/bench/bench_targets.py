@@ -213,8 +213,9 @@ def request_rows(args, folder: Path) -> list[Row]:
     procs = Processes(folder)
     try:
         env = portal_env(args.database, args.redis, folder, feed_interval=10)
-        init_db(env)
+        # the app touches no table until a request comes: boot and migrate at once
         port, hello_port = start_gunicorns(procs, env, args.workers, args.threads)
+        init_db(env)
         wait_for_gunicorns(port, hello_port)
         admin = admin_client(port)
         campaign_id = seed(admin, args.callbacks)
@@ -226,6 +227,8 @@ def request_rows(args, folder: Path) -> list[Row]:
         portal = Meter(Client(port, admin.token))
         hello = Meter(Client(hello_port))
         figures = interleaved(portal, hello, calls(campaign_id), args.seconds)
+        portal.client.close()  # an open keep-alive connection holds up the shutdown
+        hello.client.close()
         log(
             f"  connections opened: {portal.connections} to the portal, "
             f"{hello.connections} to hello-world"
