@@ -11,6 +11,7 @@ one contact's eligibility answer, and the dashboard page (stats queries included
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -188,6 +189,7 @@ def _list(values: list[float]) -> str:
 
 
 def main() -> None:
+    global RANDOM_DUE, BATCH
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument(
@@ -217,9 +219,20 @@ def main() -> None:
         "alternating (off, on, off, on ...) on the one loaded database, so the "
         "machine's load hits both alike; prints each median and their ratio",
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="end with one line 'JSON {...}' of the figures, for bench_targets.py",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=BATCH,
+        help="contacts a campaign's tick dispatches (the issue's figure: 1,000)",
+    )
     args = parser.parse_args()
-    global RANDOM_DUE
     RANDOM_DUE = args.random_due
+    BATCH = args.batch
     from tests.bench.support import ensure_database
 
     ensure_database(args.url)
@@ -273,11 +286,12 @@ def main() -> None:
             assert len(claim.claimed) == BATCH
             return_to_pending([c.contact_id for c in claim.claimed], now)
         print(
-            f"claim 1,000 due contacts (oldest first, SKIP LOCKED): "
+            f"claim {BATCH:,} due contacts (oldest first, SKIP LOCKED): "
             f"median {ms(statistics.median(times))}, max {ms(max(times))}"
         )
 
         dialer = NullDialer()
+        figures: dict[str, float] = {}
         offset = 0
         if args.interleave:
             offset = interleaved_ticks(app, args.interleave, now, dialer, run_tick)
@@ -291,6 +305,8 @@ def main() -> None:
             f"one tick dispatching {CAMPAIGNS} x {BATCH:,} (null dialer): "
             f"median {statistics.median(tick_times):.3f} s, max {max(tick_times):.3f} s"
         )
+        figures["tick_median_s"] = statistics.median(tick_times)
+        figures["tick_max_s"] = max(tick_times)
         t = time.perf_counter()
         counts = run_tick(
             now + timedelta(seconds=offset + 5)
@@ -324,6 +340,8 @@ def main() -> None:
             f"results applied: {applied['applied']:,} in {spent:.2f} s = "
             f"{applied['applied'] / spent:,.0f} results/s"
         )
+        figures["results_applied"] = applied["applied"]
+        figures["results_per_s"] = applied["applied"] / spent
 
         ids = db.session.scalars(
             select(Contact.id).order_by(func.random()).limit(200)
@@ -377,6 +395,9 @@ def main() -> None:
         f"dashboard page GET / (10 campaigns): median {ms(statistics.median(pages))}, "
         f"max {ms(pages[-1])}"
     )
+    if args.json:
+        head = {"contacts": args.contacts, "campaigns": CAMPAIGNS, "batch": BATCH}
+        print("JSON " + json.dumps({**head, **figures}))
 
 
 if __name__ == "__main__":

@@ -34,10 +34,7 @@ import http.client
 import json
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,133 +43,26 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "bench-secret-key-0123456789abcdef"
-ADMIN_PASSWORD = "bench-admin-password-1"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.bench.support import (  # noqa: E402
+    Client,
+    Processes,
+    admin_client,
+    ensure_database,
+    init_db,
+    log,
+    portal_env,
+    start_gunicorns,
+    start_redis,
+    wait_for_gunicorns,
+)
+
 DEFAULT_DB = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test_harden"
 )
 AREAS = ["212", "305", "312", "415", "503", "617", "646", "702", "713", "818"]
-
-
-def hello_app():
-    """The hello-world baseline, served by gunicorn with the portal's settings."""
-    from flask import Flask, jsonify
-
-    app = Flask("hello")
-
-    @app.get("/hello")
-    def hello():
-        return jsonify({"message": "hello"})
-
-    return app
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition, timeout: float, what: str, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except Exception:  # noqa: BLE001 - not up yet
-            value = None
-        if value:
-            return value
-        time.sleep(every)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
-class Processes:
-    """Child processes in their own groups, ended together at exit."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.procs: list[tuple[str, subprocess.Popen]] = []
-
-    def start(self, name: str, args: list[str], env: dict, cwd: Path = ROOT):
-        handle = (self.folder / f"{name}.log").open("wb")
-        proc = subprocess.Popen(
-            args,
-            cwd=cwd,
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.procs.append((name, proc))
-        return proc
-
-    def stop_all(self) -> None:
-        for _, proc in reversed(self.procs):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for _, proc in self.procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-
-
-class Client:
-    """A keep-alive HTTP/1.1 client that reconnects when the server closes."""
-
-    def __init__(self, port: int, token: str | None = None) -> None:
-        self.port = port
-        self.token = token
-        self.conn: http.client.HTTPConnection | None = None
-
-    def request(self, method: str, path: str, body=None, headers=None):
-        headers = dict(headers or {})
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        payload = None
-        if body is not None:
-            payload = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(
-                    "127.0.0.1", self.port, timeout=60
-                )
-            try:
-                self.conn.request(method, path, body=payload, headers=headers)
-                response = self.conn.getresponse()
-                data = response.read()
-                if response.getheader("Connection", "").lower() == "close":
-                    self.close()
-                return response.status, data
-            except (
-                http.client.RemoteDisconnected,
-                ConnectionResetError,
-                BrokenPipeError,
-            ):
-                self.close()
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    def json(self, method: str, path: str, body=None):
-        status, data = self.request(method, path, body)
-        if status >= 300:
-            raise SystemExit(f"{method} {path} -> {status}: {data[:300]!r}")
-        return json.loads(data) if data else None
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -375,9 +265,6 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="ecm-bench-load-"))
     procs = Processes(folder)
-    sys.path.insert(0, str(ROOT))
-    from tests.bench.support import ensure_database
-
     ensure_database(args.database)
     try:
         run(args, folder, procs)
@@ -395,102 +282,20 @@ def run(args, folder: Path, procs: Processes) -> None:
         conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()
 
-    redis_url = args.redis_url
-    if redis_url is None:
-        sock = folder / "redis.sock"
-        procs.start(
-            "redis",
-            [
-                "redis-server",
-                "--port",
-                "0",
-                "--unixsocket",
-                str(sock),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(folder),
-            ],
-            os.environ.copy(),
-        )
-        redis_url = f"unix://{sock}"
-        wait_for(sock.exists, 10, "redis-server")
-
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": SECRET,
-        "ECM_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "ECM_AUTO_INIT": "0",
-        "ECM_START_WORKER": "0",
-        "ECM_FEED_INTERVAL": str(args.feed_interval),
-        "ECM_UPLOAD_DIR": str(folder / "uploads"),
-        "ECM_DIALER": "simulator",
-        "ECM_LOGIN_LIMIT": "1000 per minute",
-        "FLASK_APP": "portal:create_app",
-        "PYTHONUNBUFFERED": "1",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "flask", "init-db"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-
-    port, hello_port = free_port(), free_port()
-    gunicorn = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--workers",
-        str(args.workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(args.threads),
-        "--keep-alive",
-        "30",
-        "--backlog",
-        "2048",
-        "--timeout",
-        "600",
-        "--no-control-socket",
-        "--log-level",
-        "warning",
-    ]
-    procs.start(
-        "gunicorn", [*gunicorn, "-b", f"127.0.0.1:{port}", "portal:create_app()"], env
-    )
-    procs.start(
-        "hello",
-        [
-            *gunicorn,
-            "-b",
-            f"127.0.0.1:{hello_port}",
-            "--chdir",
-            str(ROOT / "tests" / "bench"),
-            "bench_load:hello_app()",
-        ],
-        env,
-    )
+    redis_url = args.redis_url or start_redis(procs, folder)
+    env = portal_env(args.database, redis_url, folder, args.feed_interval)
+    init_db(env)
+    port, hello_port = start_gunicorns(procs, env, args.workers, args.threads)
     for i in range(args.rq_workers):
         command = [sys.executable, "-m", "flask", "worker"]
         if args.worker_nice:
             command = ["nice", "-n", str(args.worker_nice), *command]
         procs.start(f"worker{i}", command, env)
     procs.start("scheduler", [sys.executable, "-m", "flask", "scheduler"], env)
-    wait_for(lambda: Client(port).request("GET", "/healthz")[0] == 200, 60, "gunicorn")
-    wait_for(lambda: Client(hello_port).request("GET", "/hello")[0] == 200, 60, "hello")
+    wait_for_gunicorns(port, hello_port)
 
-    admin = Client(port)
-    token = admin.json(
-        "POST", "/umm/api/login", {"username": "admin", "password": ADMIN_PASSWORD}
-    )["token"]
-    admin.token = token
+    admin = admin_client(port)
+    token = admin.token
     admin.json(
         "POST",
         "/umm/ecm/preferenceSettings/save",

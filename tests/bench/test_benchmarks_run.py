@@ -53,6 +53,12 @@ TINY: dict[str, list[str]] = {
         "--requests", "30", "--url", bench_url("bench_request_path"),
     ],
     "bench_steering.py": ["--contacts", "5000", "--url", bench_url("bench_steering")],
+    "bench_targets.py": [
+        "--seconds", "0.2", "--contacts", "10000", "--feed-batch", "100",
+        "--rows", "2000", "--repeat", "1",
+        "--workers", "1", "--threads", "2",
+        "--database", bench_url("bench_targets"), "--redis", REDIS_URL,
+    ],
 }  # fmt: skip
 
 
