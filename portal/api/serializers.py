@@ -21,13 +21,11 @@ from portal.services.calling_rules.fields import serialise as calling_rule_field
 from portal.services.enums import DISPATCHED
 from portal.services.preferences import PASSWORD_MASK
 
-_UTC = ZoneInfo("UTC")
-
 
 def epoch_ms(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return str(int(value.replace(tzinfo=_UTC).timestamp() * 1000))
+    return str(int(value.replace(tzinfo=ZoneInfo("UTC")).timestamp() * 1000))
 
 
 def campaign(c: Campaign) -> dict:
@@ -120,24 +118,16 @@ def dnc_entry(e: DncEntry) -> dict:
     }
 
 
-# (JSON name, attribute) of the numbered fields, in the seed's order
-_BUSINESS_PARAMS = tuple(
-    (f"businessParam{i}", f"business_param{i}") for i in range(1, 13)
-)
-_PHONES = tuple((f"phone{i}", f"phone{i}") for i in range(1, 6))
-
-
 def local_dial_time(value: datetime | None, zone: str | None) -> str | None:
     """dialTime in the campaign's time zone, in the seed's 'YYYY-MM-DD HH:MM:SS'."""
     if value is None:
         return None
-    local = value.replace(tzinfo=_UTC).astimezone(ZoneInfo(zone or "UTC"))
+    local = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone or "UTC"))
     return local.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def contact(c: Contact, camp: Campaign | None = None) -> dict:
     zone = camp.time_zone if camp else "UTC"
-    values = c.__dict__  # the loaded row: no attribute machinery per field
     data = {
         "id": c.id,
         "attemptId": c.attempt_id,
@@ -145,12 +135,16 @@ def contact(c: Contact, camp: Campaign | None = None) -> dict:
         "attemptsMade": c.attempts_made,
         "dialTime": local_dial_time(c.dial_time, zone),
     }
-    for name, attribute in _BUSINESS_PARAMS:
-        data[name] = values[attribute] if attribute in values else getattr(c, attribute)
-    data["campaignId"] = c.campaign_id
-    data["crmCampaignId"] = c.crm_campaign_id
-    for name, attribute in _PHONES:
-        data[name] = values[attribute] if attribute in values else getattr(c, attribute)
+    for i in range(1, 13):
+        data[f"businessParam{i}"] = getattr(c, f"business_param{i}")
+    data.update(
+        {
+            "campaignId": c.campaign_id,
+            "crmCampaignId": c.crm_campaign_id,
+        }
+    )
+    for i in range(1, 6):
+        data[f"phone{i}"] = getattr(c, f"phone{i}")
     data.update(
         {
             "callResult": c.call_result,

@@ -162,9 +162,6 @@ class TokenCache:
             self._drop_listener()
             self._retry_at = float("inf")
 
-    def size(self) -> int:
-        return len(self._entries)
-
 
 def user_in_session(session: Session, row: dict) -> User:
     """The remembered user as a persistent object of this request's session."""
