@@ -65,16 +65,14 @@ def endpoint(
     """Register a route under /umm and describe it for the OpenAPI document.
 
     `reads_only`: the view never writes, so its statements run without a
-    transaction (see `without_transaction`).
+    transaction (see `token_required`).
     """
     rules = [rule] if isinstance(rule, str) else rule
 
     def decorate(view: Callable) -> Callable:
         wrapped = view
         if auth_required:
-            wrapped = token_required(view)
-        if reads_only:
-            wrapped = without_transaction(wrapped)
+            wrapped = token_required(view, reads_only=reads_only)
         for r in rules:
             bp.add_url_rule(
                 r,
@@ -103,28 +101,27 @@ def endpoint(
     return decorate
 
 
-def without_transaction(view: Callable) -> Callable:
-    """Run a read-only view's statements in autocommit: no BEGIN and no ROLLBACK
-    round trip around them (two of a list request's three on PostgreSQL). Each
-    statement still sees one consistent snapshot, as under READ COMMITTED; a page
-    and its total were two statements before as well."""
+def token_required(view: Callable, reads_only: bool = False) -> Callable:
+    """Refuse a request without a valid bearer token, before the view runs.
 
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any):
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        return view(*args, **kwargs)
+    The token's signature and expiry are checked before any database connection
+    is taken. For a `reads_only` view the connection is then taken in autocommit:
+    no BEGIN and no ROLLBACK round trip surround its statements (two of a list
+    request's three on PostgreSQL); each statement still sees one consistent
+    snapshot, as under READ COMMITTED, and a page and its total were two
+    statements before as well.
+    """
 
-    return wrapper
-
-
-def token_required(view: Callable) -> Callable:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Bearer token required")
-        g.api_user, g.token_claims = auth.user_for_access_token(token.strip())
+        claims = auth.access_claims(token.strip())
+        if reads_only:
+            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        g.api_user, g.token_claims = auth.user_for_claims(claims), claims
         return view(*args, **kwargs)
 
     return wrapper

@@ -132,22 +132,35 @@ def _decode(token: str, typ: str) -> dict:
     return claims
 
 
+def access_claims(token: str) -> dict:
+    """An access token's claims once its signature, type and expiry hold (no
+    database: a forged or expired token is refused before any connection)."""
+    claims = _decode(token, "access")
+    try:
+        int(claims["sub"])
+    except (TypeError, ValueError):
+        raise Unauthorized("Invalid token") from None
+    return claims
+
+
 def user_for_access_token(token: str) -> tuple[User, dict]:
-    """Resolve a bearer token to its active user, refusing revoked or stale tokens.
+    """Resolve a bearer token to its active user, refusing revoked or stale tokens."""
+    claims = access_claims(token)
+    return user_for_claims(claims), claims
+
+
+def user_for_claims(claims: dict) -> User:
+    """The active user of checked claims, refusing a revoked or stale token.
 
     A token this process found valid since the last auth change anywhere is
     answered from memory, with no round trip (`token_cache`, PostgreSQL only).
     """
-    claims = _decode(token, "access")
-    try:
-        user_id = int(claims["sub"])
-    except (TypeError, ValueError):
-        raise Unauthorized("Invalid token") from None
+    user_id = int(claims["sub"])
     jti = str(claims["jti"])
     cache = token_cache.for_app()
     remembered, generation = (None, None) if cache is None else cache.lookup(jti)
     if remembered is not None and remembered["id"] == user_id:
-        return token_cache.user_in_session(db.session, remembered), claims
+        return token_cache.user_in_session(db.session, remembered)
     # one round trip: the user, and whether this token or its family was ended
     # (logout, refresh re-use)
     row = db.session.execute(
@@ -166,7 +179,7 @@ def user_for_access_token(token: str) -> tuple[User, dict]:
         raise Unauthorized("Token revoked")
     if cache is not None:
         cache.remember(jti, user, generation)
-    return user, claims
+    return user
 
 
 def refresh(refresh_token: object) -> dict:
