@@ -48,6 +48,7 @@ if str(ROOT) not in sys.path:
 
 from tests.bench.support import (  # noqa: E402
     Client,
+    Meter,
     Processes,
     admin_client,
     ensure_database,
@@ -75,19 +76,10 @@ def percentile(values: list[float], p: float) -> float:
 
 def single_client_rps(port: int, path: str, token: str | None, seconds: float) -> float:
     client = Client(port, token)
-    end = time.monotonic() + 1.0
-    while time.monotonic() < end:  # warm up
-        client.request("GET", path)
-    count = 0
-    start = time.monotonic()
-    end = start + seconds
-    while time.monotonic() < end:
-        status, _ = client.request("GET", path)
-        if status != 200:
-            raise SystemExit(f"GET {path} -> {status}")
-        count += 1
-    client.close()
-    return count / (time.monotonic() - start)
+    try:
+        return Meter(client).rate(lambda n: ("GET", path, None), seconds)
+    finally:
+        client.close()
 
 
 def write_csv(path: Path, rows: int) -> None:

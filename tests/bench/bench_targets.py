@@ -36,7 +36,6 @@ Redis database given by --redis is flushed: never point them at data you want to
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import subprocess
@@ -55,6 +54,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from tests.bench.bench_request_path import calls  # noqa: E402
 from tests.bench.support import (  # noqa: E402
     Client,
+    Meter,
     Processes,
     admin_client,
     ensure_database,
@@ -156,37 +156,6 @@ def seed(admin: Client, contacts: int) -> int:
     if len(page["callbackData"]) != min(50, contacts):
         raise SystemExit(f"getList gave {len(page['callbackData'])} rows, not 50")
     return ids[0]
-
-
-class Meter:
-    """Requests/s on one keep-alive connection; every answer must be a success."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.connections = 0
-        self.conn = None
-        self.numbers = itertools.count()
-
-    def call(self, make) -> None:
-        method, path, body = make(next(self.numbers))
-        status, data = self.client.request(method, path, body)
-        if status >= 300:
-            raise SystemExit(f"{method} {path} -> {status}: {data[:300]!r}")
-        if self.client.conn is not self.conn:  # None after a close, or a new one
-            self.conn = self.client.conn
-            self.connections += self.conn is not None
-
-    def rate(self, make, seconds: float) -> float:
-        end = time.perf_counter() + min(1.0, seconds / 4)
-        while time.perf_counter() < end:  # warm up
-            self.call(make)
-        count = 0
-        start = time.perf_counter()
-        end = start + seconds
-        while time.perf_counter() < end:
-            self.call(make)
-            count += 1
-        return count / (time.perf_counter() - start)
 
 
 def interleaved(portal: Meter, hello: Meter, endpoints: dict, seconds: float):

@@ -5,6 +5,7 @@ same settings for both, production mode: REDIS_URL set)."""
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import signal
@@ -158,6 +159,37 @@ class Client:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+class Meter:
+    """Requests/s on one keep-alive connection; every answer must be a success."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.connections = 0
+        self.conn = None
+        self.numbers = itertools.count()
+
+    def call(self, make) -> None:
+        method, path, body = make(next(self.numbers))
+        status, data = self.client.request(method, path, body)
+        if status >= 300:
+            raise SystemExit(f"{method} {path} -> {status}: {data[:300]!r}")
+        if self.client.conn is not self.conn:  # None after a close, or a new one
+            self.conn = self.client.conn
+            self.connections += self.conn is not None
+
+    def rate(self, make, seconds: float) -> float:
+        end = time.perf_counter() + min(1.0, seconds / 4)
+        while time.perf_counter() < end:  # warm up
+            self.call(make)
+        count = 0
+        start = time.perf_counter()
+        end = start + seconds
+        while time.perf_counter() < end:
+            self.call(make)
+            count += 1
+        return count / (time.perf_counter() - start)
 
 
 def start_redis(procs: Processes, folder: Path) -> str:
